@@ -1,0 +1,58 @@
+"""Category frequencies and exact uniqueness for many columns in one grouping pass.
+
+Deequ runs one grouping pass per column set (Histogram, Uniqueness, ...), which makes wide tables
+slow. Here all chosen columns are unpivoted into (column, value) pairs and grouped once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from constraints.columns import HOLDOUT, Column
+
+
+@dataclass(frozen=True)
+class CategoryCounts:
+    distinct: int
+    max_multiplicity: dict[str, int]                          # split -> largest count of one value
+    values: tuple[tuple[str, int, int], ...] | None = None    # (value, train count, holdout count)
+
+    def totals(self) -> tuple[tuple[str, int], ...]:
+        pairs = [(v, t + h) for v, t, h in self.values or ()]
+        return tuple(sorted(pairs, key=lambda p: (-p[1], p[0])))
+
+    def split_counts(self, split: str) -> dict[str, int]:
+        pick = {"all": lambda t, h: t + h, "train": lambda t, h: t, "holdout": lambda t, h: h}[split]
+        return {v: pick(t, h) for v, t, h in self.values or () if pick(t, h) > 0}
+
+
+def count_categories(data: DataFrame, categorical: list[Column], unique_candidates: list[Column]) -> dict[str, CategoryCounts]:
+    """{alias: CategoryCounts}; values are kept for `categorical` columns only."""
+    chosen = list(categorical) + list(unique_candidates)
+    keep_values = [c.alias for c in categorical]
+    pairs = F.explode(F.array(*[
+        F.struct(F.lit(c.alias).alias("k"), F.col(c.alias).cast("string").alias("v")) for c in chosen
+    ])).alias("p")
+    long = data.select(F.col(HOLDOUT), pairs).select(HOLDOUT, "p.k", "p.v").where(F.col("v").isNotNull())
+    holdout = F.col(HOLDOUT).cast("long")
+    grouped = long.groupBy("k", "v").agg(F.sum(1 - holdout).alias("t"), F.sum(holdout).alias("h"))
+    per_column = grouped.groupBy("k").agg(
+        F.count(F.lit(1)).alias("distinct"),
+        F.max(F.col("t") + F.col("h")).alias("max_all"),
+        F.max("t").alias("max_train"),
+        F.max("h").alias("max_holdout"),
+        F.collect_list(F.when(F.col("k").isin(keep_values), F.struct("v", "t", "h"))).alias("values"),
+    )
+    out: dict[str, CategoryCounts] = {}
+    for row in per_column.collect():
+        out[row["k"]] = CategoryCounts(
+            distinct=int(row["distinct"]),
+            max_multiplicity={"all": int(row["max_all"]), "train": int(row["max_train"] or 0),
+                              "holdout": int(row["max_holdout"] or 0)},
+            values=tuple((r["v"], int(r["t"]), int(r["h"])) for r in row["values"])
+            if row["k"] in keep_values else None,
+        )
+    return out

@@ -1,0 +1,129 @@
+"""Columns as dqloop sees them: which are profiled, under which SageMaker type, and why others are skipped.
+
+Inside Spark plans every profiled column is renamed to a safe alias (`c0`, `c1`, ...), so names
+with spaces, dots, backticks or non-ASCII characters never reach an expression parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from constraints.errors import UsageError
+
+INTEGRAL = "Integral"
+FRACTIONAL = "Fractional"
+STRING = "String"
+UNKNOWN = "Unknown"
+
+FEATURE = "feature"
+PREDICTION = "prediction"
+
+HOLDOUT = "__dq_holdout"  # boolean split column added to the profiled projection
+
+
+@dataclass(frozen=True)
+class Column:
+    """A profiled column: original name, safe alias, Spark type, SageMaker type and role."""
+
+    name: str
+    alias: str
+    spark_type: str
+    inferred_type: str
+    role: str = FEATURE
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.inferred_type in (INTEGRAL, FRACTIONAL)
+
+    @property
+    def nonfinite_alias(self) -> str:
+        return f"{self.alias}__nonfinite"
+
+
+@dataclass(frozen=True)
+class SkippedColumn:
+    name: str
+    spark_type: str
+    reason: str
+
+
+def sagemaker_type(data_type: T.DataType) -> str | None:
+    """SageMaker's inferred_type for a Spark type; None when dqloop cannot profile the type."""
+    if isinstance(data_type, (T.ByteType, T.ShortType, T.IntegerType, T.LongType)):
+        return INTEGRAL
+    if isinstance(data_type, (T.FloatType, T.DoubleType, T.DecimalType)):
+        return FRACTIONAL
+    if isinstance(data_type, (T.StringType, T.BooleanType, T.DateType, T.TimestampType,
+                              T.TimestampNTZType, T.NullType, T.CharType, T.VarcharType)):
+        return STRING
+    return None
+
+
+def plan_columns(
+    schema: T.StructType,
+    *,
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    predictions: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> tuple[tuple[Column, ...], tuple[SkippedColumn, ...]]:
+    """Choose the columns to profile. Unknown names in include/exclude/predictions are a UsageError.
+
+    `ignore` names columns left out silently (partition columns of a Hive-style table).
+    """
+    names = [f.name for f in schema.fields]
+    include = list(include) if include is not None else None
+    exclude, predictions, ignore = set(exclude), list(predictions), set(ignore)
+    for option, asked in (("--columns", include or []), ("--exclude", exclude), ("--predictions", predictions)):
+        unknown = [n for n in asked if n not in names]
+        if unknown:
+            raise UsageError(
+                f"{option} names columns the input does not have: {unknown}.",
+                f"choose among the input's columns: {names}",
+            )
+    chosen = include if include is not None else [n for n in names if n not in ignore]
+    chosen += [p for p in predictions if p not in chosen]
+    profiled, skipped = [], []
+    by_name = {f.name: f for f in schema.fields}
+    for name in chosen:
+        if name in exclude:
+            continue
+        field = by_name[name]
+        inferred = sagemaker_type(field.dataType)
+        if inferred is None:
+            kind = "nested" if isinstance(field.dataType, (T.StructType, T.MapType, T.ArrayType)) else "unsupported"
+            skipped.append(SkippedColumn(name, field.dataType.simpleString(),
+                                         f"{kind} type {field.dataType.simpleString()} is not profiled"))
+            continue
+        role = PREDICTION if name in predictions else FEATURE
+        profiled.append(Column(name, f"c{len(profiled)}", field.dataType.simpleString(), inferred, role))
+    # Inputs first, model outputs after them: they are shown apart.
+    profiled.sort(key=lambda c: c.role == PREDICTION)
+    return tuple(profiled), tuple(skipped)
+
+
+def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: float = 0.0, seed: int = 0) -> DataFrame:
+    """The DataFrame every metric is computed on: safe aliases, sanitised values, a split column.
+
+    Decimals become doubles; NaN and +-Inf become null (their count is kept in a flag column);
+    booleans, dates and timestamps become strings, as SageMaker sees them in CSV.
+    """
+    exprs = []
+    for c in columns:
+        source = F.col(f"`{c.name.replace('`', '``')}`")
+        if c.inferred_type == FRACTIONAL:
+            as_double = source.cast("double")
+            nonfinite = F.isnan(as_double) | (F.abs(as_double) == float("inf"))
+            exprs.append(F.when(nonfinite, F.lit(None).cast("double")).otherwise(as_double).alias(c.alias))
+            exprs.append(nonfinite.alias(c.nonfinite_alias))
+        elif c.inferred_type == INTEGRAL:
+            exprs.append(source.cast("long").alias(c.alias))
+        else:
+            exprs.append(source.cast("string").alias(c.alias))
+    exprs.append((F.rand(seed) < F.lit(holdout_fraction)).alias(HOLDOUT))
+    return df.select(*exprs)

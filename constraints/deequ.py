@@ -1,0 +1,42 @@
+"""The one door to PyDeequ and the Deequ jar.
+
+pydeequ reads SPARK_VERSION when it is imported and raises if it is unset; dqloop derives it
+from the installed pyspark so users never set it. A session without the Deequ jar on its
+classpath gets a SetupError naming the set-up command, never `'JavaPackage' object is not callable`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+import pyspark
+from pyspark.sql import SparkSession
+
+from constraints.errors import SetupError
+
+SETUP_HINT = "run scripts/setup (it fetches the Deequ jar named in spark-conf/spark-defaults.conf)"
+
+
+def pydeequ_module(name: str) -> ModuleType:
+    """Import `pydeequ.<name>` with SPARK_VERSION derived from the installed pyspark."""
+    os.environ.setdefault("SPARK_VERSION", ".".join(pyspark.__version__.split(".")[:2]))
+    return importlib.import_module(f"pydeequ.{name}")
+
+
+def require_deequ(spark: SparkSession) -> None:
+    """Raise SetupError unless the Deequ classes are loadable in this session's JVM."""
+    try:
+        spark._jvm.java.lang.Class.forName(
+            "com.amazon.deequ.analyzers.Size", True, spark._jvm.Thread.currentThread().getContextClassLoader()
+        )
+    except Exception as exc:  # py4j wraps ClassNotFoundException
+        raise SetupError("Deequ is not on this Spark session's classpath.", SETUP_HINT) from exc
+
+
+def shutdown_callback_server(spark: SparkSession) -> None:
+    """Stop the Py4J callback server PyDeequ may have started, so the process can exit."""
+    gateway = getattr(spark.sparkContext, "_gateway", None)
+    if gateway is not None:
+        gateway.shutdown_callback_server()

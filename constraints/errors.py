@@ -1,0 +1,52 @@
+"""The exceptions dqloop raises, in one tree.
+
+    DqloopError                 base; every message says what happened and what to do next
+    ├── UsageError              the request itself is wrong (unknown column, bad option value)
+    ├── SetupError              the installation is incomplete (Deequ jar missing): run scripts/setup
+    └── DataError               the data cannot be used as given
+        ├── InputNotFound       the input path does not exist
+        ├── EmptyInput          the input has no rows (or no usable columns)
+        └── UnreadableInput     a file is corrupt, of an unknown format, or unparsable
+
+Jobs map them to exit codes: UsageError and InputNotFound -> 2, the others -> 3.
+"""
+
+from __future__ import annotations
+
+
+class DqloopError(Exception):
+    """Base of dqloop's errors. `hint` is the next step for the user."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  fix: {self.hint}" if self.hint else self.message
+
+
+class UsageError(DqloopError):
+    exit_code = 2
+
+
+class SetupError(DqloopError):
+    pass
+
+
+class DataError(DqloopError):
+    pass
+
+
+class InputNotFound(DataError):
+    exit_code = 2
+
+
+class EmptyInput(DataError):
+    pass
+
+
+class UnreadableInput(DataError):
+    pass

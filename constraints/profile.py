@@ -1,0 +1,235 @@
+"""Profiling: every per-column metric of a data set from one fused Deequ analysis run.
+
+All analyzers are scan-shareable, so Deequ computes them in one aggregation over the data:
+sizes and completeness (whole data, training split, held-out split), mean, sum, standard
+deviation, min and max (and min/max per split), the KLL sketch of each numeric column, approximate
+distinct counts, string lengths, and the count of NaN/+-Inf values. Category frequencies come from
+one more grouping pass over all categorical columns at once (categories.py), not a pass per column.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from constraints.categories import CategoryCounts, count_categories
+from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, Column, SkippedColumn
+from constraints.deequ import pydeequ_module, require_deequ
+
+TRAIN_WHERE = f"NOT {HOLDOUT}"
+HOLDOUT_WHERE = HOLDOUT
+SPLITS = {"all": None, "train": TRAIN_WHERE, "holdout": HOLDOUT_WHERE}
+
+
+@dataclass(frozen=True)
+class KllParameters:
+    sketch_size: int = 2048
+    shrinking_factor: float = 0.64
+    buckets: int = 10
+
+
+@dataclass(frozen=True)
+class Kll:
+    """Deequ's BucketDistribution: equal-width buckets between min and max, and the sketch itself."""
+
+    buckets: tuple[tuple[float, float, int], ...]
+    c: float
+    k: int
+    data: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class SplitStats:
+    """What the suggestion rules see of one split (training or held-out) of a column."""
+
+    rows: int
+    num_present: int
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    approx_distinct: int | None = None
+    max_multiplicity: int | None = None           # exact, for uniqueness candidates
+    categories: dict[str, int] | None = None      # exact, for categorical columns
+
+    @property
+    def completeness(self) -> float:
+        return self.num_present / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    column: Column
+    num_present: int
+    num_missing: int
+    nonfinite: int = 0
+    mean: float | None = None
+    sum: float | None = None
+    std_dev: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    kll: Kll | None = None
+    distinct_count: int | None = None
+    distinct_is_exact: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    categories: tuple[tuple[str, int], ...] | None = None  # most frequent first
+    train: SplitStats | None = None
+    holdout: SplitStats | None = None
+    failures: tuple[str, ...] = ()                        # metrics Deequ could not compute
+
+    @property
+    def inferred_type(self) -> str:
+        return self.column.inferred_type if self.num_present else "Unknown"
+
+
+@dataclass(frozen=True)
+class Profile:
+    rows: int
+    train_rows: int
+    holdout_rows: int
+    columns: tuple[ColumnProfile, ...]
+    skipped: tuple[SkippedColumn, ...] = ()
+    spark_jobs: int | None = field(default=None, compare=False)
+
+    def column(self, name: str) -> ColumnProfile:
+        return next(p for p in self.columns if p.column.name == name)
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    kll: KllParameters = KllParameters()
+    max_categories: int = 100            # categorical if at most this many distinct values
+    unique_ratio: float = 0.8            # uniqueness candidate if approx. distinct >= ratio * present
+                                         # (HyperLogLog is a few % off; the grouping pass is exact)
+
+
+def profile(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...],
+            skipped: tuple[SkippedColumn, ...] = (), options: ProfileOptions = ProfileOptions()) -> Profile:
+    """Profile `data`, a `columns.projection`, in one Deequ run plus at most one grouping pass."""
+    require_deequ(spark)
+    metrics = _run_analyzers(spark, data, columns, options.kll)
+    sizes = {split: int(metrics[("*", "Size", split)] or 0) for split in SPLITS}
+
+    categorical = [c for c in columns if c.inferred_type == STRING
+                   and (metrics[(c.alias, "ApproxCountDistinct", "all")] or 0) <= options.max_categories]
+    unique_candidates = [c for c in columns if c.inferred_type in (INTEGRAL, STRING) and c not in categorical
+                         and _present(metrics, c, "all", sizes) > 0
+                         and (metrics[(c.alias, "ApproxCountDistinct", "all")] or 0)
+                         >= options.unique_ratio * _present(metrics, c, "all", sizes)]
+    counts = count_categories(data, categorical, unique_candidates) if categorical or unique_candidates else {}
+
+    profiles = tuple(_column_profile(c, metrics, sizes, counts.get(c.alias)) for c in columns)
+    return Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped)
+
+
+def _present(metrics: dict, c: Column, split: str, sizes: dict[str, int]) -> int:
+    completeness = metrics[(c.alias, "Completeness", split)]
+    return round((completeness or 0.0) * sizes[split])
+
+
+def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...],
+                   kll: KllParameters) -> dict[tuple[str, str, str], Any]:
+    """Run all analyzers in one AnalysisRunner; return {(alias, metric, split): value or None}."""
+    a = pydeequ_module("analyzers")
+    planned: list[tuple[tuple[str, str, str], Any]] = []
+    for split, where in SPLITS.items():
+        planned.append((("*", "Size", split), a.Size(where=where)))
+    kll_params = a.KLLParameters(spark, kll.sketch_size, kll.shrinking_factor, kll.buckets)
+    for c in columns:
+        col = c.alias
+        for split, where in SPLITS.items():
+            planned.append(((col, "Completeness", split), a.Completeness(col, where=where)))
+        if c.is_numeric:
+            for name, analyzer in (("Mean", a.Mean), ("Sum", a.Sum), ("StandardDeviation", a.StandardDeviation)):
+                planned.append(((col, name, "all"), analyzer(col)))
+            for split, where in SPLITS.items():
+                planned.append(((col, "Minimum", split), a.Minimum(col, where=where)))
+                planned.append(((col, "Maximum", split), a.Maximum(col, where=where)))
+            planned.append(((col, "KLL", "all"), a.KLLSketch(col, kll_params)))
+        else:
+            for split, where in SPLITS.items():
+                planned.append(((col, "MinLength", split), a.MinLength(col, where=where)))
+                planned.append(((col, "MaxLength", split), a.MaxLength(col, where=where)))
+        if c.inferred_type != FRACTIONAL:
+            for split, where in SPLITS.items():
+                planned.append(((col, "ApproxCountDistinct", split), a.ApproxCountDistinct(col, where=where)))
+        else:
+            planned.append(((col, "NonFinite", "all"),
+                            a.Compliance(c.nonfinite_alias, f"`{c.nonfinite_alias}`")))
+
+    builder = a.AnalysisRunner(spark).onData(data)
+    for _, analyzer in planned:
+        builder.addAnalyzer(analyzer)
+    context = builder.run()
+
+    values: dict[tuple[str, str, str], Any] = {}
+    for key, analyzer in planned:
+        metric = context.metric(analyzer._analyzer_jvm)
+        if metric.isEmpty():
+            values[key] = None
+            continue
+        result = metric.get().value()
+        values[key] = _from_jvm(result.get()) if result.isSuccess() else None
+    return values
+
+
+def _from_jvm(value: Any) -> Any:
+    """Doubles come back as floats; a BucketDistribution becomes a Kll."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    buckets = value.buckets()
+    params = value.parameters()
+    data = value.data()
+    return Kll(
+        buckets=tuple((float(buckets.apply(i).lowValue()), float(buckets.apply(i).highValue()),
+                       int(buckets.apply(i).count())) for i in range(buckets.size())),
+        c=float(params.apply(0)),
+        k=int(params.apply(1)),
+        data=tuple(tuple(float(x) for x in level) for level in data),
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _column_profile(c: Column, m: dict, sizes: dict[str, int], counts: CategoryCounts | None) -> ColumnProfile:
+    col = c.alias
+    present = _present(m, c, "all", sizes)
+    failures = tuple(name for (alias, name, split), v in m.items()
+                     if alias == col and split == "all" and v is None and present > 0)
+    nonfinite = round((m.get((col, "NonFinite", "all")) or 0.0) * sizes["all"])
+
+    def split_stats(split: str) -> SplitStats:
+        num_present = _present(m, c, split, sizes)
+        length = lambda name: None if m.get((col, name, split)) is None else int(m[(col, name, split)])  # noqa: E731
+        return SplitStats(
+            rows=sizes[split], num_present=num_present,
+            minimum=_finite(m.get((col, "Minimum", split))), maximum=_finite(m.get((col, "Maximum", split))),
+            min_length=length("MinLength"), max_length=length("MaxLength"),
+            approx_distinct=None if m.get((col, "ApproxCountDistinct", split)) is None
+            else int(m[(col, "ApproxCountDistinct", split)]),
+            max_multiplicity=counts.max_multiplicity.get(split) if counts else None,
+            categories=counts.split_counts(split) if counts and counts.values is not None else None,
+        )
+
+    approx = m.get((col, "ApproxCountDistinct", "all"))
+    exact = counts.distinct if counts else None
+    return ColumnProfile(
+        column=c, num_present=present, num_missing=sizes["all"] - present, nonfinite=nonfinite,
+        mean=_finite(m.get((col, "Mean", "all"))), sum=_finite(m.get((col, "Sum", "all"))),
+        std_dev=_finite(m.get((col, "StandardDeviation", "all"))),
+        minimum=_finite(m.get((col, "Minimum", "all"))), maximum=_finite(m.get((col, "Maximum", "all"))),
+        kll=m.get((col, "KLL", "all")) if present else None,
+        distinct_count=exact if exact is not None else (None if approx is None else int(approx)),
+        distinct_is_exact=exact is not None,
+        min_length=None if m.get((col, "MinLength", "all")) is None else int(m[(col, "MinLength", "all")]),
+        max_length=None if m.get((col, "MaxLength", "all")) is None else int(m[(col, "MaxLength", "all")]),
+        categories=counts.totals() if counts and counts.values is not None else None,
+        train=split_stats("train"), holdout=split_stats("holdout"),
+        failures=failures,
+    )

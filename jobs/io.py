@@ -1,0 +1,133 @@
+"""Reading tables and writing result folders, the only file I/O of the jobs.
+
+Inputs: Parquet or CSV; a file, a folder or a Hive-style partitioned table; a local path or any
+Hadoop filesystem URI. Outputs: a folder that is either complete or absent (written under a
+temporary name beside it, then renamed into place).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession
+from py4j.protocol import Py4JJavaError
+
+from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
+
+FORMATS = ("parquet", "csv")
+
+
+@dataclass(frozen=True)
+class Table:
+    df: DataFrame
+    format: str
+    partition_columns: tuple[str, ...]
+    files: int
+
+
+def _hadoop_path(spark: SparkSession, path: str):
+    jvm = spark._jvm
+    p = jvm.org.apache.hadoop.fs.Path(path)
+    return p, p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def _data_files(spark: SparkSession, path: str) -> list[str]:
+    """Data files under `path`, relative to it (`name=value/part-0.parquet`); hidden and `_` files left out."""
+    p, fs = _hadoop_path(spark, path)
+    if not fs.exists(p):
+        raise InputNotFound(f"Input path {path} does not exist.",
+                            "check the path (a file, a folder, or the root of a partitioned table)")
+    files = []
+    it = fs.listFiles(p, True)
+    while it.hasNext():
+        f = it.next().getPath()
+        rel = f.toString()[len(fs.makeQualified(p).toString()):]
+        parts = [part for part in rel.split("/") if part] or [f.getName()]
+        if not any(part.startswith(("_", ".")) for part in parts):
+            files.append("/".join(parts))
+    return files
+
+
+def _format_of(files: list[str]) -> str:
+    def kind(f: str) -> str | None:
+        name = f.rsplit("/", 1)[-1].lower()
+        for ext, fmt in ((".parquet", "parquet"), (".csv", "csv"), (".csv.gz", "csv"), (".tsv", None)):
+            if name.endswith(ext):
+                return fmt
+        return None
+
+    kinds = [k for k in map(kind, files) if k]
+    return max(set(kinds), key=kinds.count) if kinds else "parquet"
+
+
+def _partition_columns(files: list[str]) -> tuple[str, ...]:
+    return tuple(seg.split("=", 1)[0] for seg in files[0].split("/")[:-1] if "=" in seg) if files else ()
+
+
+def read_table(spark: SparkSession, path: str, fmt: str = "auto") -> Table:
+    """Read `path`; raise InputNotFound, EmptyInput or UnreadableInput with what to do next."""
+    if fmt not in ("auto",) + FORMATS:
+        raise UsageError(f"Unknown format {fmt!r}.", f"use one of auto, {', '.join(FORMATS)}")
+    files = _data_files(spark, path)
+    if not files:
+        raise EmptyInput(f"Input path {path} holds no data files.", "point --input at a folder with Parquet or CSV files")
+    fmt = _format_of(files) if fmt == "auto" else fmt
+    try:
+        if fmt == "parquet":
+            df = spark.read.parquet(path)
+        else:
+            df = spark.read.options(header=True, inferSchema=True, mode="FAILFAST", multiLine=False).csv(path)
+    except (AnalysisException, Py4JJavaError) as exc:
+        raise unreadable(path, exc) from None
+    return Table(df, fmt, _partition_columns(files), len(files))
+
+
+def unreadable(path: str, exc: Exception) -> UnreadableInput:
+    """Turn a Spark read failure into an UnreadableInput that names the cause."""
+    text = str(exc)
+    cause = next((line.strip() for line in text.splitlines()
+                  if any(k in line for k in ("Exception:", "is not a Parquet file", "Malformed", "footer"))), text[:300])
+    return UnreadableInput(f"Could not read {path}: {cause}",
+                           "check that the files are complete and of one format (--format parquet|csv); "
+                           "remove or repair the corrupt file")
+
+
+def local_dir(uri: str) -> Path:
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        raise UsageError(f"Output {uri} is not a local folder; writing results to {parsed.scheme}:// is not supported yet.",
+                         "write to a local folder and copy it")
+    return Path(parsed.path if parsed.scheme else uri)
+
+
+def write_folder(output: str, files: dict[str, str]) -> Path:
+    """Write `files` (name -> text) as the folder `output`, complete or not at all.
+
+    The files go to a temporary sibling folder that is renamed into place; an existing folder is
+    replaced only after the new one is complete.
+    """
+    target = local_dir(output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:8]
+    staging = target.with_name(f".{target.name}.tmp-{token}")
+    staging.mkdir()
+    try:
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{token}")
+            os.rename(target, old)
+        os.rename(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

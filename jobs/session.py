@@ -1,0 +1,96 @@
+"""Spark sessions for dqloop's jobs, configured from spark-conf/ and never from code.
+
+Under spark-submit the session already carries the submitted configuration. From the `dqloop`
+command, the session is launched with SPARK_CONF_DIR pointing at spark-conf/ (so spark-defaults.conf
+and log4j2.properties apply); relative paths in its spark.jars are resolved against the repository.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+from pyspark.sql import SparkSession
+
+from constraints.deequ import SETUP_HINT, require_deequ, shutdown_callback_server
+from constraints.errors import SetupError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def conf_dir() -> Path:
+    return Path(os.environ.get("DQLOOP_SPARK_CONF_DIR", REPO_ROOT / "spark-conf"))
+
+
+def read_defaults(path: Path) -> dict[str, str]:
+    """Parse a spark-defaults.conf: `key value` lines, `#` comments."""
+    conf = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            conf[key] = value.strip()
+    return conf
+
+
+def _resolved_jars(value: str, base: Path) -> str:
+    jars = []
+    for jar in filter(None, (j.strip() for j in value.split(","))):
+        if "://" not in jar and not os.path.isabs(jar):
+            jar = str((base / jar).resolve())
+        if "://" not in jar and not os.path.exists(jar):
+            raise SetupError(f"The Deequ jar {jar} (spark.jars in {conf_dir() / 'spark-defaults.conf'}) is missing.",
+                             SETUP_HINT)
+        jars.append(jar)
+    return ",".join(jars)
+
+
+def build_session(app_name: str, master: str | None = None) -> SparkSession:
+    """A session for the `dqloop` command; reuses the active one (spark-submit, tests) when there is one."""
+    active = SparkSession.getActiveSession()
+    if active is not None or _under_spark_submit():
+        spark = active or SparkSession.builder.appName(app_name).getOrCreate()
+    else:
+        cdir = conf_dir()
+        os.environ.setdefault("SPARK_CONF_DIR", str(cdir))
+        builder = SparkSession.builder.appName(app_name)
+        defaults = read_defaults(cdir / "spark-defaults.conf")
+        if "spark.jars" in defaults:
+            builder = builder.config("spark.jars", _resolved_jars(defaults["spark.jars"], REPO_ROOT))
+        if master:
+            builder = builder.master(master)
+        spark = builder.getOrCreate()
+    require_deequ(spark)
+    return spark
+
+
+def _under_spark_submit() -> bool:
+    # spark-submit starts the Python driver with the gateway already listening.
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+@contextlib.contextmanager
+def spark_session(app_name: str, master: str | None = None, *, stop: bool = True) -> Iterator[SparkSession]:
+    spark = build_session(app_name, master)
+    try:
+        yield spark
+    finally:
+        shutdown_callback_server(spark)
+        if stop:
+            spark.stop()
+
+
+@contextlib.contextmanager
+def counting_jobs(spark: SparkSession, group: str) -> Iterator[list[int]]:
+    """Count the Spark jobs run inside the block (SparkListener-backed status tracker); yields [count]."""
+    sc = spark.sparkContext
+    sc.setJobGroup(group, group)
+    box = [0]
+    try:
+        yield box
+    finally:
+        box[0] = len(sc.statusTracker().getJobIdsForGroup(group))
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        sc.setLocalProperty("spark.job.description", None)

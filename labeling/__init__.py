@@ -1,0 +1,1 @@
+"""Labeling loop: sample predictions into Label Studio, pull labels, compute accuracy honestly."""
