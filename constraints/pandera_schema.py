@@ -1,8 +1,9 @@
 """The suite as a pandera DataFrameSchema, for validating pandas batches at serving time without dqloop.
 
-Written in pandera's own YAML format (`pandera.io.from_yaml` loads it). Only element-wise rules
-translate: a completeness below 100% or a domain with a tolerated share of unseen values has no
-built-in pandera check, so those stay in the dqloop suite (the schema's description says so).
+Written in pandera's own YAML format (`pandera.io.from_yaml` loads it). Only rules that every
+row must meet translate to pandera's element-wise checks: a rule that tolerates a share of rows
+(completeness below 100%, a suggested range or length bound, a domain with rare unseen values) has
+no built-in pandera check, so it stays in the dqloop suite (the schema's description lists them).
 """
 
 from __future__ import annotations
@@ -38,15 +39,16 @@ def pandera_schema(suite: Suite, name: str = "dqloop_baseline") -> pa.DataFrameS
         for c in constraints:
             if isinstance(c, IsNonNegative):
                 checks.append(pa.Check.greater_than_or_equal_to(0))
-            elif isinstance(c, IsInRange):
+            elif isinstance(c, IsInRange) and c.at_least >= 1.0:
                 checks.append(pa.Check.in_range(c.lower, c.upper))
-            elif isinstance(c, HasLengthBetween):
+            elif isinstance(c, HasLengthBetween) and c.at_least >= 1.0:
                 checks.append(pa.Check.str_length(c.min_length, c.max_length))
             elif isinstance(c, IsInDomain) and c.at_least >= 1.0:
                 checks.append(pa.Check.isin(list(c.values)))
             elif isinstance(c, IsUnique):
                 unique = True
-            elif isinstance(c, (IsInDomain, HasCompleteness)) and not complete:
+            elif isinstance(c, (IsInRange, HasLengthBetween, IsInDomain)) or (
+                    isinstance(c, HasCompleteness) and not complete):
                 left_out.append(c.describe())
         columns[info.name] = pa.Column(_dtype(info.spark_type, not complete), checks=checks, nullable=not complete,
                                        unique=unique, coerce=True, required=True)

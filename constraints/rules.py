@@ -75,6 +75,15 @@ class NonNegativeRule:
         return None
 
 
+def _all_seen_share(p: ColumnProfile) -> float:
+    """Lower confidence bound of the share of future values inside bounds that held for all n training values.
+
+    All n values inside the bounds does not mean every future value will be (a larger batch reaches
+    further into the tails): what the data supports is a share of at least wilson_lower(n, n).
+    """
+    return _floor(wilson_lower(p.train.num_present, p.train.num_present))
+
+
 def _widen(lo: float, hi: float, *, integral: bool, floor_at_zero: bool, fraction: float = 0.1) -> tuple[float, float]:
     margin = fraction * (hi - lo) if hi > lo else max(abs(hi) * fraction, 1.0)
     lower, upper = lo - margin, hi + margin
@@ -99,7 +108,7 @@ class RangeRule:
     def _range(self, p: ColumnProfile, s_lo: float, s_hi: float) -> Constraint:
         lower, upper = _widen(s_lo, s_hi, integral=p.column.inferred_type == INTEGRAL,
                               floor_at_zero=p.train.minimum >= 0 and s_lo >= 0)
-        return IsInRange(p.column.name, lower, upper)
+        return IsInRange(p.column.name, lower, upper, _all_seen_share(p))
 
     def candidate(self, p: ColumnProfile) -> Constraint:
         return self._range(p, p.train.minimum, p.train.maximum)
@@ -154,7 +163,7 @@ class LengthRule:
 
     def _between(self, p: ColumnProfile, lo: int, hi: int) -> Constraint:
         lower, upper = _widen(lo, hi, integral=True, floor_at_zero=True)
-        return HasLengthBetween(p.column.name, int(lower), int(upper))
+        return HasLengthBetween(p.column.name, int(lower), int(upper), _all_seen_share(p))
 
     def candidate(self, p: ColumnProfile) -> Constraint:
         return self._between(p, p.train.min_length, p.train.max_length)

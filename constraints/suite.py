@@ -59,9 +59,16 @@ class IsNonNegative:
 
 @dataclass(frozen=True)
 class IsInRange:
+    """At least `at_least` of the non-null values lie in [lower, upper].
+
+    Suggested ranges carry a share just below 1 (a lower confidence bound): a batch larger than the
+    training data will sometimes show a value past the training extremes, a shifted one many.
+    """
+
     column: str
     lower: float
     upper: float
+    at_least: float = 1.0
     kind: str = field(default="is_in_range", init=False)
 
     def evaluate(self, s: SplitStats) -> tuple[bool, str]:
@@ -69,7 +76,8 @@ class IsInRange:
         return ok, f"min {s.minimum}, max {s.maximum}"
 
     def describe(self) -> str:
-        return f"'{self.column}' lies in [{self.lower:g}, {self.upper:g}]"
+        share = "" if self.at_least >= 1.0 else f"at least {self.at_least:.2%} of "
+        return f"{share}'{self.column}' lies in [{self.lower:g}, {self.upper:g}]"
 
 
 @dataclass(frozen=True)
@@ -113,9 +121,12 @@ class IsInDomain:
 
 @dataclass(frozen=True)
 class HasLengthBetween:
+    """At least `at_least` of the non-null strings have min_length..max_length characters."""
+
     column: str
     min_length: int
     max_length: int
+    at_least: float = 1.0
     kind: str = field(default="has_length_between", init=False)
 
     def evaluate(self, s: SplitStats) -> tuple[bool, str]:
@@ -124,7 +135,8 @@ class HasLengthBetween:
         return ok, f"lengths {s.min_length}..{s.max_length}"
 
     def describe(self) -> str:
-        return f"'{self.column}' has {self.min_length} to {self.max_length} characters"
+        share = "" if self.at_least >= 1.0 else f"at least {self.at_least:.2%} of "
+        return f"{share}'{self.column}' has {self.min_length} to {self.max_length} characters"
 
 
 Constraint = Union[HasCompleteness, HasType, IsNonNegative, IsInRange, IsUnique, IsInDomain, HasLengthBetween]

@@ -30,13 +30,15 @@ def _add(check, c: Constraint, col: Column):
     if isinstance(c, IsNonNegative):
         return check.isNonNegative(a)
     if isinstance(c, IsInRange):
-        return check.satisfies(f"`{a}` IS NULL OR (`{a}` >= {c.lower!r} AND `{a}` <= {c.upper!r})", f"range {a}")
+        return check.satisfies(f"`{a}` IS NULL OR (`{a}` >= {c.lower!r} AND `{a}` <= {c.upper!r})", f"range {a}",
+                               lambda x, t=c.at_least: x >= t)
     if isinstance(c, IsUnique):
         return check.isUnique(a)
     if isinstance(c, IsInDomain):
         return check.isContainedIn(a, list(c.values), lambda x, t=c.at_least: x >= t)
     if isinstance(c, HasLengthBetween):
-        return check.hasMinLength(a, lambda x, t=c.min_length: x >= t).hasMaxLength(a, lambda x, t=c.max_length: x <= t)
+        return check.satisfies(f"`{a}` IS NULL OR length(`{a}`) BETWEEN {c.min_length} AND {c.max_length}",
+                               f"length {a}", lambda x, t=c.at_least: x >= t)
     raise TypeError(f"no Deequ check for {c!r}")
 
 
