@@ -1,6 +1,6 @@
 """The suite as a pandera DataFrameSchema, for validating pandas batches at serving time without dqloop.
 
-Written in pandera's own YAML format (`pandera.io.from_yaml` loads it). Only rules that every
+Written in pandera's own YAML format (`pandera.pandas.DataFrameSchema.from_yaml` loads it). Only rules that every
 row must meet translate to pandera's element-wise checks: a rule that tolerates a share of rows
 (completeness below 100%, a suggested range or length bound, a domain with rare unseen values) has
 no built-in pandera check, so it stays in the dqloop suite (the schema's description lists them).
@@ -43,6 +43,8 @@ def pandera_schema(suite: Suite, name: str = "dqloop_baseline") -> pa.DataFrameS
                 checks.append(pa.Check.in_range(c.lower, c.upper))
             elif isinstance(c, HasLengthBetween) and c.at_least >= 1.0:
                 checks.append(pa.Check.str_length(c.min_length, c.max_length))
+            elif isinstance(c, IsInDomain) and info.spark_type != "string":
+                continue  # domains of booleans and dates are their string forms; the dtype covers them
             elif isinstance(c, IsInDomain) and c.at_least >= 1.0:
                 checks.append(pa.Check.isin(list(c.values)))
             elif isinstance(c, IsUnique):

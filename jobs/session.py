@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -49,7 +50,13 @@ def _resolved_jars(value: str, base: Path) -> str:
 
 def build_session(app_name: str, master: str | None = None) -> SparkSession:
     """A session for the `dqloop` command; reuses the active one (spark-submit, tests) when there is one."""
+    return _session(app_name, master)[0]
+
+
+def _session(app_name: str, master: str | None) -> tuple[SparkSession, bool]:
+    """(session, whether this call created it)."""
     active = SparkSession.getActiveSession()
+    created = active is None
     if active is not None or _under_spark_submit():
         spark = active or SparkSession.builder.appName(app_name).getOrCreate()
     else:
@@ -63,7 +70,7 @@ def build_session(app_name: str, master: str | None = None) -> SparkSession:
             builder = builder.master(master)
         spark = builder.getOrCreate()
     require_deequ(spark)
-    return spark
+    return spark, created
 
 
 def _under_spark_submit() -> bool:
@@ -72,13 +79,14 @@ def _under_spark_submit() -> bool:
 
 
 @contextlib.contextmanager
-def spark_session(app_name: str, master: str | None = None, *, stop: bool = True) -> Iterator[SparkSession]:
-    spark = build_session(app_name, master)
+def spark_session(app_name: str, master: str | None = None) -> Iterator[SparkSession]:
+    """A session for one command; stopped at the end (with PyDeequ's callback server) if this created it."""
+    spark, created = _session(app_name, master)
     try:
         yield spark
     finally:
-        shutdown_callback_server(spark)
-        if stop:
+        if created:
+            shutdown_callback_server(spark)
             spark.stop()
 
 
@@ -86,6 +94,7 @@ def spark_session(app_name: str, master: str | None = None, *, stop: bool = True
 def counting_jobs(spark: SparkSession, group: str) -> Iterator[list[int]]:
     """Count the Spark jobs run inside the block (SparkListener-backed status tracker); yields [count]."""
     sc = spark.sparkContext
+    group = f"{group}-{uuid.uuid4().hex[:12]}"  # the status tracker remembers earlier groups
     sc.setJobGroup(group, group)
     box = [0]
     try:

@@ -1,0 +1,80 @@
+"""The real `dqloop` command and spark-submit entry point, each in its own process and JVM."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa
+import pytest
+
+from conftest import REPO, run_dqloop
+from helpers import write_parquet
+from jobs.sample_data import make_frame
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return write_parquet(make_frame(4_000, seed=11), tmp_path_factory.mktemp("sample") / "train")
+
+
+def test_help_lists_commands_and_options():
+    out = run_dqloop("--help")
+    assert out.returncode == 0 and "baseline" in out.stdout
+    out = run_dqloop("baseline", "--help")
+    assert out.returncode == 0
+    for option in ("--input", "--output", "--predictions", "--exclude", "--holdout-fraction"):
+        assert option in out.stdout
+    assert run_dqloop("baseline").returncode == 2  # missing required arguments
+
+
+def test_dqloop_and_spark_submit_write_the_same_baseline(sample, tmp_path):
+    args = ["--input", str(sample), "--predictions", "score,predicted_label", "--exclude", "email_domain"]
+    cli = run_dqloop("baseline", *args, "--output", str(tmp_path / "cli"))
+    assert cli.returncode == 0, cli.stderr
+    assert "model outputs:" in cli.stdout and "constraints:" in cli.stdout
+
+    env = {**os.environ, "PYSPARK_PYTHON": str(REPO / ".venv/bin/python"),
+           "PYSPARK_DRIVER_PYTHON": str(REPO / ".venv/bin/python"), "SPARK_CONF_DIR": str(REPO / "spark-conf")}
+    submit = subprocess.run([str(REPO / ".venv/bin/spark-submit"), "--properties-file", "spark-conf/spark-defaults.conf",
+                             "jobs/baseline.py", *args, "--output", str(tmp_path / "submit")],
+                            capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert submit.returncode == 0, submit.stderr[-3000:]
+    for name in ("statistics.json", "constraints.json"):
+        assert json.loads((tmp_path / "cli" / name).read_text()) == json.loads((tmp_path / "submit" / name).read_text())
+    a, b = (json.loads((tmp_path / d / "suite.json").read_text()) for d in ("cli", "submit"))
+    assert a["constraints"] == b["constraints"] and a["columns"] == b["columns"]
+    assert "email_domain" not in {c["name"] for c in a["columns"]}
+
+
+def test_pandera_schema_loads_and_validates_serving_batches(sample, tmp_path):
+    out = run_dqloop("baseline", "--input", str(sample), "--output", str(tmp_path / "b"))
+    assert out.returncode == 0, out.stderr
+    schema = pa.DataFrameSchema.from_yaml(tmp_path / "b" / "pandera_schema.yaml")
+    batch = make_frame(500, seed=12, start_id=10**6)
+    batch["signup_date"] = pd.to_datetime(batch["signup_date"])
+    schema.validate(batch)  # a fresh batch of the training distribution passes
+    broken = batch.copy()
+    broken.loc[:4, "region"] = "atlantis"
+    broken.loc[5:9, "id"] = broken.loc[0, "id"]
+    with pytest.raises(pandera.errors.SchemaErrors) as caught:
+        schema.validate(broken, lazy=True)
+    failures = caught.value.failure_cases
+    assert set(failures["column"]) >= {"region", "id"}
+    assert "atlantis" in set(failures["failure_case"].astype(str))
+
+
+def test_missing_deequ_jar_names_the_setup_command(sample, tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(REPO / "spark-conf", conf)
+    text = (conf / "spark-defaults.conf").read_text().replace("deequ-", "no-such-deequ-")
+    (conf / "spark-defaults.conf").write_text(text)
+    out = run_dqloop("baseline", "--input", str(sample), "--output", str(tmp_path / "o"),
+                     env={"DQLOOP_SPARK_CONF_DIR": str(conf)})
+    assert out.returncode == 3
+    assert "scripts/setup" in out.stderr and "JavaPackage" not in out.stderr
+    assert not (tmp_path / "o").exists()
