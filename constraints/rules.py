@@ -3,7 +3,8 @@
 A rule looks at a column's training split: `applies` says whether it has something to say,
 `candidate` proposes a constraint, and `relax` proposes a looser one when the candidate failed on
 the held-out split (None: drop it). Bounds are never the observed extremes themselves: ranges and
-lengths get a margin, fractions a lower confidence bound.
+lengths get a margin, shares a lower bound that allows for the baseline's estimation error and
+for the sampling noise of a future batch of at least MIN_BATCH_ROWS rows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from constraints.profile import ColumnProfile
 from constraints.suite import (Constraint, HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange,
                                IsNonNegative, IsUnique)
 
-Z = 2.576  # two-sided 99% normal quantile for lower confidence bounds
+Z = 2.576              # two-sided 99% normal quantile for lower confidence bounds
+MIN_BATCH_ROWS = 1000  # smallest batch a suggested share must not cry wolf on
 
 
 def wilson_lower(successes: float, n: int, z: float = Z) -> float:
@@ -26,6 +28,18 @@ def wilson_lower(successes: float, n: int, z: float = Z) -> float:
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return max(0.0, (centre - spread) / (1 + z * z / n))
+
+
+def batch_floor(successes: float, n: int, min_batch: int = MIN_BATCH_ROWS, z: float = Z) -> float:
+    """The share a future batch should still reach when `successes` of `n` baseline rows did.
+
+    q, the upper confidence bound of the failing share, covers the baseline's estimation error; a
+    batch of m >= min_batch rows then shows a failing share up to about q + z*sqrt(q(1-q)/m)
+    (with q at least 1/m: a batch can always hold one unlucky row).
+    """
+    q = 1.0 - wilson_lower(successes, n, z)
+    allowance = z * math.sqrt(max(q, 1.0 / min_batch) * (1.0 - q) / min_batch)
+    return _floor(max(0.0, 1.0 - q - allowance))
 
 
 def _floor(x: float, digits: int = 4) -> float:
@@ -40,12 +54,12 @@ class CompletenessRule:
 
     def candidate(self, p: ColumnProfile) -> Constraint:
         t = p.train
-        at_least = 1.0 if t.num_present == t.rows else _floor(wilson_lower(t.num_present, t.rows))
+        at_least = 1.0 if t.num_present == t.rows else batch_floor(t.num_present, t.rows)
         return HasCompleteness(p.column.name, at_least)
 
     def relax(self, p: ColumnProfile, failed: Constraint) -> Constraint | None:
         both = p.train.num_present + p.holdout.num_present
-        at_least = _floor(wilson_lower(both, p.train.rows + p.holdout.rows))
+        at_least = batch_floor(both, p.train.rows + p.holdout.rows)
         return HasCompleteness(p.column.name, at_least) if at_least > 0 else None
 
 
@@ -79,9 +93,9 @@ def _all_seen_share(p: ColumnProfile) -> float:
     """Lower confidence bound of the share of future values inside bounds that held for all n training values.
 
     All n values inside the bounds does not mean every future value will be (a larger batch reaches
-    further into the tails): what the data supports is a share of at least wilson_lower(n, n).
+    further into the tails): what the data supports is a share of at least batch_floor(n, n).
     """
-    return _floor(wilson_lower(p.train.num_present, p.train.num_present))
+    return batch_floor(p.train.num_present, p.train.num_present)
 
 
 def _widen(lo: float, hi: float, *, integral: bool, floor_at_zero: bool, fraction: float = 0.1) -> tuple[float, float]:
