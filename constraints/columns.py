@@ -28,13 +28,19 @@ HOLDOUT = "__dq_holdout"  # boolean split column added to the profiled projectio
 
 @dataclass(frozen=True)
 class Column:
-    """A profiled column: original name, safe alias, Spark type, SageMaker type and role."""
+    """A profiled column: original name, safe alias, Spark type, SageMaker type and role.
+
+    `inferred_type` is the type the column is profiled as; `source_type` is the SageMaker type of
+    the data as it is (they differ when a partition is checked against a baseline and the column was
+    retyped: values that do not convert count as missing, and their share is measured).
+    """
 
     name: str
     alias: str
     spark_type: str
     inferred_type: str
     role: str = FEATURE
+    source_type: str | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -43,6 +49,17 @@ class Column:
     @property
     def nonfinite_alias(self) -> str:
         return f"{self.alias}__nonfinite"
+
+    @property
+    def typeok_alias(self) -> str:
+        return f"{self.alias}__typeok"
+
+    @property
+    def is_retyped(self) -> bool:
+        """True when some values may not be of the profiled type (so their share is measured)."""
+        source = self.source_type or self.inferred_type
+        return self.inferred_type in (INTEGRAL, FRACTIONAL) and source != self.inferred_type and not (
+            source == INTEGRAL and self.inferred_type == FRACTIONAL)
 
 
 @dataclass(frozen=True)
@@ -115,7 +132,17 @@ def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: fl
     """
     exprs = []
     for c in columns:
-        source = F.col(f"`{c.name.replace('`', '``')}`")
+        quoted = f"`{c.name.replace('`', '``')}`"
+        source = F.col(quoted)
+        if c.is_retyped:
+            # a retyped column: the values that convert to the profiled type, and the share that do
+            if (c.source_type or "") == FRACTIONAL and c.inferred_type == INTEGRAL:
+                typed = F.when(source == F.floor(source), source.cast("long"))
+            else:
+                target = "BIGINT" if c.inferred_type == INTEGRAL else "DOUBLE"
+                typed = F.expr(f"try_cast(CAST({quoted} AS STRING) AS {target})")
+            exprs.append((source.isNull() | typed.isNotNull()).alias(c.typeok_alias))
+            source = typed
         if c.inferred_type == FRACTIONAL:
             as_double = source.cast("double")
             nonfinite = F.isnan(as_double) | (F.abs(as_double) == float("inf"))

@@ -80,6 +80,7 @@ class ColumnProfile:
     train: SplitStats | None = None
     holdout: SplitStats | None = None
     failures: tuple[str, ...] = ()                        # metrics Deequ could not compute
+    type_share: float = 1.0                               # share of non-null values of the profiled type
 
     @property
     def inferred_type(self) -> str:
@@ -101,29 +102,56 @@ class Profile:
 
 @dataclass(frozen=True)
 class ProfileOptions:
+    """How to profile. `categorical` and `unique` name columns to treat so whatever the data says
+    (a partition checked against its baseline); None lets the data decide."""
+
     kll: KllParameters = KllParameters()
     max_categories: int = 100            # categorical if at most this many distinct values
     unique_ratio: float = 0.8            # uniqueness candidate if approx. distinct >= ratio * present
                                          # (HyperLogLog is a few % off; the grouping pass is exact)
+    categorical: frozenset[str] | None = None
+    unique: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """A Deequ check run in the same pass as the profile: passed, and the messages of failed constraints."""
+
+    passed: bool
+    message: str
 
 
 def profile(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...],
             skipped: tuple[SkippedColumn, ...] = (), options: ProfileOptions = ProfileOptions()) -> Profile:
     """Profile `data`, a `columns.projection`, in one Deequ run plus at most one grouping pass."""
+    return profile_and_check(spark, data, columns, skipped, options)[0]
+
+
+def profile_and_check(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...],
+                      skipped: tuple[SkippedColumn, ...] = (), options: ProfileOptions = ProfileOptions(),
+                      checks: dict[str, Any] | None = None) -> tuple[Profile, dict[str, CheckOutcome]]:
+    """Profile `data` and evaluate Deequ `checks` ({name: pydeequ Check}) in the same Deequ run."""
     require_deequ(spark)
-    metrics = _run_analyzers(spark, data, columns, options.kll)
+    metrics, outcomes = _run_analyzers(spark, data, columns, options.kll, checks or {})
     sizes = {split: int(metrics[("*", "Size", split)] or 0) for split in SPLITS}
 
-    categorical = [c for c in columns if c.inferred_type == STRING
-                   and (metrics[(c.alias, "ApproxCountDistinct", "all")] or 0) <= options.max_categories]
-    unique_candidates = [c for c in columns if c.inferred_type in (INTEGRAL, STRING) and c not in categorical
-                         and _present(metrics, c, "all", sizes) > 0
-                         and (metrics[(c.alias, "ApproxCountDistinct", "all")] or 0)
-                         >= options.unique_ratio * _present(metrics, c, "all", sizes)]
+    def approx_distinct(c: Column) -> float:
+        return metrics.get((c.alias, "ApproxCountDistinct", "all")) or 0
+
+    if options.categorical is not None:
+        categorical = [c for c in columns if c.name in options.categorical]
+    else:
+        categorical = [c for c in columns if c.inferred_type == STRING and approx_distinct(c) <= options.max_categories]
+    if options.unique is not None:
+        unique_candidates = [c for c in columns if c.name in options.unique and c not in categorical]
+    else:
+        unique_candidates = [c for c in columns if c.inferred_type in (INTEGRAL, STRING) and c not in categorical
+                             and 0 < _present(metrics, c, "all", sizes)
+                             and approx_distinct(c) >= options.unique_ratio * _present(metrics, c, "all", sizes)]
     counts = count_categories(data, categorical, unique_candidates) if categorical or unique_candidates else {}
 
     profiles = tuple(_column_profile(c, metrics, sizes, counts.get(c.alias)) for c in columns)
-    return Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped)
+    return Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped), outcomes
 
 
 def _present(metrics: dict, c: Column, split: str, sizes: dict[str, int]) -> int:
@@ -131,9 +159,9 @@ def _present(metrics: dict, c: Column, split: str, sizes: dict[str, int]) -> int
     return round((completeness or 0.0) * sizes[split])
 
 
-def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...],
-                   kll: KllParameters) -> dict[tuple[str, str, str], Any]:
-    """Run all analyzers in one AnalysisRunner; return {(alias, metric, split): value or None}."""
+def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...], kll: KllParameters,
+                   checks: dict[str, Any]) -> tuple[dict[tuple[str, str, str], Any], dict[str, CheckOutcome]]:
+    """Run all analyzers (and checks) in one Deequ run; return {(alias, metric, split): value or None}."""
     a = pydeequ_module("analyzers")
     planned: list[tuple[tuple[str, str, str], Any]] = []
     for split, where in SPLITS.items():
@@ -160,21 +188,52 @@ def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, 
         else:
             planned.append(((col, "NonFinite", "all"),
                             a.Compliance(c.nonfinite_alias, f"`{c.nonfinite_alias}`")))
+        if c.is_retyped:
+            planned.append(((col, "TypeOk", "all"), a.Compliance(c.typeok_alias, f"`{c.typeok_alias}`")))
 
-    builder = a.AnalysisRunner(spark).onData(data)
-    for _, analyzer in planned:
-        builder.addAnalyzer(analyzer)
-    context = builder.run()
+    if checks:
+        # One VerificationSuite run computes the checks' metrics and the profile's together.
+        v = pydeequ_module("verification")
+        builder = v.VerificationSuite(spark).onData(data)
+        for check in checks.values():
+            builder = builder.addCheck(check)
+        jbuilder = builder._VerificationRunBuilder
+        for _, analyzer in planned:
+            analyzer._set_jvm(spark._jvm)
+            jbuilder = jbuilder.addRequiredAnalyzer(analyzer._analyzer_jvm)
+        builder._VerificationRunBuilder = jbuilder
+        result = builder.run()
+        lookup = result.verificationRun.metrics().get
+        outcomes = check_outcomes(v.VerificationResult.checkResultsAsJson(spark, result), checks)
+    else:
+        runner = a.AnalysisRunner(spark).onData(data)
+        for _, analyzer in planned:
+            runner.addAnalyzer(analyzer)
+        lookup = runner.run().metric
+        outcomes = {}
 
     values: dict[tuple[str, str, str], Any] = {}
     for key, analyzer in planned:
-        metric = context.metric(analyzer._analyzer_jvm)
+        analyzer._set_jvm(spark._jvm)
+        metric = lookup(analyzer._analyzer_jvm)
         if metric.isEmpty():
             values[key] = None
             continue
         result = metric.get().value()
         values[key] = _from_jvm(result.get()) if result.isSuccess() else None
-    return values
+    return values, outcomes
+
+
+def check_outcomes(rows: list[dict], checks: dict[str, Any]) -> dict[str, CheckOutcome]:
+    by_check: dict[str, list[dict]] = {}
+    for row in rows:
+        by_check.setdefault(row["check"], []).append(row)
+    outcomes = {}
+    for name in checks:
+        entries = by_check.get(name, [])
+        failed = [e for e in entries if e["constraint_status"] != "Success"]
+        outcomes[name] = CheckOutcome(bool(entries) and not failed, "; ".join(e["constraint_message"] for e in failed))
+    return outcomes
 
 
 def _from_jvm(value: Any) -> Any:
@@ -232,4 +291,16 @@ def _column_profile(c: Column, m: dict, sizes: dict[str, int], counts: CategoryC
         categories=counts.totals() if counts and counts.values is not None else None,
         train=split_stats("train"), holdout=split_stats("holdout"),
         failures=failures,
+        type_share=_type_share(m.get((col, "TypeOk", "all")), present, sizes["all"]),
     )
+
+
+def _type_share(typeok: float | None, present: int, rows: int) -> float:
+    """Share of non-null source values of the profiled type; typeok = (null or converts) / rows.
+
+    The values that converted are the present ones; the others failed to convert.
+    """
+    if typeok is None or rows == 0:
+        return 1.0
+    source_present = present + round((1.0 - typeok) * rows)
+    return present / source_present if source_present else 1.0

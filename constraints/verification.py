@@ -1,17 +1,22 @@
-"""Run a suite's constraints on a DataFrame through Deequ's VerificationSuite.
+"""A suite's constraints as Deequ checks, and their results.
 
-Every constraint becomes one Deequ check; Deequ fuses their metrics into as few scans as it can.
-The result is a value: one ConstraintResult per constraint, passed ones too.
+Every constraint becomes one Deequ check named after its position in the suite; Deequ fuses their
+metrics into one scan. `verify` runs them on their own; the validate job runs them in the same
+VerificationSuite run as the partition's profile (profile.profile_and_check). Uniqueness is judged
+from the exact value counts of the profile's grouping pass where one exists, instead of a Deequ
+grouping pass per unique column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
 from constraints.columns import Column, projection
 from constraints.deequ import pydeequ_module, require_deequ
+from constraints.profile import CheckOutcome, check_outcomes
 from constraints.suite import (Constraint, HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange,
                                IsNonNegative, IsUnique, Suite)
 
@@ -23,8 +28,7 @@ class ConstraintResult:
     message: str
 
 
-def _add(check, c: Constraint, col: Column):
-    a = col.alias
+def _add(check, c: Constraint, a: str):
     if isinstance(c, HasCompleteness):
         return check.isComplete(a) if c.at_least >= 1.0 else check.hasCompleteness(a, lambda x, t=c.at_least: x >= t)
     if isinstance(c, IsNonNegative):
@@ -42,40 +46,69 @@ def _add(check, c: Constraint, col: Column):
     raise TypeError(f"no Deequ check for {c!r}")
 
 
-def verify(spark: SparkSession, df: DataFrame, suite: Suite) -> tuple[ConstraintResult, ...]:
-    """Check `df` (original column names) against every constraint of `suite`."""
-    require_deequ(spark)
-    checks_mod, verification = pydeequ_module("checks"), pydeequ_module("verification")
-    present = {f.name: f.dataType.simpleString() for f in df.schema.fields}
-    columns = {info.name: Column(info.name, f"c{i}", info.spark_type, info.inferred_type, info.role)
-               for i, info in enumerate(c for c in suite.columns if c.name in present)}
-    data = projection(df, columns.values())
+@dataclass(frozen=True)
+class CheckPlan:
+    """The Deequ checks of a suite on one DataFrame, and the results known without running them."""
 
-    results: dict[int, ConstraintResult] = {}
-    deequ_checks = []
-    for i, suggestion in enumerate(suite.constraints):
-        c = suggestion.constraint
-        if c.column not in present:
-            results[i] = ConstraintResult(c, False, f"column '{c.column}' is missing")
+    checks: dict[str, Any]
+    known: dict[int, ConstraintResult]
+    suite: Suite
+
+    def results(self, outcomes: dict[str, CheckOutcome],
+                unique: dict[str, int | None] | None = None) -> tuple[ConstraintResult, ...]:
+        """All results in suite order. `unique` maps a column to its largest value count, if known."""
+        out = []
+        for i, s in enumerate(self.suite.constraints):
+            if i in self.known:
+                out.append(self.known[i])
+            elif isinstance(s.constraint, IsUnique) and unique is not None and unique.get(s.constraint.column):
+                worst = unique[s.constraint.column]
+                out.append(ConstraintResult(s.constraint, worst <= 1,
+                                            "" if worst <= 1 else f"a value occurs {worst} times"))
+            else:
+                o = outcomes.get(f"constraint-{i}", CheckOutcome(False, "not evaluated"))
+                out.append(ConstraintResult(s.constraint, o.passed, o.message))
+        return tuple(out)
+
+
+def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], columns: dict[str, Column],
+                *, deequ_uniqueness: bool = True) -> CheckPlan:
+    """Deequ checks for `suite` on a projection with `columns` (name -> Column); `present`: name -> Spark type."""
+    checks_mod = pydeequ_module("checks")
+    checks: dict[str, Any] = {}
+    known: dict[int, ConstraintResult] = {}
+    for i, s in enumerate(suite.constraints):
+        c = s.constraint
+        if c.column not in present or c.column not in columns:
+            known[i] = ConstraintResult(c, False, f"column '{c.column}' is missing")
         elif isinstance(c, HasType):
             ok = present[c.column] == c.spark_type
-            results[i] = ConstraintResult(c, ok, "" if ok else f"type is {present[c.column]}, expected {c.spark_type}")
+            known[i] = ConstraintResult(c, ok, "" if ok else f"type is {present[c.column]}, expected {c.spark_type}")
+        elif isinstance(c, IsUnique) and not deequ_uniqueness:
+            continue
         else:
             check = checks_mod.Check(spark, checks_mod.CheckLevel.Error, f"constraint-{i}")
-            deequ_checks.append((i, _add(check, c, columns[c.column])))
+            checks[f"constraint-{i}"] = _add(check, c, columns[c.column].alias)
+    return CheckPlan(checks, known, suite)
 
-    if deequ_checks:
-        suite_run = verification.VerificationSuite(spark).onData(data)
-        for _, check in deequ_checks:
-            suite_run = suite_run.addCheck(check)
-        outcome = suite_run.run()
-        rows = verification.VerificationResult.checkResultsAsJson(spark, outcome)
-        by_check: dict[str, list[dict]] = {}
-        for row in rows:
-            by_check.setdefault(row["check"], []).append(row)
-        for i, _ in deequ_checks:
-            entries = by_check.get(f"constraint-{i}", [])
-            failed = [e for e in entries if e["constraint_status"] != "Success"]
-            results[i] = ConstraintResult(suite.constraints[i].constraint, bool(entries) and not failed,
-                                          "; ".join(e["constraint_message"] for e in failed))
-    return tuple(results[i] for i in range(len(suite.constraints)))
+
+def suite_columns(suite: Suite, df: DataFrame) -> dict[str, Column]:
+    present = {f.name for f in df.schema.fields}
+    infos = [c for c in suite.columns if c.name in present]
+    return {info.name: Column(info.name, f"c{i}", info.spark_type, info.inferred_type, info.role)
+            for i, info in enumerate(infos)}
+
+
+def verify(spark: SparkSession, df: DataFrame, suite: Suite) -> tuple[ConstraintResult, ...]:
+    """Check `df` (original column names) against every constraint of `suite`, in one Deequ run."""
+    require_deequ(spark)
+    verification = pydeequ_module("verification")
+    columns = suite_columns(suite, df)
+    plan = plan_checks(spark, suite, {f.name: f.dataType.simpleString() for f in df.schema.fields}, columns)
+    outcomes: dict[str, CheckOutcome] = {}
+    if plan.checks:
+        run = verification.VerificationSuite(spark).onData(projection(df, columns.values()))
+        for check in plan.checks.values():
+            run = run.addCheck(check)
+        outcomes = check_outcomes(verification.VerificationResult.checkResultsAsJson(spark, run.run()), plan.checks)
+    return plan.results(outcomes)
