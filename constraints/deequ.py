@@ -35,6 +35,17 @@ def require_deequ(spark: SparkSession) -> None:
         raise SetupError("Deequ is not on this Spark session's classpath.", SETUP_HINT) from exc
 
 
+def ensure_callback_server(spark: SparkSession) -> None:
+    """Start the Py4J callback server Deequ checks with Python assertions need (PyDeequ would print when it does)."""
+    gateway = spark.sparkContext._gateway
+    server = gateway.get_callback_server()
+    if server is None:
+        gateway.start_callback_server()
+    elif server.is_shutdown:
+        server.close()
+        gateway.restart_callback_server()
+
+
 def shutdown_callback_server(spark: SparkSession) -> None:
     """Stop the Py4J callback server PyDeequ may have started, so the process can exit."""
     gateway = getattr(spark.sparkContext, "_gateway", None)

@@ -15,7 +15,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from constraints.columns import Column, projection
-from constraints.deequ import pydeequ_module, require_deequ
+from constraints.deequ import ensure_callback_server, pydeequ_module, require_deequ
 from constraints.profile import CheckOutcome, check_outcomes
 from constraints.suite import (Constraint, HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange,
                                IsNonNegative, IsUnique, Suite)
@@ -75,6 +75,7 @@ def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], colu
                 *, deequ_uniqueness: bool = True) -> CheckPlan:
     """Deequ checks for `suite` on a projection with `columns` (name -> Column); `present`: name -> Spark type."""
     checks_mod = pydeequ_module("checks")
+    ensure_callback_server(spark)
     checks: dict[str, Any] = {}
     known: dict[int, ConstraintResult] = {}
     for i, s in enumerate(suite.constraints):

@@ -88,6 +88,8 @@ def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Sui
         "holdout_fraction": args.holdout_fraction,
         "seed": args.seed,
         "partition_columns": list(table.partition_columns),
+        "excluded_columns": sorted(set(table.df.columns) - {c.name for c in columns} - set(table.partition_columns)
+                                   - {s.name for s in skipped}),
     }
     return prof, suggest(prof, meta=meta), jobs[0]
 

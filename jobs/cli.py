@@ -1,7 +1,8 @@
 """The `dqloop` command.
 
-Exit status: 0 success; 2 usage error (bad arguments, missing input path); 3 runtime error
-(unreadable or empty data, missing set-up, Spark failure). Messages go to stderr and name the fix.
+Exit status: 0 success; 1 violations found (validate); 2 usage error (bad arguments, missing input
+path, invalid baseline); 3 runtime error (unreadable or empty data, missing set-up, Spark failure).
+Messages go to stderr and name the fix.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import sys
 
 from constraints.errors import DqloopError
 
-EXIT_OK, EXIT_USAGE, EXIT_RUNTIME = 0, 2, 3
+EXIT_RUNTIME = 3
 
 
 def parser() -> argparse.ArgumentParser:
-    from jobs import baseline, sample_data
+    from jobs import baseline, sample_data, validate
 
     p = argparse.ArgumentParser(prog="dqloop", description="Data-quality monitor for ML models: baseline, validate, label.")
     p.add_argument("-v", "--verbose", action="store_true", help="log dqloop's progress at INFO level")
@@ -26,6 +27,9 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("baseline", help="infer statistics and a constraint suite from training data",
                        description=baseline.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     baseline.add_arguments(b)
+    v = sub.add_parser("validate", help="check production partitions against a baseline",
+                       description=validate.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    validate.add_arguments(v)
     s = sub.add_parser("sample-data", help="generate the sample data set (training data and production partitions)",
                        description=sample_data.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sample_data.add_arguments(s)
@@ -41,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample-data":
             from jobs import sample_data
             return sample_data.run(args)
-        from jobs import baseline
+        from jobs import baseline, validate
         from jobs.session import spark_session
+        job = {"baseline": baseline, "validate": validate}[args.command]
         with spark_session(f"dqloop-{args.command}", args.master) as spark:
-            return baseline.run(spark, args)
+            return job.run(spark, args)
     except DqloopError as exc:
         print(f"dqloop {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

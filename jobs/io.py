@@ -66,6 +66,16 @@ def _format_of(files: list[str]) -> str:
     return max(set(kinds), key=kinds.count) if kinds else "parquet"
 
 
+def partition_keys(spark: SparkSession, path: str) -> list[str]:
+    """The Hive-style partitions under `path` (`chunk=03`, `day=1/hour=2`), sorted; [] if it is not partitioned."""
+    keys = set()
+    for rel in _data_files(spark, path):
+        segments = rel.split("/")[:-1]
+        if segments and all("=" in seg for seg in segments):
+            keys.add("/".join(segments))
+    return sorted(keys)
+
+
 def _partition_columns(files: list[str]) -> tuple[str, ...]:
     return tuple(seg.split("=", 1)[0] for seg in files[0].split("/")[:-1] if "=" in seg) if files else ()
 
@@ -104,6 +114,26 @@ def local_dir(uri: str) -> Path:
         raise UsageError(f"Output {uri} is not a local folder; writing results to {parsed.scheme}:// is not supported yet.",
                          "write to a local folder and copy it")
     return Path(parsed.path if parsed.scheme else uri)
+
+
+def write_file(path: str | Path, text: str) -> None:
+    """Write one file completely or not at all (temporary name, then rename)."""
+    target = local_dir(str(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def read_folder(folder: str, names: tuple[str, ...]) -> dict[str, str]:
+    """{name: text} for the files among `names` that exist in a local folder; InputNotFound if it does not."""
+    base = local_dir(folder)
+    if not base.is_dir():
+        raise InputNotFound(f"Folder {folder} does not exist.", "check the path")
+    return {n: (base / n).read_text(encoding="utf-8") for n in names if (base / n).is_file()}
 
 
 def write_folder(output: str, files: dict[str, str]) -> Path:

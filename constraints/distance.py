@@ -1,0 +1,157 @@
+"""Distribution distances between a baseline and a partition, computed from sketches and counts.
+
+Numeric features compare KLL sketches (Deequ's `Distance`, as SageMaker uses it): the L-infinity
+distance of the two CDFs evaluated on the union of the sketches' items, i.e. the two-sample
+Kolmogorov-Smirnov statistic on the sketches, optionally reduced by the noise allowance
+1.8 * sqrt((n + m) / (n m)) ("Robust"). Categorical features compare category shares (L-infinity)
+or run a chi-squared test. Beside them, every feature gets PSI, Jensen-Shannon distance and (numeric)
+the Wasserstein distance normalised by the baseline's standard deviation, on the same bins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+ROBUST_CONSTANT = 1.8      # Deequ's default (alpha 0.003)
+EPSILON = 1e-4             # floor for empty bins in PSI and JS (as Evidently does)
+CHI_SQUARED_MIN_EXPECTED = 5.0
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """A KLL sketch: compactor levels; an item at level h stands for 2**h values."""
+
+    values: np.ndarray        # sorted items
+    cumulative: np.ndarray    # cumulative weight up to and including each item
+
+    @classmethod
+    def from_levels(cls, levels) -> "Sketch":
+        items, weights = [], []
+        for h, level in enumerate(levels):
+            items.extend(level)
+            weights.extend([2.0**h] * len(level))
+        order = np.argsort(np.asarray(items, dtype=float), kind="stable")
+        values = np.asarray(items, dtype=float)[order]
+        return cls(values, np.cumsum(np.asarray(weights, dtype=float)[order]))
+
+    @property
+    def n(self) -> float:
+        return float(self.cumulative[-1]) if len(self.cumulative) else 0.0
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """P(X <= x) for each x."""
+        idx = np.searchsorted(self.values, x, side="right")
+        return np.where(idx > 0, self.cumulative[np.maximum(idx - 1, 0)], 0.0) / self.n
+
+    def cdf_below(self, x: np.ndarray) -> np.ndarray:
+        """P(X < x) for each x."""
+        idx = np.searchsorted(self.values, x, side="left")
+        return np.where(idx > 0, self.cumulative[np.maximum(idx - 1, 0)], 0.0) / self.n
+
+
+def linf_simple(a: Sketch, b: Sketch) -> float:
+    grid = np.union1d(a.values, b.values)
+    return float(np.max(np.abs(a.cdf(grid) - b.cdf(grid)))) if len(grid) else 0.0
+
+
+def robust_allowance(n: float, m: float) -> float:
+    return ROBUST_CONSTANT * math.sqrt((n + m) / (n * m)) if n > 0 and m > 0 else math.inf
+
+
+def linf_robust(a: Sketch, b: Sketch) -> float:
+    return max(0.0, linf_simple(a, b) - robust_allowance(a.n, b.n))
+
+
+def bin_shares(s: Sketch, edges: np.ndarray) -> np.ndarray:
+    """Shares in [below edges[0]] + buckets [e_i, e_i+1) (the last one closed) + [above edges[-1]]."""
+    inner = s.cdf_below(edges[1:-1])
+    lower, upper = s.cdf_below(edges[:1]), s.cdf(edges[-1:])
+    cuts = np.concatenate([lower, inner, upper])
+    return np.diff(np.concatenate([[0.0], cuts, [1.0]]))
+
+
+def psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    """Population stability index, sum (a - e) ln(a / e), with empty bins floored at EPSILON."""
+    e, a = np.maximum(expected, EPSILON), np.maximum(actual, EPSILON)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def js_distance(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen-Shannon distance (square root of the divergence, base 2: between 0 and 1)."""
+    p, q = np.maximum(p, 0.0), np.maximum(q, 0.0)
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2
+
+    def kl(x: np.ndarray) -> float:
+        mask = x > 0
+        return float(np.sum(x[mask] * np.log2(x[mask] / m[mask])))
+
+    return math.sqrt(max(0.0, (kl(p) + kl(q)) / 2))
+
+
+def wasserstein(a: Sketch, b: Sketch) -> float:
+    """W1 = integral of |F_a - F_b| over the union of the sketches' items."""
+    grid = np.union1d(a.values, b.values)
+    if len(grid) < 2:
+        return 0.0
+    return float(np.sum(np.abs(a.cdf(grid[:-1]) - b.cdf(grid[:-1])) * np.diff(grid)))
+
+
+@dataclass(frozen=True)
+class NumericDrift:
+    linf_simple: float
+    linf_robust: float
+    psi: float
+    js: float
+    wasserstein_normalized: float | None
+
+
+def numeric_drift(baseline: Sketch, current: Sketch, edges: np.ndarray, baseline_std: float | None) -> NumericDrift:
+    expected, actual = bin_shares(baseline, edges), bin_shares(current, edges)
+    w = wasserstein(baseline, current)
+    return NumericDrift(linf_simple(baseline, current), linf_robust(baseline, current), psi(expected, actual),
+                        js_distance(expected, actual), w / baseline_std if baseline_std else None)
+
+
+@dataclass(frozen=True)
+class CategoricalDrift:
+    linf: float
+    chi_squared_p_value: float | None
+    psi: float
+    js: float
+
+
+def _shares(counts: dict[str, float], keys: list[str]) -> np.ndarray:
+    total = sum(counts.values())
+    return np.array([counts.get(k, 0.0) / total if total else 0.0 for k in keys])
+
+
+def chi_squared_p_value(baseline: dict[str, float], current: dict[str, float]) -> float | None:
+    """Goodness of fit of the current counts to the baseline shares; smallest categories merged
+    until every expected count is at least 5. None when fewer than two categories remain."""
+    m = sum(current.values())
+    base_total = sum(baseline.values())
+    if m == 0 or base_total == 0:
+        return None
+    keys = sorted(set(baseline) | set(current), key=lambda k: baseline.get(k, 0.0))
+    expected = [baseline.get(k, 0.0) / base_total * m for k in keys]
+    observed = [current.get(k, 0.0) for k in keys]
+    # merge the smallest expected categories (unseen ones first) into one until the conditions hold
+    while len(expected) > 1 and expected[0] < CHI_SQUARED_MIN_EXPECTED:
+        expected[1] += expected.pop(0)
+        observed[1] += observed.pop(0)
+    if len(expected) < 2:
+        return None
+    statistic = sum((o - e) ** 2 / e for o, e in zip(observed, expected))
+    return float(stats.chi2.sf(statistic, len(expected) - 1))
+
+
+def categorical_drift(baseline: dict[str, float], current: dict[str, float]) -> CategoricalDrift:
+    keys = sorted(set(baseline) | set(current))
+    p, q = _shares(baseline, keys), _shares(current, keys)
+    return CategoricalDrift(float(np.max(np.abs(p - q))) if keys else 0.0, chi_squared_p_value(baseline, current),
+                            psi(p, q), js_distance(p, q) if p.sum() and q.sum() else 0.0)

@@ -1,0 +1,114 @@
+"""Validate one partition against a baseline: one Deequ run (profile and suite checks) plus one
+grouping pass, then pure checks. Returns a ValidationReport value; the job decides the exit status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from constraints.baseline import Baseline
+from constraints.checks import (CheckResult, FAILED, feature_checks, row_count_check, schema_checks,
+                                suite_checks)
+from constraints.columns import FEATURE, STRING, Column, projection, sagemaker_type
+from constraints.profile import Profile, ProfileOptions, profile_and_check
+from constraints.sagemaker import statistics_document
+from constraints.suite import IsUnique
+from constraints.verification import plan_checks
+
+SAGEMAKER_CHECKS = ("data_type_check", "completeness_check", "baseline_drift_check", "missing_column_check",
+                    "extra_column_check", "categorical_values_check")
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    partition: str
+    rows: int
+    results: tuple[CheckResult, ...]
+    profile: Profile | None = field(default=None, compare=False)
+
+    @property
+    def violations(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.failed)
+
+    @property
+    def verdict(self) -> str:
+        if self.rows == 0:
+            return "empty"
+        return "violations" if self.violations else "ok"
+
+    def violations_document(self) -> dict[str, Any]:
+        """constraint_violations.json in SageMaker's shape (failed checks only)."""
+        return {"violations": [{"feature_name": r.feature or "", "constraint_check_type": r.check,
+                                "description": r.description} for r in self.violations]}
+
+    def checks_document(self) -> dict[str, Any]:
+        """Every check, passed ones too, with measured value, threshold and evidence."""
+        return {"partition": self.partition, "rows": self.rows, "verdict": self.verdict,
+                "violations": len(self.violations), "checks": [r.to_dict() for r in self.results]}
+
+    def statistics_document(self) -> dict[str, Any]:
+        return statistics_document(self.profile) if self.profile is not None else \
+            {"version": 0, "dataset": {"item_count": self.rows}, "features": []}
+
+    def metric_rows(self) -> list[dict[str, Any]]:
+        """Metrics for the history: one row per (feature, metric)."""
+        rows: list[dict[str, Any]] = [{"feature": "*", "metric": "row_count", "value": float(self.rows)},
+                                      {"feature": "*", "metric": "violations", "value": float(len(self.violations))}]
+        if self.profile is not None and self.rows:
+            for p in self.profile.columns:
+                name = p.column.name
+                rows.append({"feature": name, "metric": "completeness", "value": p.num_present / self.rows})
+                if p.mean is not None:
+                    rows.append({"feature": name, "metric": "mean", "value": p.mean})
+                if p.distinct_count is not None:
+                    rows.append({"feature": name, "metric": "distinct_count", "value": float(p.distinct_count)})
+        for r in self.results:
+            if r.check == "baseline_drift_check" and r.measured is not None:
+                rows.append({"feature": r.feature, "metric": "baseline_drift", "value": r.measured})
+                for key in ("psi", "js_distance", "wasserstein_normalized"):
+                    if r.details.get(key) is not None:
+                        rows.append({"feature": r.feature, "metric": key, "value": float(r.details[key])})
+        return rows
+
+
+def _columns(baseline: Baseline, df: DataFrame) -> tuple[tuple[Column, ...], list[CheckResult]]:
+    roles = {c.name: c.role for c in baseline.suite.columns} if baseline.suite else {}
+    columns, problems = [], []
+    by_name = {f.name: f for f in df.schema.fields}
+    for f in baseline.features:
+        field_ = by_name.get(f.name)
+        if field_ is None:
+            continue
+        source = sagemaker_type(field_.dataType)
+        if source is None:
+            problems.append(CheckResult("data_type_check", f.name, FAILED, 0.0, None,
+                                        f"Column '{f.name}' is now of type {field_.dataType.simpleString()}, "
+                                        f"expected {f.inferred_type}."))
+            continue
+        target = f.inferred_type if f.inferred_type != "Unknown" else STRING
+        columns.append(Column(f.name, f"c{len(columns)}", field_.dataType.simpleString(), target,
+                              roles.get(f.name, FEATURE), source))
+    return tuple(columns), problems
+
+
+def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: str) -> ValidationReport:
+    """Check `df` against `baseline`; failures become results, not exceptions."""
+    columns, problems = _columns(baseline, df)
+    results = schema_checks(baseline, df.columns) + problems
+    categorical = frozenset(f.name for f in baseline.features if not f.is_numeric and (f.categories or f.domains))
+    unique = frozenset(s.constraint.column for s in (baseline.suite.constraints if baseline.suite else ())
+                       if isinstance(s.constraint, IsUnique))
+    plan = plan_checks(spark, baseline.suite, {f.name: f.dataType.simpleString() for f in df.schema.fields},
+                       {c.name: c for c in columns}, deequ_uniqueness=False) if baseline.suite else None
+    prof, outcomes = profile_and_check(spark, projection(df, columns), columns,
+                                       options=ProfileOptions(categorical=categorical, unique=unique),
+                                       checks=plan.checks if plan else None)
+    if prof.rows == 0:
+        return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof)
+    results += feature_checks(baseline, prof, unique)
+    if plan is not None:
+        multiplicity = {p.column.name: p.train.max_multiplicity for p in prof.columns if p.column.name in unique}
+        results += suite_checks(plan.results(outcomes, multiplicity))
+    return ValidationReport(partition, prof.rows, tuple([row_count_check(prof.rows)] + results), prof)

@@ -1,0 +1,172 @@
+"""dqloop validate: check production partitions against a baseline.
+
+    dqloop validate --baseline DIR --input PATH --output DIR [--partition chunk=03 ...]
+    spark-submit --properties-file spark-conf/spark-defaults.conf jobs/validate.py (same arguments)
+
+PATH is one partition folder (reports go straight into DIR) or a partitioned table root; then the
+selected partitions (--partition, repeated: exact `chunk=03`, glob `chunk=0*`, range `chunk=01..05`;
+default: all) are validated in turn in one Spark session, each reported under DIR/<name=value>/:
+constraint_violations.json and statistics.json (SageMaker's formats) and checks.json (every check
+with measured value, threshold, status and evidence). Each partition's metrics go to the metrics
+history (DIR/_metrics for a table; --metrics-repo to choose), replacing an earlier run of it.
+
+Exit status: 0 no violations, 1 violations (0 with --warn-only), 2 usage error (bad arguments,
+baseline invalid, a named partition missing), 3 runtime error (a partition unreadable, Spark failure).
+One summary line per partition on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script by spark-submit
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from py4j.protocol import Py4JJavaError
+from pyspark.sql import SparkSession
+
+from constraints.baseline import Baseline, load_baseline
+from constraints.errors import DqloopError, UsageError
+from constraints.validation import ValidationReport, validate
+from jobs.io import partition_keys, read_folder, read_table, unreadable, write_file, write_folder
+from jobs.session import counting_jobs
+
+log = logging.getLogger("dqloop.validate")
+BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json")
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--baseline", required=True, metavar="DIR", help="folder written by `dqloop baseline`")
+    p.add_argument("--input", required=True, metavar="PATH", help="a partition folder, or a partitioned table root")
+    p.add_argument("--output", required=True, metavar="DIR", help="where reports go")
+    p.add_argument("--partition", action="append", default=[], metavar="SEL",
+                   help="partition(s) of a table to validate: chunk=03, chunk=0*, chunk=01..05 (repeatable; "
+                        "default: all)")
+    p.add_argument("--format", default="auto", choices=["auto", "parquet", "csv"], help="input format")
+    p.add_argument("--metrics-repo", metavar="DIR", help="metrics history folder (default: OUTPUT/_metrics for a "
+                                                          "table, none for a single partition)")
+    p.add_argument("--warn-only", action="store_true", help="report violations but exit 0")
+
+
+def read_baseline(folder: str) -> Baseline:
+    return load_baseline(read_folder(folder, BASELINE_FILES))
+
+
+def select(available: list[str], selectors: list[str]) -> tuple[list[str], list[str]]:
+    """(selected partitions in table order, selectors that matched nothing)."""
+    if not selectors:
+        return available, []
+    chosen, unmatched = set(), []
+    for sel in selectors:
+        if ".." in sel and "=" in sel:
+            key, _, bounds = sel.rpartition("=")
+            lo, _, hi = bounds.partition("..")
+            hits = {a for a in available if a.startswith(f"{key}=") and lo <= a.split("=", 1)[1] <= hi}
+        else:
+            hits = set(fnmatch.filter(available, sel))
+        if not hits:
+            unmatched.append(sel)
+        chosen |= hits
+    return [a for a in available if a in chosen], unmatched
+
+
+@dataclass(frozen=True)
+class Outcome:
+    partition: str
+    report: ValidationReport | None = None
+    error: DqloopError | None = None
+    jobs: int = 0
+
+
+def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str) -> Outcome:
+    try:
+        table = read_table(spark, path, fmt)
+        with counting_jobs(spark, "dqloop-validate") as jobs:
+            report = validate(spark, table.df, baseline, partition)
+        return Outcome(partition, report, jobs=jobs[0])
+    except DqloopError as exc:
+        return Outcome(partition, error=exc)
+    except Py4JJavaError as exc:
+        return Outcome(partition, error=unreadable(path, exc))
+
+
+def write_report(report: ValidationReport, folder: str) -> None:
+    dump = lambda d: json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False) + "\n"  # noqa: E731
+    write_folder(folder, {"constraint_violations.json": dump(report.violations_document()),
+                          "statistics.json": dump(report.statistics_document()),
+                          "checks.json": dump(report.checks_document())})
+
+
+def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
+    """One file per partition: validating it again replaces its entry."""
+    name = report.partition.replace("/", "__") + ".json"
+    doc = {"partition": report.partition, "run_time": run_time, "metrics": report.metric_rows()}
+    write_file(Path(repo) / name, json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def summary_line(o: Outcome) -> str:
+    if o.error is not None:
+        return f"{o.partition}  error  {o.error.message}"
+    r = o.report
+    failed: dict[str, list[str]] = {}
+    for v in r.violations:
+        failed.setdefault(v.check, []).append(v.feature or "-")
+    detail = "; ".join(f"{k}: {', '.join(sorted(set(names)))}" for k, names in failed.items())
+    return f"{o.partition}  rows={r.rows}  {r.verdict}  violations={len(r.violations)}" + (f"  ({detail})" if detail else "")
+
+
+def run(spark: SparkSession, args: argparse.Namespace) -> int:
+    baseline = read_baseline(args.baseline)
+    keys = partition_keys(spark, args.input)
+    run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if not keys:
+        if args.partition:
+            raise UsageError(f"--partition was given but {args.input} is not a partitioned table.",
+                             "drop --partition to validate the folder as one partition")
+        name = Path(args.input.rstrip("/")).name
+        targets = [(args.input, name if "=" in name else "partition", args.output)]
+        repo = args.metrics_repo
+    else:
+        chosen, unmatched = select(keys, args.partition)
+        for sel in unmatched:
+            print(f"{sel}  error  no such partition under {args.input}", flush=True)
+        if not chosen:
+            raise UsageError(f"No partition of {args.input} matches {args.partition}.",
+                             f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
+        targets = [(f"{args.input.rstrip('/')}/{k}", k, str(Path(args.output) / k)) for k in chosen]
+        repo = args.metrics_repo or str(Path(args.output) / "_metrics")
+    outcomes = []
+    for i, (path, partition, out) in enumerate(targets, start=1):
+        log.info("validating %s (%d of %d)", partition, i, len(targets))
+        o = validate_one(spark, baseline, path, partition, args.format)
+        if o.report is not None:
+            write_report(o.report, out)
+            if repo:
+                record_metrics(repo, o.report, run_time)
+        outcomes.append(o)
+        print(summary_line(o), flush=True)
+
+    if any(o.error is not None for o in outcomes):
+        return EXIT_RUNTIME
+    if keys and select(keys, args.partition)[1]:
+        return EXIT_USAGE
+    if any(o.report.violations for o in outcomes) and not args.warn_only:
+        return EXIT_VIOLATIONS
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    from jobs.cli import main as cli_main
+    return cli_main(["validate", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
