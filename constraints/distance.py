@@ -137,15 +137,14 @@ def chi_squared_p_value(baseline: dict[str, float], current: dict[str, float]) -
     base_total = sum(baseline.values())
     if m == 0 or base_total == 0:
         return None
-    keys = sorted(set(baseline) | set(current), key=lambda k: baseline.get(k, 0.0))
-    expected = [baseline.get(k, 0.0) / base_total * m for k in keys]
-    observed = [current.get(k, 0.0) for k in keys]
-    # merge the smallest expected categories (unseen ones first) into one until the conditions hold
-    while len(expected) > 1 and expected[0] < CHI_SQUARED_MIN_EXPECTED:
-        expected[1] += expected.pop(0)
-        observed[1] += observed.pop(0)
-    if len(expected) < 2:
+    # (expected, observed) per category, smallest expected first (unseen categories expect 0)
+    cells = sorted((baseline.get(k, 0.0) / base_total * m, current.get(k, 0.0)) for k in set(baseline) | set(current))
+    while len(cells) > 1 and cells[0][0] < CHI_SQUARED_MIN_EXPECTED:
+        (e0, o0), (e1, o1) = cells[0], cells[1]
+        cells = sorted([(e0 + e1, o0 + o1)] + cells[2:])
+    if len(cells) < 2:
         return None
+    expected, observed = [e for e, _ in cells], [o for _, o in cells]
     statistic = sum((o - e) ** 2 / e for o, e in zip(observed, expected))
     return float(stats.chi2.sf(statistic, len(expected) - 1))
 

@@ -1,0 +1,24 @@
+"""The metrics history: one JSON file per partition under a folder, read back as one table.
+
+Each validate run writes `<repo>/<partition>.json` (partition, run_time, metric rows) by atomic
+replace, so validating a partition again replaces its entry instead of duplicating it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = ["partition", "run_time", "feature", "metric", "value"]
+
+
+def read_history(repo: str | Path) -> pd.DataFrame:
+    """All partitions' metrics as a long table (partition, run_time, feature, metric, value), by partition."""
+    rows = []
+    folder = Path(repo)
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        rows += [{"partition": doc["partition"], "run_time": doc["run_time"], **m} for m in doc["metrics"]]
+    return pd.DataFrame(rows, columns=COLUMNS).sort_values(["partition", "feature", "metric"], ignore_index=True)
