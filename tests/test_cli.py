@@ -50,6 +50,16 @@ def test_dqloop_and_spark_submit_write_the_same_baseline(sample, tmp_path):
     assert a["constraints"] == b["constraints"] and a["columns"] == b["columns"]
     assert "email_domain" not in {c["name"] for c in a["columns"]}
 
+    # validate under spark-submit: the same arguments as `dqloop validate`, the same exit codes
+    part = write_parquet(make_frame(2_000, seed=13, start_id=10**6), tmp_path / "table" / "chunk=01")
+    validate = subprocess.run([str(REPO / ".venv/bin/spark-submit"), "--properties-file",
+                               "spark-conf/spark-defaults.conf", "jobs/validate.py", "--baseline", str(tmp_path / "cli"),
+                               "--input", str(part.parent), "--output", str(tmp_path / "v")],
+                              capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert validate.returncode == 0, validate.stdout + validate.stderr[-3000:]
+    assert validate.stdout.startswith("chunk=01  rows=2000  ok  violations=0")
+    assert json.loads((tmp_path / "v" / "chunk=01" / "checks.json").read_text())["verdict"] == "ok"
+
 
 def test_pandera_schema_loads_and_validates_serving_batches(sample, tmp_path):
     out = run_dqloop("baseline", "--input", str(sample), "--output", str(tmp_path / "b"))
