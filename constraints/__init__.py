@@ -5,10 +5,15 @@ Public surface:
     profile, Profile, ProfileOptions, KllParameters         one fused Deequ scan (plus one grouping pass)
     suggest, Suite and the constraint types                 suggestions checked on a held-out split
     statistics_document, constraints_document               SageMaker's JSON
-    pandera_schema, pandera_yaml                            the suite for serving-time pandas validation
+    load_baseline, Baseline, BaselineError                  a baseline read back and checked
+    validate, ValidationReport, CheckResult                 a partition checked against a baseline
     DqloopError and its subclasses                          see constraints.errors
+The pandera schema (constraints.pandera_schema) and Deequ verification of a suite on its own
+(constraints.verification.verify) are imported from their modules.
 """
 
+from constraints.baseline import Baseline, BaselineError, load_baseline
+from constraints.checks import CheckResult
 from constraints.columns import Column, SkippedColumn, plan_columns, projection
 from constraints.errors import (DataError, DqloopError, EmptyInput, InputNotFound, SetupError, UnreadableInput,
                                 UsageError)
@@ -17,8 +22,10 @@ from constraints.sagemaker import MONITORING_CONFIG_DEFAULTS, constraints_docume
 from constraints.suggest import suggest
 from constraints.suite import (HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange, IsNonNegative,
                                IsUnique, Suite)
+from constraints.validation import ValidationReport, validate
 
 __all__ = [
+    "Baseline", "BaselineError", "load_baseline", "CheckResult", "ValidationReport", "validate",
     "Column", "SkippedColumn", "plan_columns", "projection",
     "DataError", "DqloopError", "EmptyInput", "InputNotFound", "SetupError", "UnreadableInput", "UsageError",
     "KllParameters", "Profile", "ProfileOptions", "profile",

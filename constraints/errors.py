@@ -2,13 +2,15 @@
 
     DqloopError                 base; every message says what happened and what to do next
     ├── UsageError              the request itself is wrong (unknown column, bad option value)
+    │   └── BaselineError       the baseline folder is incomplete, from another version, or invalid
+    │                           (defined in constraints.baseline)
     ├── SetupError              the installation is incomplete (Deequ jar missing): run scripts/setup
     └── DataError               the data cannot be used as given
         ├── InputNotFound       the input path does not exist
         ├── EmptyInput          the input has no rows (or no usable columns)
         └── UnreadableInput     a file is corrupt, of an unknown format, or unparsable
 
-Jobs map them to exit codes: UsageError and InputNotFound -> 2, the others -> 3.
+Each carries its exit code: UsageError (and BaselineError) and InputNotFound -> 2, the others -> 3.
 """
 
 from __future__ import annotations

@@ -111,6 +111,7 @@ class ProfileOptions:
                                          # (HyperLogLog is a few % off; the grouping pass is exact)
     categorical: frozenset[str] | None = None
     unique: frozenset[str] | None = None
+    splits: bool = True                  # metrics per training / held-out split too (baselines only)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,12 @@ def profile_and_check(spark: SparkSession, data: DataFrame, columns: tuple[Colum
                       checks: dict[str, Any] | None = None) -> tuple[Profile, dict[str, CheckOutcome]]:
     """Profile `data` and evaluate Deequ `checks` ({name: pydeequ Check}) in the same Deequ run."""
     require_deequ(spark)
-    metrics, outcomes = _run_analyzers(spark, data, columns, options.kll, checks or {})
+    splits = SPLITS if options.splits else {"all": None}
+    metrics, outcomes = _run_analyzers(spark, data, columns, options.kll, checks or {}, splits)
+    if not options.splits:  # everything is the training split; nothing is held out
+        metrics.update({(alias, name, "train"): v for (alias, name, split), v in list(metrics.items())
+                        if split == "all"})
+        metrics[("*", "Size", "holdout")] = 0.0
     sizes = {split: int(metrics[("*", "Size", split)] or 0) for split in SPLITS}
 
     def approx_distinct(c: Column) -> float:
@@ -160,30 +166,31 @@ def _present(metrics: dict, c: Column, split: str, sizes: dict[str, int]) -> int
 
 
 def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...], kll: KllParameters,
-                   checks: dict[str, Any]) -> tuple[dict[tuple[str, str, str], Any], dict[str, CheckOutcome]]:
+                   checks: dict[str, Any], splits: dict[str, str | None] = SPLITS,
+                   ) -> tuple[dict[tuple[str, str, str], Any], dict[str, CheckOutcome]]:
     """Run all analyzers (and checks) in one Deequ run; return {(alias, metric, split): value or None}."""
     a = pydeequ_module("analyzers")
     planned: list[tuple[tuple[str, str, str], Any]] = []
-    for split, where in SPLITS.items():
+    for split, where in splits.items():
         planned.append((("*", "Size", split), a.Size(where=where)))
     kll_params = a.KLLParameters(spark, kll.sketch_size, kll.shrinking_factor, kll.buckets)
     for c in columns:
         col = c.alias
-        for split, where in SPLITS.items():
+        for split, where in splits.items():
             planned.append(((col, "Completeness", split), a.Completeness(col, where=where)))
         if c.is_numeric:
             for name, analyzer in (("Mean", a.Mean), ("Sum", a.Sum), ("StandardDeviation", a.StandardDeviation)):
                 planned.append(((col, name, "all"), analyzer(col)))
-            for split, where in SPLITS.items():
+            for split, where in splits.items():
                 planned.append(((col, "Minimum", split), a.Minimum(col, where=where)))
                 planned.append(((col, "Maximum", split), a.Maximum(col, where=where)))
             planned.append(((col, "KLL", "all"), a.KLLSketch(col, kll_params)))
         else:
-            for split, where in SPLITS.items():
+            for split, where in splits.items():
                 planned.append(((col, "MinLength", split), a.MinLength(col, where=where)))
                 planned.append(((col, "MaxLength", split), a.MaxLength(col, where=where)))
         if c.inferred_type != FRACTIONAL:
-            for split, where in SPLITS.items():
+            for split, where in splits.items():
                 planned.append(((col, "ApproxCountDistinct", split), a.ApproxCountDistinct(col, where=where)))
         else:
             planned.append(((col, "NonFinite", "all"),

@@ -103,7 +103,7 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     plan = plan_checks(spark, baseline.suite, {f.name: f.dataType.simpleString() for f in df.schema.fields},
                        {c.name: c for c in columns}, deequ_uniqueness=False) if baseline.suite else None
     prof, outcomes = profile_and_check(spark, projection(df, columns), columns,
-                                       options=ProfileOptions(categorical=categorical, unique=unique),
+                                       options=ProfileOptions(categorical=categorical, unique=unique, splits=False),
                                        checks=plan.checks if plan else None)
     if prof.rows == 0:
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof)

@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script by spark-submit
@@ -32,7 +33,13 @@ from jobs.io import read_table, unreadable, write_folder
 from jobs.session import counting_jobs
 
 log = logging.getLogger("dqloop.baseline")
-VERSION = "0.1.0"
+
+
+def _version() -> str:
+    try:
+        return version("dqloop")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "unknown"
 
 
 def _names(value: str) -> list[str]:
@@ -81,7 +88,7 @@ def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Sui
         if p.nonfinite:
             log.warning("column %r has %d NaN/Inf values, counted as missing", p.column.name, p.nonfinite)
     meta = {
-        "dqloop_version": VERSION,
+        "dqloop_version": _version(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "input": args.input,
         "rows": {"total": prof.rows, "train": prof.train_rows, "holdout": prof.holdout_rows},

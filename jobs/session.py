@@ -94,6 +94,7 @@ def spark_session(app_name: str, master: str | None = None) -> Iterator[SparkSes
 def counting_jobs(spark: SparkSession, group: str) -> Iterator[list[int]]:
     """Count the Spark jobs run inside the block (SparkListener-backed status tracker); yields [count]."""
     sc = spark.sparkContext
+    outer = sc.getLocalProperty("spark.jobGroup.id")
     group = f"{group}-{uuid.uuid4().hex[:12]}"  # the status tracker remembers earlier groups
     sc.setJobGroup(group, group)
     box = [0]
@@ -101,5 +102,5 @@ def counting_jobs(spark: SparkSession, group: str) -> Iterator[list[int]]:
         yield box
     finally:
         box[0] = len(sc.statusTracker().getJobIdsForGroup(group))
-        sc.setLocalProperty("spark.jobGroup.id", None)
-        sc.setLocalProperty("spark.job.description", None)
+        sc.setLocalProperty("spark.jobGroup.id", outer)
+        sc.setLocalProperty("spark.job.description", outer)
