@@ -9,7 +9,7 @@ For each size, a generated 20-column table (jobs.sample_data.make_frame, Parquet
   baseline  jobs.baseline.compute (read, Deequ profile, categories, held-out suggestions), as the CLI
             runs it with --predictions score,predicted_label; then writing its documents.
 Both run once untimed on a small table first, then alternately N times per size (default: 3 up to
-1M rows, 1 above, since a 10M baseline takes ~10 min on 2 cores). Reported: median wall time, Spark
+1M rows, 1 above, since a 10M baseline takes ~6 min on 2 cores). Reported: median wall time, Spark
 jobs, and the median of the per-repetition ratios baseline/floor. The table is printed and replaces
 the section of bench/RESULTS.md it owns.
 """
@@ -113,8 +113,15 @@ def report(results: dict[int, list[dict]], env: list[str], total: float) -> str:
                      f"| {med(rs, 'ratio'):.2f} | {med(rs, 'docs'):.2f} "
                      f"| {', '.join(format(r['baseline'], '.1f') for r in rs)} |")
     cmd = "`.venv/bin/python bench/baseline_bench.py " + " ".join(sys.argv[1:]) + "`"
+    notes = ["- floor: `spark.read.parquet` + one `agg`: `count(*)`, and `count(c)`, `sum(c)` of each of the 20 "
+             "columns; for non-numeric columns (strings, date, boolean) `sum(length(cast(c as string)))`.",
+             "- baseline: `jobs.baseline.compute` (read, Deequ profile, category pass, suggestions), CLI defaults with "
+             "`--predictions score,predicted_label`; documents: `baseline.documents` + `write_folder`.",
+             "- jobs: the baseline's own count (profile) + jobs outside it (the Parquet schema read); the floor's "
+             "count includes its read. Seconds are medians; baseline/floor is the median of per-repetition ratios."]
     return "\n".join([SECTION, "", f"Command: {cmd}  ", f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
-                      f"whole run {total / 60:.1f} min (data generation included)", "", *env, "", *lines, ""])
+                      f"whole run {total / 60:.1f} min (data generation included)", "", *env, "", *lines, "",
+                      *notes, ""])
 
 
 def write_section(path: Path, section: str) -> None:

@@ -33,6 +33,7 @@ class CheckResult:
     description: str
     examples: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    constraint: Any = field(default=None, compare=False)   # the suite constraint, for suite_constraint_check
 
     @property
     def failed(self) -> bool:
@@ -178,7 +179,7 @@ def suite_checks(results: tuple[ConstraintResult, ...]) -> list[CheckResult]:
     return [CheckResult("suite_constraint_check", r.constraint.column, PASSED if r.passed else FAILED, None, None,
                         f"{r.constraint.describe()}: {'holds' if r.passed else 'violated'}"
                         + (f" ({r.message})" if r.message else "."),
-                        details={"constraint": r.constraint.kind})
+                        details={"constraint": r.constraint.kind}, constraint=r.constraint)
             for r in results]
 
 

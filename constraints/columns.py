@@ -55,6 +55,10 @@ class Column:
         return f"{self.alias}__typeok"
 
     @property
+    def raw_alias(self) -> str:
+        return f"{self.alias}__raw"
+
+    @property
     def is_retyped(self) -> bool:
         """True when some values may not be of the profiled type (so their share is measured)."""
         source = self.source_type or self.inferred_type
@@ -142,6 +146,7 @@ def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: fl
                 target = "BIGINT" if c.inferred_type == INTEGRAL else "DOUBLE"
                 typed = F.expr(f"try_cast(CAST({quoted} AS STRING) AS {target})")
             exprs.append((source.isNull() | typed.isNotNull()).alias(c.typeok_alias))
+            exprs.append(source.cast("string").alias(c.raw_alias))  # for offending examples; pruned otherwise
             source = typed
         if c.inferred_type == FRACTIONAL:
             as_double = source.cast("double")

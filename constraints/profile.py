@@ -161,7 +161,7 @@ def profile_and_check(spark: SparkSession, data: DataFrame, columns: tuple[Colum
 
 
 def _present(metrics: dict, c: Column, split: str, sizes: dict[str, int]) -> int:
-    completeness = metrics[(c.alias, "Completeness", split)]
+    completeness = metrics.get((c.alias, "Completeness", split))
     return round((completeness or 0.0) * sizes[split])
 
 

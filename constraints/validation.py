@@ -3,10 +3,12 @@ grouping pass, then pure checks. Returns a ValidationReport value; the job decid
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from constraints.baseline import Baseline
 from constraints.checks import (CheckResult, FAILED, feature_checks, row_count_check, schema_checks,
@@ -14,8 +16,10 @@ from constraints.checks import (CheckResult, FAILED, feature_checks, row_count_c
 from constraints.columns import FEATURE, STRING, Column, projection, sagemaker_type
 from constraints.profile import Profile, ProfileOptions, profile_and_check
 from constraints.sagemaker import statistics_document
-from constraints.suite import IsUnique
+from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative, IsUnique
 from constraints.verification import plan_checks
+
+MAX_EXAMPLES = 5
 
 SAGEMAKER_CHECKS = ("data_type_check", "completeness_check", "baseline_drift_check", "missing_column_check",
                     "extra_column_check", "categorical_values_check")
@@ -93,6 +97,42 @@ def _columns(baseline: Baseline, df: DataFrame) -> tuple[tuple[Column, ...], lis
     return tuple(columns), problems
 
 
+def _offending(c: Constraint, col: Column) -> SparkColumn | None:
+    """The rows that break `c`, as a filter on the projection; None where no row-level test exists."""
+    x = F.col(col.alias)
+    if isinstance(c, IsInRange):
+        return (x < c.lower) | (x > c.upper)
+    if isinstance(c, IsNonNegative):
+        return x < 0
+    if isinstance(c, HasLengthBetween):
+        return (F.length(x) < c.min_length) | (F.length(x) > c.max_length)
+    if isinstance(c, IsInDomain):
+        return ~x.isin(list(c.values))
+    return None
+
+
+def _examples(data: DataFrame, value: str, where: SparkColumn) -> tuple[str, ...]:
+    """A few distinct offending values: a small extra job, run only for a failed check."""
+    rows = data.where(where & F.col(value).isNotNull()).select(F.col(value).cast("string")).distinct() \
+        .limit(MAX_EXAMPLES).collect()
+    return tuple(r[0] for r in rows)
+
+
+def _with_examples(results: list[CheckResult], data: DataFrame, columns: dict[str, Column]) -> list[CheckResult]:
+    out = []
+    for r in results:
+        col = columns.get(r.feature or "")
+        if r.failed and not r.examples and col is not None:
+            if r.check == "data_type_check" and col.is_retyped:
+                r = replace(r, examples=_examples(data, col.raw_alias, ~F.col(col.typeok_alias)))
+            elif r.constraint is not None:
+                where = _offending(r.constraint, col)
+                if where is not None:
+                    r = replace(r, examples=_examples(data, col.alias, where))
+        out.append(r)
+    return out
+
+
 def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: str) -> ValidationReport:
     """Check `df` against `baseline`; failures become results, not exceptions."""
     columns, problems = _columns(baseline, df)
@@ -102,7 +142,8 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
                        if isinstance(s.constraint, IsUnique))
     plan = plan_checks(spark, baseline.suite, {f.name: f.dataType.simpleString() for f in df.schema.fields},
                        {c.name: c for c in columns}, deequ_uniqueness=False) if baseline.suite else None
-    prof, outcomes = profile_and_check(spark, projection(df, columns), columns,
+    data = projection(df, columns)
+    prof, outcomes = profile_and_check(spark, data, columns,
                                        options=ProfileOptions(categorical=categorical, unique=unique, splits=False),
                                        checks=plan.checks if plan else None)
     if prof.rows == 0:
@@ -111,4 +152,5 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     if plan is not None:
         multiplicity = {p.column.name: p.train.max_multiplicity for p in prof.columns if p.column.name in unique}
         results += suite_checks(plan.results(outcomes, multiplicity))
+    results = _with_examples(results, data, {c.name: c for c in columns})
     return ValidationReport(partition, prof.rows, tuple([row_count_check(prof.rows)] + results), prof)

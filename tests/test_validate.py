@@ -116,6 +116,7 @@ def test_reports_carry_evidence(backfill):
     retyped = next(c for c in reports["retyped"]["checks"] if c["check"] == "data_type_check" and c["feature"] == "age")
     assert retyped["measured"] == pytest.approx(0.8, abs=0.02)
     assert "Expected data type: Integral" in retyped["description"]
+    assert retyped["examples"] == ["unknown"]
     every = {c["check"] for c in reports["clean_101"]["checks"]}
     assert SAGEMAKER - {"extra_column_check"} <= every and "suite_constraint_check" in every
 

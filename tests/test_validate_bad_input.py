@@ -92,6 +92,22 @@ def test_schema_change_all_null_and_nan_in_one_partition(spark, setup, capsys, t
     assert code == 0
 
 
+def test_broken_suite_constraints_show_offending_values(spark, setup, capsys, tmp_path):
+    root, frame = setup
+    part = frame.head(1000).copy()
+    part.loc[:29, "x"] = 100.0          # 3% far outside the range the baseline suggested
+    part.loc[30:49, "k"] = "zzz"        # 2% outside the domain
+    write_parquet(part, tmp_path / "part")
+    code, _, _ = _validate(capsys, "--baseline", str(root / "baseline"), "--input", str(tmp_path / "part"),
+                           "--output", str(tmp_path / "o"))
+    assert code == 1
+    checks = json.loads((tmp_path / "o" / "checks.json").read_text())["checks"]
+    failed = {(c["feature"], c["details"].get("constraint")): c for c in checks
+              if c["check"] == "suite_constraint_check" and c["status"] == "failed"}
+    assert failed[("x", "is_in_range")]["examples"] == ["100.0"]
+    assert failed[("k", "is_in_domain")]["examples"] == ["zzz"]
+
+
 def test_bad_baselines_are_usage_errors(spark, setup, capsys, tmp_path):
     root, _ = setup
     args = ["--input", str(root / "table"), "--output", str(tmp_path / "o")]
