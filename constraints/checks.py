@@ -80,18 +80,18 @@ def data_type_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile) ->
                        details={"source_spark_type": p.column.spark_type})
 
 
-def completeness_check(f: FeatureBaseline, p: ColumnProfile, rows: int) -> CheckResult:
+def completeness_check(f: FeatureBaseline, p: ColumnProfile, rows: int, baseline_rows: int) -> CheckResult:
     if f.completeness is None or rows == 0:
         return CheckResult("completeness_check", f.name, SKIPPED, None, None, "No baseline completeness.")
     observed = p.num_present / rows
     c = f.completeness
-    # sampling noise at this partition's size: a fresh sample of the baseline varies this much
-    allowance = COMPLETENESS_SIGMAS * math.sqrt(c * (1 - c) / rows)
+    # sampling noise: the partition's (m rows) and the baseline estimate's own (n rows), var c(1-c)(1/m + 1/n)
+    allowance = COMPLETENESS_SIGMAS * math.sqrt(c * (1 - c) * (1 / rows + 1 / max(baseline_rows, 1)))
     threshold = max(0.0, c - allowance)
     ok = observed >= threshold
     text = (f"Completeness {'meets' if ok else 'is below'} the baseline: observed {_pct(observed)}, baseline "
             f"{_pct(c)}, threshold {_pct(threshold)} (baseline less {COMPLETENESS_SIGMAS:g} standard deviations "
-            f"of sampling noise at {rows} rows).")
+            f"of sampling noise at {rows} rows against a baseline of {baseline_rows}).")
     return CheckResult("completeness_check", f.name, PASSED if ok else FAILED, observed, threshold, text)
 
 
@@ -161,7 +161,7 @@ def feature_checks(baseline: Baseline, profile: Profile, identifiers: frozenset[
             continue
         if evaluate:
             out.append(data_type_check(baseline, f, p))
-            out.append(completeness_check(f, p, profile.rows))
+            out.append(completeness_check(f, p, profile.rows, baseline.item_count))
             values = categorical_values_check(baseline, f, p)
             if values:
                 out.append(values)
