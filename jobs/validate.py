@@ -127,6 +127,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     baseline = read_baseline(args.baseline)
     keys = partition_keys(spark, args.input)
     run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    unmatched: list[str] = []
     if not keys:
         if args.partition:
             raise UsageError(f"--partition was given but {args.input} is not a partitioned table.",
@@ -156,7 +157,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
 
     if any(o.error is not None for o in outcomes):
         return EXIT_RUNTIME
-    if keys and select(keys, args.partition)[1]:
+    if unmatched:
         return EXIT_USAGE
     if any(o.report.violations for o in outcomes) and not args.warn_only:
         return EXIT_VIOLATIONS
