@@ -87,7 +87,8 @@ def measure(spark, path: Path, out: Path) -> dict:
     t3 = time.perf_counter()
     assert prof.rows == rows, (prof.rows, rows)
     return {"floor": t1 - t0, "floor_jobs": floor_jobs[0], "baseline": t2 - t1, "profile_jobs": profile_jobs,
-            "other_jobs": len(ungrouped_jobs(spark) - before), "docs": t3 - t2, "ratio": (t2 - t1) / (t1 - t0)}
+            "other_jobs": len(ungrouped_jobs(spark) - before), "docs": t3 - t2, "ratio": (t2 - t1) / (t1 - t0),
+            "load": os.getloadavg()[0]}  # 1-min load average; this run alone makes about 2
 
 
 def environment() -> list[str]:
@@ -106,19 +107,21 @@ def environment() -> list[str]:
 def report(results: dict[int, list[dict]], env: list[str], total: float) -> str:
     med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
     lines = ["| rows | reps | floor s | floor jobs | baseline s | baseline jobs (profile + read) | baseline/floor "
-             "| documents s | baseline s per rep |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| documents s | baseline s per rep | max load |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for rows, rs in results.items():
         lines.append(f"| {rows:,} | {len(rs)} | {med(rs, 'floor'):.1f} | {rs[-1]['floor_jobs']} "
                      f"| {med(rs, 'baseline'):.1f} | {rs[-1]['profile_jobs']} + {rs[-1]['other_jobs']} "
                      f"| {med(rs, 'ratio'):.2f} | {med(rs, 'docs'):.2f} "
-                     f"| {', '.join(format(r['baseline'], '.1f') for r in rs)} |")
+                     f"| {', '.join(format(r['baseline'], '.1f') for r in rs)} | {max(r['load'] for r in rs):.1f} |")
     cmd = "`.venv/bin/python bench/baseline_bench.py " + " ".join(sys.argv[1:]) + "`"
     notes = ["- floor: `spark.read.parquet` + one `agg`: `count(*)`, and `count(c)`, `sum(c)` of each of the 20 "
              "columns; for non-numeric columns (strings, date, boolean) `sum(length(cast(c as string)))`.",
              "- baseline: `jobs.baseline.compute` (read, Deequ profile, category pass, suggestions), CLI defaults with "
              "`--predictions score,predicted_label`; documents: `baseline.documents` + `write_folder`.",
              "- jobs: the baseline's own count (profile) + jobs outside it (the Parquet schema read); the floor's "
-             "count includes its read. Seconds are medians; baseline/floor is the median of per-repetition ratios."]
+             "count includes its read. Seconds are medians; baseline/floor is the median of per-repetition ratios.",
+             "- max load: the highest 1-min load average seen after a repetition; this run alone makes about 2 on "
+             "2 cores, more means another process competed (the machine is shared)."]
     return "\n".join([SECTION, "", f"Command: {cmd}  ", f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
                       f"whole run {total / 60:.1f} min (data generation included)", "", *env, "", *lines, "",
                       *notes, ""])
