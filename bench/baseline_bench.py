@@ -2,16 +2,18 @@
 
     .venv/bin/python bench/baseline_bench.py --rows 1000000 10000000 [--repeat N] [--data-dir DIR]
 
-For each size, a generated 20-column table (jobs.sample_data.make_frame, Parquet files of at most
-1M rows under DIR/rows=N/, made once and reused) is measured in ONE local[2] Spark session:
+For each size, a generated 20-column table (jobs.sample_data.make_frame; Parquet files of at most
+1M rows, row groups of 125k, under DIR/rows=N/; made once and reused, delete DIR to regenerate) is
+measured in ONE local[2] Spark session:
   floor     spark.read.parquet + one aggregation: count(*), and count(c) and sum(c) of every column
             (for non-numeric columns the sum is sum(length(cast(c as string))));
   baseline  jobs.baseline.compute (read, Deequ profile, categories, held-out suggestions), as the CLI
             runs it with --predictions score,predicted_label; then writing its documents.
 Both run once untimed on a small table first, then alternately N times per size (default: 3 up to
-1M rows, 1 above, since a 10M baseline takes ~6 min on 2 cores). Reported: median wall time, Spark
-jobs, and the median of the per-repetition ratios baseline/floor. The table is printed and replaces
-the section of bench/RESULTS.md it owns.
+1M rows, 1 above, since a 10M baseline takes ~7 min on 2 cores). Reported: median wall time and
+Spark-JVM CPU time, Spark jobs, the median of the per-repetition ratios baseline/floor, and the peak
+load average (the machine may be shared). The table is printed and replaces the section of
+bench/RESULTS.md it owns.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from argparse import Namespace
 from datetime import datetime, timezone
@@ -41,6 +44,7 @@ from jobs.sample_data import make_frame  # noqa: E402
 from jobs.session import build_session, conf_dir, counting_jobs, read_defaults  # noqa: E402
 
 CHUNK = 1_000_000
+ROW_GROUP = 125_000  # pyarrow's default (one row group per 1M-row file) would leave a 1M table to one task
 WARMUP_ROWS = 20_000
 SECTION = "## Baseline vs. one plain scan (bench/baseline_bench.py)"
 
@@ -53,7 +57,8 @@ def table_path(data_dir: Path, rows: int) -> Path:
         part = folder / f"part-{i:05d}.parquet"
         if not part.exists():
             tmp = folder / f".{part.name}.tmp"
-            make_frame(min(CHUNK, rows - start), seed=1000 + i, start_id=start).to_parquet(tmp, index=False)
+            frame = make_frame(min(CHUNK, rows - start), seed=1000 + i, start_id=start)
+            frame.to_parquet(tmp, index=False, row_group_size=ROW_GROUP)
             tmp.rename(part)
     return folder
 
@@ -73,22 +78,37 @@ def ungrouped_jobs(spark) -> set[int]:
     return set(spark.sparkContext.statusTracker().getJobIdsForGroup(None))
 
 
+def jvm_cpu(spark) -> float:
+    """CPU seconds used so far by the Spark JVM (in local mode the driver and the executors)."""
+    stat = Path(f"/proc/{spark._jvm.ProcessHandle.current().pid()}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def peak_load(stop: threading.Event, box: list[float]) -> None:
+    """Keep the highest 1-min load average, sampled every 5 s until `stop` (this run alone makes ~2)."""
+    while not stop.wait(5):
+        box[0] = max(box[0], os.getloadavg()[0])
+
+
 def measure(spark, path: Path, out: Path) -> dict:
-    t0 = time.perf_counter()
+    stop, load = threading.Event(), [os.getloadavg()[0]]
+    threading.Thread(target=peak_load, args=(stop, load), daemon=True).start()
+    c0, t0 = jvm_cpu(spark), time.perf_counter()
     with counting_jobs(spark, "bench-floor") as floor_jobs:
         rows = floor(spark, path)
-    t1 = time.perf_counter()
+    c1, t1 = jvm_cpu(spark), time.perf_counter()
     args = Namespace(input=str(path), output=str(out), format="auto", columns=None, exclude=[],
                      predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100)
     before = ungrouped_jobs(spark)
     prof, suite, profile_jobs = baseline.compute(spark, args)  # profile_jobs: the jobs of profile() only
-    t2 = time.perf_counter()
+    c2, t2 = jvm_cpu(spark), time.perf_counter()
     write_folder(str(out), baseline.documents(prof, suite))
     t3 = time.perf_counter()
+    stop.set()
     assert prof.rows == rows, (prof.rows, rows)
-    return {"floor": t1 - t0, "floor_jobs": floor_jobs[0], "baseline": t2 - t1, "profile_jobs": profile_jobs,
-            "other_jobs": len(ungrouped_jobs(spark) - before), "docs": t3 - t2, "ratio": (t2 - t1) / (t1 - t0),
-            "load": os.getloadavg()[0]}  # 1-min load average; this run alone makes about 2
+    return {"floor": t1 - t0, "floor_cpu": c1 - c0, "floor_jobs": floor_jobs[0], "baseline": t2 - t1,
+            "baseline_cpu": c2 - c1, "profile_jobs": profile_jobs, "other_jobs": len(ungrouped_jobs(spark) - before),
+            "docs": t3 - t2, "ratio": (t2 - t1) / (t1 - t0), "cpu_ratio": (c2 - c1) / (c1 - c0), "load": load[0]}
 
 
 def environment() -> list[str]:
@@ -106,12 +126,14 @@ def environment() -> list[str]:
 
 def report(results: dict[int, list[dict]], env: list[str], total: float) -> str:
     med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
-    lines = ["| rows | reps | floor s | floor jobs | baseline s | baseline jobs (profile + read) | baseline/floor "
-             "| documents s | baseline s per rep | max load |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    lines = ["| rows | reps | floor s (CPU s) | floor jobs | baseline s (CPU s) | baseline jobs (profile + read) "
+             "| baseline/floor wall (CPU) | documents s | baseline s per rep | peak load |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for rows, rs in results.items():
-        lines.append(f"| {rows:,} | {len(rs)} | {med(rs, 'floor'):.1f} | {rs[-1]['floor_jobs']} "
-                     f"| {med(rs, 'baseline'):.1f} | {rs[-1]['profile_jobs']} + {rs[-1]['other_jobs']} "
-                     f"| {med(rs, 'ratio'):.2f} | {med(rs, 'docs'):.2f} "
+        lines.append(f"| {rows:,} | {len(rs)} | {med(rs, 'floor'):.1f} ({med(rs, 'floor_cpu'):.1f}) "
+                     f"| {rs[-1]['floor_jobs']} | {med(rs, 'baseline'):.1f} ({med(rs, 'baseline_cpu'):.1f}) "
+                     f"| {rs[-1]['profile_jobs']} + {rs[-1]['other_jobs']} "
+                     f"| {med(rs, 'ratio'):.1f} ({med(rs, 'cpu_ratio'):.1f}) | {med(rs, 'docs'):.2f} "
                      f"| {', '.join(format(r['baseline'], '.1f') for r in rs)} | {max(r['load'] for r in rs):.1f} |")
     cmd = "`.venv/bin/python bench/baseline_bench.py " + " ".join(sys.argv[1:]) + "`"
     notes = ["- floor: `spark.read.parquet` + one `agg`: `count(*)`, and `count(c)`, `sum(c)` of each of the 20 "
@@ -120,8 +142,10 @@ def report(results: dict[int, list[dict]], env: list[str], total: float) -> str:
              "`--predictions score,predicted_label`; documents: `baseline.documents` + `write_folder`.",
              "- jobs: the baseline's own count (profile) + jobs outside it (the Parquet schema read); the floor's "
              "count includes its read. Seconds are medians; baseline/floor is the median of per-repetition ratios.",
-             "- max load: the highest 1-min load average seen after a repetition; this run alone makes about 2 on "
-             "2 cores, more means another process competed (the machine is shared)."]
+             "- CPU s: CPU time of the Spark JVM (utime + stime), which another process on the shared machine "
+             "inflates far less than wall time; at most 2 CPU s per wall s here.",
+             "- peak load: the highest 1-min load average sampled every 5 s during the repetitions; this run alone "
+             "makes about 2, more means another process competed for the 2 cores."]
     return "\n".join([SECTION, "", f"Command: {cmd}  ", f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
                       f"whole run {total / 60:.1f} min (data generation included)", "", *env, "", *lines, "",
                       *notes, ""])
