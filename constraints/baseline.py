@@ -11,12 +11,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from constraints.columns import FRACTIONAL, INTEGRAL, STRING, UNKNOWN
 from constraints.errors import UsageError
 from constraints.sagemaker import MONITORING_CONFIG_DEFAULTS
 from constraints.suite import Suite
 
 REQUIRED_FILES = ("statistics.json", "constraints.json")
-TYPES = ("Integral", "Fractional", "String", "Unknown")
+TYPES = (INTEGRAL, FRACTIONAL, STRING, UNKNOWN)
 
 
 class BaselineError(UsageError):
@@ -40,7 +41,7 @@ class FeatureBaseline:
 
     @property
     def is_numeric(self) -> bool:
-        return self.inferred_type in ("Integral", "Fractional")
+        return self.inferred_type in (INTEGRAL, FRACTIONAL)
 
 
 @dataclass(frozen=True)

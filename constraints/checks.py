@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from constraints.baseline import Baseline, FeatureBaseline
+from constraints.columns import STRING, UNKNOWN
 from constraints.distance import Sketch, categorical_drift, numeric_drift
 from constraints.profile import ColumnProfile, Profile
 from constraints.verification import ConstraintResult
@@ -70,7 +71,7 @@ def schema_checks(baseline: Baseline, columns: list[str]) -> list[CheckResult]:
 
 def data_type_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile) -> CheckResult:
     threshold = float(baseline.setting(f, "datatype_check_threshold"))
-    if f.inferred_type in ("String", "Unknown"):
+    if f.inferred_type in (STRING, UNKNOWN):
         return CheckResult("data_type_check", f.name, PASSED, 1.0, threshold, f"Every value is a {f.inferred_type}.")
     share = p.type_share
     ok = 1.0 - share <= threshold

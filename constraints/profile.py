@@ -9,14 +9,15 @@ one more grouping pass over all categorical columns at once (categories.py), not
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
 from constraints.categories import CategoryCounts, count_categories
-from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, Column, SkippedColumn
+from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, UNKNOWN, Column, SkippedColumn
 from constraints.deequ import pydeequ_module, require_deequ
 
 TRAIN_WHERE = f"NOT {HOLDOUT}"
@@ -51,7 +52,6 @@ class SplitStats:
     maximum: float | None = None
     min_length: int | None = None
     max_length: int | None = None
-    approx_distinct: int | None = None
     max_multiplicity: int | None = None           # exact, for uniqueness candidates
     categories: dict[str, int] | None = None      # exact, for categorical columns
 
@@ -72,8 +72,7 @@ class ColumnProfile:
     minimum: float | None = None
     maximum: float | None = None
     kll: Kll | None = None
-    distinct_count: int | None = None
-    distinct_is_exact: bool = False
+    distinct_count: int | None = None                     # exact for categorical columns, else HyperLogLog
     min_length: int | None = None
     max_length: int | None = None
     categories: tuple[tuple[str, int], ...] | None = None  # most frequent first
@@ -84,7 +83,7 @@ class ColumnProfile:
 
     @property
     def inferred_type(self) -> str:
-        return self.column.inferred_type if self.num_present else "Unknown"
+        return self.column.inferred_type if self.num_present else UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,6 @@ class Profile:
     holdout_rows: int
     columns: tuple[ColumnProfile, ...]
     skipped: tuple[SkippedColumn, ...] = ()
-    spark_jobs: int | None = field(default=None, compare=False)
 
     def column(self, name: str) -> ColumnProfile:
         return next(p for p in self.columns if p.column.name == name)
@@ -189,9 +187,8 @@ def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, 
             for split, where in splits.items():
                 planned.append(((col, "MinLength", split), a.MinLength(col, where=where)))
                 planned.append(((col, "MaxLength", split), a.MaxLength(col, where=where)))
-        if c.inferred_type != FRACTIONAL:
-            for split, where in splits.items():
-                planned.append(((col, "ApproxCountDistinct", split), a.ApproxCountDistinct(col, where=where)))
+        if c.inferred_type != FRACTIONAL:  # decides categorical / unique candidates; no rule needs it per split
+            planned.append(((col, "ApproxCountDistinct", "all"), a.ApproxCountDistinct(col)))
         else:
             planned.append(((col, "NonFinite", "all"),
                             a.Compliance(c.nonfinite_alias, f"`{c.nonfinite_alias}`")))
@@ -227,7 +224,7 @@ def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, 
             values[key] = None
             continue
         result = metric.get().value()
-        values[key] = _from_jvm(result.get()) if result.isSuccess() else None
+        values[key] = _from_jvm(spark, result.get()) if result.isSuccess() else None
     return values, outcomes
 
 
@@ -243,20 +240,29 @@ def check_outcomes(rows: list[dict], checks: dict[str, Any]) -> dict[str, CheckO
     return outcomes
 
 
-def _from_jvm(value: Any) -> Any:
-    """Doubles come back as floats; a BucketDistribution becomes a Kll."""
+def _from_jvm(spark: SparkSession, value: Any) -> Any:
+    """Doubles come back as floats; a BucketDistribution becomes a Kll.
+
+    The sketch (thousands of doubles) crosses Py4J as one string per compactor level, not one call
+    per element.
+    """
     if isinstance(value, (int, float)):
         return float(value)
     buckets = value.buckets()
     params = value.parameters()
-    data = value.data()
+    arrays = spark._jvm.java.util.Arrays
+    levels = [json.loads(arrays.toString(level)) for level in value.data()]
     return Kll(
-        buckets=tuple((float(buckets.apply(i).lowValue()), float(buckets.apply(i).highValue()),
-                       int(buckets.apply(i).count())) for i in range(buckets.size())),
+        buckets=tuple((float(b.lowValue()), float(b.highValue()), int(b.count()))
+                      for b in (buckets.apply(i) for i in range(buckets.size()))),
         c=float(params.apply(0)),
         k=int(params.apply(1)),
-        data=tuple(tuple(float(x) for x in level) for level in data),
+        data=tuple(tuple(float(x) for x in level) for level in levels),
     )
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _finite(value: float | None) -> float | None:
@@ -271,19 +277,14 @@ def _column_profile(c: Column, m: dict, sizes: dict[str, int], counts: CategoryC
     nonfinite = round((m.get((col, "NonFinite", "all")) or 0.0) * sizes["all"])
 
     def split_stats(split: str) -> SplitStats:
-        num_present = _present(m, c, split, sizes)
-        length = lambda name: None if m.get((col, name, split)) is None else int(m[(col, name, split)])  # noqa: E731
         return SplitStats(
-            rows=sizes[split], num_present=num_present,
+            rows=sizes[split], num_present=_present(m, c, split, sizes),
             minimum=_finite(m.get((col, "Minimum", split))), maximum=_finite(m.get((col, "Maximum", split))),
-            min_length=length("MinLength"), max_length=length("MaxLength"),
-            approx_distinct=None if m.get((col, "ApproxCountDistinct", split)) is None
-            else int(m[(col, "ApproxCountDistinct", split)]),
+            min_length=_int(m.get((col, "MinLength", split))), max_length=_int(m.get((col, "MaxLength", split))),
             max_multiplicity=counts.max_multiplicity.get(split) if counts else None,
             categories=counts.split_counts(split) if counts and counts.values is not None else None,
         )
 
-    approx = m.get((col, "ApproxCountDistinct", "all"))
     exact = counts.distinct if counts else None
     return ColumnProfile(
         column=c, num_present=present, num_missing=sizes["all"] - present, nonfinite=nonfinite,
@@ -291,10 +292,8 @@ def _column_profile(c: Column, m: dict, sizes: dict[str, int], counts: CategoryC
         std_dev=_finite(m.get((col, "StandardDeviation", "all"))),
         minimum=_finite(m.get((col, "Minimum", "all"))), maximum=_finite(m.get((col, "Maximum", "all"))),
         kll=m.get((col, "KLL", "all")) if present else None,
-        distinct_count=exact if exact is not None else (None if approx is None else int(approx)),
-        distinct_is_exact=exact is not None,
-        min_length=None if m.get((col, "MinLength", "all")) is None else int(m[(col, "MinLength", "all")]),
-        max_length=None if m.get((col, "MaxLength", "all")) is None else int(m[(col, "MaxLength", "all")]),
+        distinct_count=exact if exact is not None else _int(m.get((col, "ApproxCountDistinct", "all"))),
+        min_length=_int(m.get((col, "MinLength", "all"))), max_length=_int(m.get((col, "MaxLength", "all"))),
         categories=counts.totals() if counts and counts.values is not None else None,
         train=split_stats("train"), holdout=split_stats("holdout"),
         failures=failures,

@@ -8,7 +8,7 @@ VerificationSuite on a DataFrame.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Union
 
 from constraints.profile import SplitStats
@@ -201,9 +201,6 @@ class Suite:
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     FORMAT_VERSION = 1
-
-    def with_constraint(self, suggestion: Suggestion) -> "Suite":
-        return replace(self, constraints=self.constraints + (suggestion,))
 
     def for_column(self, name: str) -> tuple[Constraint, ...]:
         return tuple(s.constraint for s in self.constraints if s.constraint.column == name)

@@ -13,16 +13,13 @@ from pyspark.sql import functions as F
 from constraints.baseline import Baseline
 from constraints.checks import (CheckResult, FAILED, feature_checks, row_count_check, schema_checks,
                                 suite_checks)
-from constraints.columns import FEATURE, STRING, Column, projection, sagemaker_type
+from constraints.columns import FEATURE, STRING, UNKNOWN, Column, projection, sagemaker_type
 from constraints.profile import Profile, ProfileOptions, profile_and_check
 from constraints.sagemaker import statistics_document
-from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative, IsUnique
+from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative
 from constraints.verification import plan_checks
 
 MAX_EXAMPLES = 5
-
-SAGEMAKER_CHECKS = ("data_type_check", "completeness_check", "baseline_drift_check", "missing_column_check",
-                    "extra_column_check", "categorical_values_check")
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ def _columns(baseline: Baseline, df: DataFrame) -> tuple[tuple[Column, ...], lis
                                         f"Column '{f.name}' is now of type {field_.dataType.simpleString()}, "
                                         f"expected {f.inferred_type}."))
             continue
-        target = f.inferred_type if f.inferred_type != "Unknown" else STRING
+        target = f.inferred_type if f.inferred_type != UNKNOWN else STRING
         columns.append(Column(f.name, f"c{len(columns)}", field_.dataType.simpleString(), target,
                               roles.get(f.name, FEATURE), source))
     return tuple(columns), problems
@@ -138,10 +135,9 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     columns, problems = _columns(baseline, df)
     results = schema_checks(baseline, df.columns) + problems
     categorical = frozenset(f.name for f in baseline.features if not f.is_numeric and (f.categories or f.domains))
-    unique = frozenset(s.constraint.column for s in (baseline.suite.constraints if baseline.suite else ())
-                       if isinstance(s.constraint, IsUnique))
     plan = plan_checks(spark, baseline.suite, {f.name: f.dataType.simpleString() for f in df.schema.fields},
-                       {c.name: c for c in columns}, deequ_uniqueness=False) if baseline.suite else None
+                       {c.name: c for c in columns}) if baseline.suite else None
+    unique = plan.unique_columns if plan else frozenset()
     data = projection(df, columns)
     prof, outcomes = profile_and_check(spark, data, columns,
                                        options=ProfileOptions(categorical=categorical, unique=unique, splits=False),
@@ -150,7 +146,6 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof)
     results += feature_checks(baseline, prof, unique)
     if plan is not None:
-        multiplicity = {p.column.name: p.train.max_multiplicity for p in prof.columns if p.column.name in unique}
-        results += suite_checks(plan.results(outcomes, multiplicity))
+        results += suite_checks(plan.results(outcomes, {p.column.name: p.train.max_multiplicity for p in prof.columns}))
     results = _with_examples(results, data, {c.name: c for c in columns})
     return ValidationReport(partition, prof.rows, tuple([row_count_check(prof.rows)] + results), prof)

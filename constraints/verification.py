@@ -1,10 +1,9 @@
 """A suite's constraints as Deequ checks, and their results.
 
-Every constraint becomes one Deequ check named after its position in the suite; Deequ fuses their
-metrics into one scan. `verify` runs them on their own; the validate job runs them in the same
-VerificationSuite run as the partition's profile (profile.profile_and_check). Uniqueness is judged
-from the exact value counts of the profile's grouping pass where one exists, instead of a Deequ
-grouping pass per unique column.
+Every constraint becomes one Deequ check named after its position in the suite; they run in the
+same VerificationSuite run as the data's profile (profile.profile_and_check), so Deequ fuses their
+metrics into that scan. Uniqueness is judged from the exact value counts of the profile's grouping
+pass, instead of a Deequ grouping pass per unique column.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from constraints.columns import Column, projection
-from constraints.deequ import ensure_callback_server, pydeequ_module, require_deequ
-from constraints.profile import CheckOutcome, check_outcomes
+from constraints.deequ import ensure_callback_server, pydeequ_module
+from constraints.profile import CheckOutcome, ProfileOptions, profile_and_check
 from constraints.suite import (Constraint, HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange,
                                IsNonNegative, IsUnique, Suite)
 
@@ -36,8 +35,6 @@ def _add(check, c: Constraint, a: str):
     if isinstance(c, IsInRange):
         return check.satisfies(f"`{a}` IS NULL OR (`{a}` >= {c.lower!r} AND `{a}` <= {c.upper!r})", f"range {a}",
                                lambda x, t=c.at_least: x >= t)
-    if isinstance(c, IsUnique):
-        return check.isUnique(a)
     if isinstance(c, IsInDomain):
         return check.isContainedIn(a, list(c.values), lambda x, t=c.at_least: x >= t)
     if isinstance(c, HasLengthBetween):
@@ -54,25 +51,29 @@ class CheckPlan:
     known: dict[int, ConstraintResult]
     suite: Suite
 
+    @property
+    def unique_columns(self) -> frozenset[str]:
+        """Columns whose uniqueness the profile's grouping pass must count."""
+        return frozenset(s.constraint.column for s in self.suite.constraints if isinstance(s.constraint, IsUnique))
+
     def results(self, outcomes: dict[str, CheckOutcome],
-                unique: dict[str, int | None] | None = None) -> tuple[ConstraintResult, ...]:
-        """All results in suite order. `unique` maps a column to its largest value count, if known."""
+                multiplicity: dict[str, int | None]) -> tuple[ConstraintResult, ...]:
+        """All results in suite order; `multiplicity` maps a unique column to its largest value count."""
         out = []
         for i, s in enumerate(self.suite.constraints):
             if i in self.known:
                 out.append(self.known[i])
-            elif isinstance(s.constraint, IsUnique) and unique is not None and unique.get(s.constraint.column):
-                worst = unique[s.constraint.column]
-                out.append(ConstraintResult(s.constraint, worst <= 1,
-                                            "" if worst <= 1 else f"a value occurs {worst} times"))
+            elif isinstance(s.constraint, IsUnique):
+                worst = multiplicity.get(s.constraint.column)
+                ok = worst is not None and worst <= 1
+                out.append(ConstraintResult(s.constraint, ok, "" if ok else f"a value occurs {worst} times"))
             else:
                 o = outcomes.get(f"constraint-{i}", CheckOutcome(False, "not evaluated"))
                 out.append(ConstraintResult(s.constraint, o.passed, o.message))
         return tuple(out)
 
 
-def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], columns: dict[str, Column],
-                *, deequ_uniqueness: bool = True) -> CheckPlan:
+def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], columns: dict[str, Column]) -> CheckPlan:
     """Deequ checks for `suite` on a projection with `columns` (name -> Column); `present`: name -> Spark type."""
     checks_mod = pydeequ_module("checks")
     ensure_callback_server(spark)
@@ -85,8 +86,8 @@ def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], colu
         elif isinstance(c, HasType):
             ok = present[c.column] == c.spark_type
             known[i] = ConstraintResult(c, ok, "" if ok else f"type is {present[c.column]}, expected {c.spark_type}")
-        elif isinstance(c, IsUnique) and not deequ_uniqueness:
-            continue
+        elif isinstance(c, IsUnique):
+            continue  # judged from the grouping pass (CheckPlan.results)
         else:
             check = checks_mod.Check(spark, checks_mod.CheckLevel.Error, f"constraint-{i}")
             checks[f"constraint-{i}"] = _add(check, c, columns[c.column].alias)
@@ -101,15 +102,11 @@ def suite_columns(suite: Suite, df: DataFrame) -> dict[str, Column]:
 
 
 def verify(spark: SparkSession, df: DataFrame, suite: Suite) -> tuple[ConstraintResult, ...]:
-    """Check `df` (original column names) against every constraint of `suite`, in one Deequ run."""
-    require_deequ(spark)
-    verification = pydeequ_module("verification")
+    """Check `df` (original column names) against every constraint of `suite`: one Deequ run and,
+    for uniqueness, one grouping pass (the same path as the validate job, without SageMaker's checks)."""
     columns = suite_columns(suite, df)
     plan = plan_checks(spark, suite, {f.name: f.dataType.simpleString() for f in df.schema.fields}, columns)
-    outcomes: dict[str, CheckOutcome] = {}
-    if plan.checks:
-        run = verification.VerificationSuite(spark).onData(projection(df, columns.values()))
-        for check in plan.checks.values():
-            run = run.addCheck(check)
-        outcomes = check_outcomes(verification.VerificationResult.checkResultsAsJson(spark, run.run()), plan.checks)
-    return plan.results(outcomes)
+    prof, outcomes = profile_and_check(
+        spark, projection(df, columns.values()), tuple(columns.values()),
+        options=ProfileOptions(categorical=frozenset(), unique=plan.unique_columns, splits=False), checks=plan.checks)
+    return plan.results(outcomes, {p.column.name: p.train.max_multiplicity for p in prof.columns})

@@ -10,7 +10,6 @@ DIR/suite.json (the richer, held-out-checked suite) and DIR/pandera_schema.yaml.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from datetime import datetime, timezone
@@ -29,7 +28,7 @@ from constraints.pandera_schema import pandera_yaml
 from constraints.profile import Profile
 from constraints.suite import Suite
 from jobs import console
-from jobs.io import read_table, unreadable, write_folder
+from jobs.io import json_text, read_table, unreadable, write_folder
 from jobs.session import counting_jobs
 
 log = logging.getLogger("dqloop.baseline")
@@ -102,10 +101,9 @@ def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Sui
 
 
 def documents(prof: Profile, suite: Suite) -> dict[str, str]:
-    dump = lambda d: json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False) + "\n"  # noqa: E731
     return {
-        "statistics.json": dump(statistics_document(prof)),
-        "constraints.json": dump(constraints_document(prof, suite)),
+        "statistics.json": json_text(statistics_document(prof)),
+        "constraints.json": json_text(constraints_document(prof, suite)),
         "suite.json": suite.to_json(),
         "pandera_schema.yaml": pandera_yaml(suite),
     }

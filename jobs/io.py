@@ -7,11 +7,13 @@ temporary name beside it, then renamed into place).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from pyspark.errors import AnalysisException
@@ -57,7 +59,7 @@ def _data_files(spark: SparkSession, path: str) -> list[str]:
 def _format_of(files: list[str]) -> str:
     def kind(f: str) -> str | None:
         name = f.rsplit("/", 1)[-1].lower()
-        for ext, fmt in ((".parquet", "parquet"), (".csv", "csv"), (".csv.gz", "csv"), (".tsv", None)):
+        for ext, fmt in ((".parquet", "parquet"), (".csv", "csv"), (".csv.gz", "csv")):
             if name.endswith(ext):
                 return fmt
         return None
@@ -114,6 +116,11 @@ def local_dir(uri: str) -> Path:
         raise UsageError(f"Output {uri} is not a local folder; writing results to {parsed.scheme}:// is not supported yet.",
                          "write to a local folder and copy it")
     return Path(parsed.path if parsed.scheme else uri)
+
+
+def json_text(doc: Any) -> str:
+    """How every JSON document is written: indented, UTF-8 as is, no NaN (an error, never invalid JSON)."""
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_file(path: str | Path, text: str) -> None:

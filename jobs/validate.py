@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import logging
 import sys
 from dataclasses import dataclass
@@ -35,8 +34,7 @@ from pyspark.sql import SparkSession
 from constraints.baseline import Baseline, load_baseline
 from constraints.errors import DqloopError, UsageError
 from constraints.validation import ValidationReport, validate
-from jobs.io import partition_keys, read_folder, read_table, unreadable, write_file, write_folder
-from jobs.session import counting_jobs
+from jobs.io import json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 
 log = logging.getLogger("dqloop.validate")
 BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json")
@@ -83,15 +81,12 @@ class Outcome:
     partition: str
     report: ValidationReport | None = None
     error: DqloopError | None = None
-    jobs: int = 0
 
 
 def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str) -> Outcome:
     try:
         table = read_table(spark, path, fmt)
-        with counting_jobs(spark, "dqloop-validate") as jobs:
-            report = validate(spark, table.df, baseline, partition)
-        return Outcome(partition, report, jobs=jobs[0])
+        return Outcome(partition, validate(spark, table.df, baseline, partition))
     except DqloopError as exc:
         return Outcome(partition, error=exc)
     except Py4JJavaError as exc:
@@ -99,17 +94,16 @@ def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: 
 
 
 def write_report(report: ValidationReport, folder: str) -> None:
-    dump = lambda d: json.dumps(d, indent=2, ensure_ascii=False, allow_nan=False) + "\n"  # noqa: E731
-    write_folder(folder, {"constraint_violations.json": dump(report.violations_document()),
-                          "statistics.json": dump(report.statistics_document()),
-                          "checks.json": dump(report.checks_document())})
+    write_folder(folder, {"constraint_violations.json": json_text(report.violations_document()),
+                          "statistics.json": json_text(report.statistics_document()),
+                          "checks.json": json_text(report.checks_document())})
 
 
 def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
     """One file per partition: validating it again replaces its entry."""
     name = report.partition.replace("/", "__") + ".json"
     doc = {"partition": report.partition, "run_time": run_time, "metrics": report.metric_rows()}
-    write_file(Path(repo) / name, json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    write_file(Path(repo) / name, json_text(doc))
 
 
 def summary_line(o: Outcome) -> str:
