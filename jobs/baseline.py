@@ -90,6 +90,7 @@ def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Sui
         "dqloop_version": _version(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "input": args.input,
+        "input_format": table.format,
         "rows": {"total": prof.rows, "train": prof.train_rows, "holdout": prof.holdout_rows},
         "holdout_fraction": args.holdout_fraction,
         "seed": args.seed,

@@ -14,7 +14,7 @@ import sys
 
 from constraints.errors import DqloopError
 
-EXIT_RUNTIME = 3
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3  # DqloopError.exit_code uses 2 and 3
 
 
 def parser() -> argparse.ArgumentParser:

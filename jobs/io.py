@@ -30,7 +30,6 @@ class Table:
     df: DataFrame
     format: str
     partition_columns: tuple[str, ...]
-    files: int
 
 
 def _hadoop_path(spark: SparkSession, path: str):
@@ -97,7 +96,7 @@ def read_table(spark: SparkSession, path: str, fmt: str = "auto") -> Table:
             df = spark.read.options(header=True, inferSchema=True, mode="FAILFAST", multiLine=False).csv(path)
     except (AnalysisException, Py4JJavaError) as exc:
         raise unreadable(path, exc) from None
-    return Table(df, fmt, _partition_columns(files), len(files))
+    return Table(df, fmt, _partition_columns(files))
 
 
 def unreadable(path: str, exc: Exception) -> UnreadableInput:

@@ -34,11 +34,11 @@ from pyspark.sql import SparkSession
 from constraints.baseline import Baseline, load_baseline
 from constraints.errors import DqloopError, UsageError
 from constraints.validation import ValidationReport, validate
+from jobs.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
 from jobs.io import json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 
 log = logging.getLogger("dqloop.validate")
 BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json")
-EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
