@@ -65,9 +65,13 @@ def _scrub(text: str, url: str) -> str:
     return text.replace(url, "<webhook URL>") if url else text
 
 
-def post_json(hook: Webhook, payload: dict[str, Any], *, timeout: float = TIMEOUT, attempts: int = ATTEMPTS,
-              backoff: float = BACKOFF, sleep: Callable[[float], None] = time.sleep) -> Delivery:
-    """POST `payload`; never raises for a delivery failure, returns what happened."""
+def post_json(hook: Webhook, payload: dict[str, Any], *, timeout: float | None = None, attempts: int | None = None,
+              backoff: float | None = None, sleep: Callable[[float], None] = time.sleep) -> Delivery:
+    """POST `payload`; never raises for a delivery failure, returns what happened. Defaults: the module's
+    TIMEOUT, ATTEMPTS and BACKOFF."""
+    timeout = TIMEOUT if timeout is None else timeout
+    attempts = ATTEMPTS if attempts is None else attempts
+    backoff = BACKOFF if backoff is None else backoff
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     detail = ""
     for attempt in range(1, attempts + 1):
