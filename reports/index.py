@@ -21,9 +21,10 @@ DRIFT_SCALE_FLOOR = 0.1       # the default drift threshold: drift at or above i
 MISSING_SCALE_FLOOR = 0.05
 
 
-def _value(history: pd.DataFrame, partition: str, metric: str, feature: str = "*") -> float | None:
-    hit = history[(history.partition == partition) & (history.metric == metric) & (history.feature == feature)]
-    return None if hit.empty else float(hit["value"].iloc[-1])
+def _run_metrics(history: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """{(partition, metric): value} of the partition-level rows (feature "*"), in one pass."""
+    rows = history[history.feature == "*"]
+    return {(p, m): float(v) for p, m, v in zip(rows.partition, rows.metric, rows.value)}
 
 
 def _matrix(history: pd.DataFrame, metric: str, partitions: list[str]) -> tuple[list[str], list[list[float | None]]]:
@@ -46,10 +47,13 @@ def index_page(history: pd.DataFrame, links: Mapping[str, str], title: str = "dq
     """The whole index.html. `links` maps a partition to the relative href of its report."""
     partitions = sorted(set(history.partition))
     hrefs = [links.get(p) for p in partitions]
-    validated = [p for p in partitions if _value(history, p, "row_count") is not None]
-    rows = [_value(history, p, "row_count") for p in partitions]
-    violations = [_value(history, p, "violations") for p in partitions]
-    acc = {m: [_value(history, p, m) for p in partitions] for m in LABELED}
+    run = _run_metrics(history)
+    validated = [p for p in partitions if (p, "row_count") in run]
+    rows = [run.get((p, "row_count")) for p in partitions]
+    violations = [run.get((p, "violations")) for p in partitions]
+    acc = {m: [run.get((p, m)) for p in partitions] for m in LABELED}
+    counted = history[history.metric == "row_count"]
+    validated_at = dict(zip(counted.partition, counted.run_time))
     bad = [p for p, v in zip(partitions, violations) if v]
 
     body = [f"<h1>{esc(title)}</h1>",
@@ -85,14 +89,13 @@ def index_page(history: pd.DataFrame, links: Mapping[str, str], title: str = "dq
     body.append("<h2>Partitions</h2><p class=\"legend\">Click a column header to sort.</p>")
     table_rows = []
     for i, p in enumerate(partitions):
-        run = history[(history.partition == p) & (history.metric == "row_count")].run_time
         link = hrefs[i]
         acc_i = acc["labeled_accuracy"][i]
         interval = "" if acc_i is None else \
             f"{fmt(acc_i)} [{fmt(acc['labeled_accuracy_lower'][i])}, {fmt(acc['labeled_accuracy_upper'][i])}]"
         table_rows.append([
             Cell(f"<a href=\"{esc(link)}\">{esc(p)}</a>" if link else esc(p), p),
-            text(run.iloc[-1] if len(run) else "-"),
+            text(validated_at.get(p, "-")),
             number(rows[i]),
             Cell(esc(fmt(violations[i])), "" if violations[i] is None else repr(violations[i]),
                  "num failed" if violations[i] else "num"),
