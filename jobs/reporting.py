@@ -82,7 +82,9 @@ class Progress:
 
 
 def print_violations(reports: Sequence[ValidationReport], stream: TextIO | None = None) -> None:
-    out = stream or sys.stdout
+    """The table goes to stderr, beside the progress: stdout keeps exactly one summary line per partition
+    for scripts that parse it."""
+    out = stream or sys.stderr
     table = violations_table([r.checks_document() for r in reports], colour=use_colour(out))
     if table:
         print("\nviolations:", file=out)

@@ -16,7 +16,7 @@ writes the run's metrics to FILE (node_exporter's textfile collector). With a we
 Exit status: 0 no violations, 1 violations (0 with --warn-only), 2 usage error (bad arguments,
 baseline invalid, a named partition missing), 3 runtime error (a partition unreadable, Spark failure,
 or the alert could not be delivered: the reports are written all the same). One summary line per
-partition on stdout, then a table of the violations; progress on stderr.
+partition on stdout (only those: scripts parse it); progress and a table of the violations on stderr.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
                   f"{delivery.attempts} attempt(s): {delivery.detail}. The reports are written.\n"
                   f"  fix: check the webhook and the network; rerun to alert again", file=sys.stderr, flush=True)
             return EXIT_RUNTIME
-        print(f"alert: sent ({len(bad)} partition(s) with violations)", flush=True)
+        print(f"alert: sent ({len(bad)} partition(s) with violations)", file=sys.stderr, flush=True)
 
     if any(o.error is not None for o in outcomes):
         return EXIT_RUNTIME

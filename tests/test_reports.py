@@ -187,9 +187,10 @@ def test_webhook_down_keeps_reports_and_exits_3_without_leaking_the_url(spark, r
     names = {f.name for f in (tmp_path / "out" / "chunk=02").iterdir()}
     assert {"report.html", "checks.json", "metrics.prom", "constraint_violations.json", "statistics.json"} <= names
     assert "do-not-print-me" not in "".join(f.read_text() for f in (tmp_path / "out").rglob("*") if f.is_file())
-    # the terminal: a violations table (no colour: not a terminal)
-    assert re.search(r"chunk=02\s+categorical_values_check\s+region\s+0\.\d+\s+0\.1", captured.out)
-    assert "\033[" not in captured.out
+    # the terminal: a violations table on stderr (no colour: not a terminal); stdout one line per partition
+    assert re.search(r"chunk=02\s+categorical_values_check\s+region\s+0\.\d+\s+0\.1", captured.err)
+    assert "\033[" not in captured.err
+    assert captured.out.splitlines() == [captured.out.splitlines()[0]] and captured.out.startswith("chunk=02  rows=")
 
 
 # --- in the browser -------------------------------------------------------------------------------------------
