@@ -58,14 +58,14 @@ def paired_columns(labels: Sequence[str], baseline: Sequence[float], current: Se
 
 def paired_bars(rows: Sequence[tuple[str, float, float, bool]], label: str) -> str:
     """Horizontal bars per category: (value, baseline share, current share, unseen in the baseline)."""
-    row_h, left, width = 26, 130, 440
+    row_h, left, width = 26, 150, 440
     height = max(len(rows), 1) * row_h + 6
     top_share = max([s for _, b, c, _ in rows for s in (b, c)] + [1e-9])
-    scale = (width - left - 60) / top_share
+    scale = (width - left - 95) / top_share     # room on the right for the "a% -> b%" text
     body = []
     for i, (value, base, cur, new) in enumerate(rows):
         y = 3 + i * row_h
-        shown = _clip(value, 20) + (" (new)" if new else "")
+        shown = _clip(value, 15) + (" (new)" if new else "")
         body.append(f"<text x=\"{left - 6}\" y=\"{y + 15}\" font-size=\"10\" text-anchor=\"end\" "
                     f"fill=\"{BAD if new else INK}\">{esc(shown)}</text>")
         for j, (share, colour, who) in enumerate(((base, BASE, "baseline"), (cur, CURRENT, "current"))):
