@@ -18,7 +18,7 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3  # DqloopError.e
 
 
 def parser() -> argparse.ArgumentParser:
-    from jobs import baseline, sample_data, validate
+    from jobs import baseline, report, sample_data, validate
 
     p = argparse.ArgumentParser(prog="dqloop", description="Data-quality monitor for ML models: baseline, validate, label.")
     p.add_argument("-v", "--verbose", action="store_true", help="log dqloop's progress at INFO level")
@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample-data", help="generate the sample data set (training data and production partitions)",
                        description=sample_data.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sample_data.add_arguments(s)
+    r = sub.add_parser("report", help="write an index over all validated partitions, from the metrics history",
+                       description=report.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_arguments(r)
     return p
 
 
@@ -45,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample-data":
             from jobs import sample_data
             return sample_data.run(args)
+        if args.command == "report":  # no Spark: the history is small JSON files
+            from jobs import report
+            return report.run(args)
         from jobs import baseline, validate
         from jobs.session import spark_session
         job = {"baseline": baseline, "validate": validate}[args.command]

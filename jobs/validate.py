@@ -6,13 +6,17 @@
 PATH is one partition folder (reports go straight into DIR) or a partitioned table root; then the
 selected partitions (--partition, repeated: exact `chunk=03`, glob `chunk=0*`, range `chunk=01..05`;
 default: all) are validated in turn in one Spark session, each reported under DIR/<name=value>/:
-constraint_violations.json and statistics.json (SageMaker's formats) and checks.json (every check
-with measured value, threshold, status and evidence). Each partition's metrics go to the metrics
-history (DIR/_metrics for a table; --metrics-repo to choose), replacing an earlier run of it.
+constraint_violations.json and statistics.json (SageMaker's formats), checks.json (every check
+with measured value, threshold, status and evidence), report.html (for people) and metrics.prom
+(Prometheus text format). Each partition's metrics go to the metrics history (DIR/_metrics for a
+table; --metrics-repo to choose), replacing an earlier run of it. --prometheus-textfile FILE also
+writes the run's metrics to FILE (node_exporter's textfile collector). With a webhook configured
+(DQLOOP_WEBHOOK_URL, or --webhook-url-file), a run with violations POSTs one Slack-compatible alert.
 
 Exit status: 0 no violations, 1 violations (0 with --warn-only), 2 usage error (bad arguments,
-baseline invalid, a named partition missing), 3 runtime error (a partition unreadable, Spark failure).
-One summary line per partition on stdout.
+baseline invalid, a named partition missing), 3 runtime error (a partition unreadable, Spark failure,
+or the alert could not be delivered: the reports are written all the same). One summary line per
+partition on stdout (only those: scripts parse it); progress and a table of the violations on stderr.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from constraints.errors import DqloopError, UsageError
 from constraints.validation import ValidationReport, validate
 from jobs.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
 from jobs.io import json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
+from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
+from jobs.webhook import webhook_from
 
 log = logging.getLogger("dqloop.validate")
 BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json")
@@ -52,6 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics-repo", metavar="DIR", help="metrics history folder (default: OUTPUT/_metrics for a "
                                                           "table, none for a single partition)")
     p.add_argument("--warn-only", action="store_true", help="report violations but exit 0")
+    p.add_argument("--prometheus-textfile", metavar="FILE",
+                   help="also write the run's metrics to FILE in Prometheus text format (e.g. dqloop.prom in "
+                        "node_exporter's textfile-collector folder)")
+    p.add_argument("--webhook-url-file", metavar="FILE",
+                   help="file holding the webhook URL for alerts (default: $DQLOOP_WEBHOOK_URL; no alert if neither)")
 
 
 def read_baseline(folder: str) -> Baseline:
@@ -93,10 +104,10 @@ def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: 
         return Outcome(partition, error=unreadable(path, exc))
 
 
-def write_report(report: ValidationReport, folder: str) -> None:
+def write_report(report: ValidationReport, folder: str, extra: dict[str, str] | None = None) -> None:
     write_folder(folder, {"constraint_violations.json": json_text(report.violations_document()),
                           "statistics.json": json_text(report.statistics_document()),
-                          "checks.json": json_text(report.checks_document())})
+                          "checks.json": json_text(report.checks_document()), **(extra or {})})
 
 
 def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
@@ -119,6 +130,7 @@ def summary_line(o: Outcome) -> str:
 
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
     baseline = read_baseline(args.baseline)
+    hook = webhook_from(getattr(args, "webhook_url_file", None))
     keys = partition_keys(spark, args.input)
     run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
     unmatched: list[str] = []
@@ -138,16 +150,34 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
                              f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
         targets = [(f"{args.input.rstrip('/')}/{k}", k, str(Path(args.output) / k)) for k in chosen]
         repo = args.metrics_repo or str(Path(args.output) / "_metrics")
-    outcomes = []
+    outcomes, run_samples, folders = [], [], {}
+    labels = labeled_rows(repo)
+    steps = Progress(len(targets))
     for i, (path, partition, out) in enumerate(targets, start=1):
         log.info("validating %s (%d of %d)", partition, i, len(targets))
+        steps.step(i, partition)
         o = validate_one(spark, baseline, path, partition, args.format)
         if o.report is not None:
-            write_report(o.report, out)
+            write_report(o.report, out, extra_files(o.report, baseline, run_time, labels.get(partition, ())))
+            folders[partition] = str(Path(out) / "report.html")
+            run_samples += samples(o.report, labels.get(partition, ()))
             if repo:
                 record_metrics(repo, o.report, run_time)
         outcomes.append(o)
+        steps.clear()
         print(summary_line(o), flush=True)
+    bad = [o.report for o in outcomes if o.report is not None and o.report.violations]
+    print_violations(bad)
+    if getattr(args, "prometheus_textfile", None):
+        write_textfile(args.prometheus_textfile, run_samples)
+    if hook is not None and bad:
+        delivery = send_alert(hook, bad, len(outcomes), folders)
+        if not delivery.ok:
+            print(f"dqloop validate: error: the alert to the webhook from {hook.source} was not delivered after "
+                  f"{delivery.attempts} attempt(s): {delivery.detail}. The reports are written.\n"
+                  f"  fix: check the webhook and the network; rerun to alert again", file=sys.stderr, flush=True)
+            return EXIT_RUNTIME
+        print(f"alert: sent ({len(bad)} partition(s) with violations)", file=sys.stderr, flush=True)
 
     if any(o.error is not None for o in outcomes):
         return EXIT_RUNTIME

@@ -1,0 +1,324 @@
+"""Reports people read and numbers machines scrape, from a real validate run (real Spark and Deequ):
+report.html and index.html opened in headless Chromium, metrics.prom parsed by prometheus_client,
+the alert POSTed to a local HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import run_dqloop
+from helpers import run_baseline, write_parquet
+from jobs import validate, webhook
+from jobs.cli import main as cli_main
+from jobs.sample_data import make_frame
+
+HOSTILE = "<script>alert(1)</script>"
+ROWS = 3_000
+LABELS = {"chunk=01": (0.91, 0.88, 0.935, 400.0), "chunk=02": (0.72, 0.67, 0.77, 380.0)}
+CHROMIUM = os.environ.get("DQLOOP_CHROMIUM", "/usr/bin/chromium")
+
+
+class Hook:
+    """A webhook receiver on 127.0.0.1: answers the first `failures` POSTs with 500, then 200."""
+
+    def __init__(self, failures: int = 0):
+        self.bodies: list[dict] = []
+        self.failures = failures
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.bodies.append(json.loads(body))
+                ok = len(outer.bodies) > outer.failures
+                self.send_response(200 if ok else 500)
+                self.end_headers()
+                self.wfile.write(b"ok" if ok else b"busy")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/secret-token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Hook":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _args(baseline, table, output, **extra) -> argparse.Namespace:
+    return argparse.Namespace(baseline=str(baseline), input=str(table), output=str(output), partition=[],
+                              format="auto", metrics_repo=None, warn_only=False,
+                              prometheus_textfile=extra.get("prometheus_textfile"),
+                              webhook_url_file=extra.get("webhook_url_file"))
+
+
+def _labels_file(repo: Path, partition: str, acc: float, lo: float, hi: float, n: float) -> None:
+    """What `dqloop label report --metrics-repo REPO --partition NAME` writes (issue 4's contract)."""
+    repo.mkdir(parents=True, exist_ok=True)
+    doc = {"partition": partition, "run_time": "2026-11-28T12:00:00+00:00",
+           "metrics": [{"feature": "*", "metric": "labeled_accuracy", "value": acc},
+                       {"feature": "*", "metric": "labeled_accuracy_lower", "value": lo},
+                       {"feature": "*", "metric": "labeled_accuracy_upper", "value": hi},
+                       {"feature": "*", "metric": "labeled_count", "value": n}]}
+    (repo / f"{partition}.labels.json").write_text(json.dumps(doc))
+
+
+@pytest.fixture(scope="module")
+def run(spark, tmp_path_factory):
+    """Baseline; a table of a clean partition and one with 20% of `region` set to a script tag and a
+    shifted `balance`; labels for both; one validate run with a webhook that fails once."""
+    root = tmp_path_factory.mktemp("reports")
+    run_baseline(spark, write_parquet(make_frame(6_000, seed=1), root / "train"), root / "baseline",
+                 predictions=["score", "predicted_label"])
+    clean = make_frame(ROWS, seed=21, start_id=10**6)
+    bad = make_frame(ROWS, seed=22, start_id=2 * 10**6)
+    rng = np.random.default_rng(5)
+    bad.loc[rng.random(len(bad)) < 0.2, "region"] = HOSTILE
+    bad["balance"] = bad["balance"] + 500.0
+    table = root / "production"
+    write_parquet(clean, table / "chunk=01")
+    write_parquet(bad, table / "chunk=02")
+    out = root / "out"
+    for p, values in LABELS.items():
+        _labels_file(out / "_metrics", p, *values)
+    old = os.environ.get(webhook.ENV)
+    with Hook(failures=1) as hook:
+        os.environ[webhook.ENV] = hook.url
+        try:
+            code = validate.run(spark, _args(root / "baseline", table, out, prometheus_textfile=str(root / "run.prom")))
+        finally:
+            os.environ.pop(webhook.ENV) if old is None else os.environ.__setitem__(webhook.ENV, old)
+    return {"root": root, "out": out, "code": code, "frames": {"chunk=01": clean, "chunk=02": bad}, "hook": hook}
+
+
+# --- what the job wrote ---------------------------------------------------------------------------------------
+
+def test_every_partition_folder_has_the_report_and_metrics(run):
+    assert run["code"] == 1
+    for p in ("chunk=01", "chunk=02"):
+        names = {f.name for f in (run["out"] / p).iterdir()}
+        assert {"report.html", "metrics.prom", "checks.json", "statistics.json", "constraint_violations.json"} <= names
+    html = (run["out"] / "chunk=02" / "report.html").read_text()
+    assert HOSTILE not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", html) and "http://" not in html.replace(
+        "http://www.w3.org/2000/svg", "")
+
+
+def _families(text: str) -> dict[str, dict[tuple, float]]:
+    out: dict[str, dict[tuple, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+    return out
+
+
+def test_prometheus_file_parses_and_matches_the_data(run):
+    bad = run["frames"]["chunk=02"]
+    fam = _families((run["out"] / "chunk=02" / "metrics.prom").read_text())
+    part = (("partition", "chunk=02"),)
+    assert fam["dqloop_rows"][part] == len(bad)
+    violations = json.loads((run["out"] / "chunk=02" / "constraint_violations.json").read_text())["violations"]
+    assert fam["dqloop_violations"][part] == len(violations) > 0
+    by_check = {dict(k)["check"]: v for k, v in fam["dqloop_check_violations"].items()}
+    assert by_check["categorical_values_check"] == sum(v["constraint_check_type"] == "categorical_values_check"
+                                                       for v in violations) == 1
+
+    def key(feature):
+        return (("feature", feature), ("partition", "chunk=02"))
+
+    # completeness and feature statistics, computed here from the input frame
+    assert fam["dqloop_feature_non_null"][key("income")] == pytest.approx(bad["income"].notna().mean(), abs=1e-12)
+    assert fam["dqloop_feature_sample_count"][key("credit_limit")] == bad["credit_limit"].notna().sum()
+    assert fam["dqloop_feature_mean"][key("balance")] == pytest.approx(bad["balance"].mean(), rel=1e-9)
+    assert fam["dqloop_feature_max"][key("age")] == bad["age"].max()
+    assert fam["dqloop_feature_min"][key("balance")] == pytest.approx(bad["balance"].min(), rel=1e-12)
+    checks = json.loads((run["out"] / "chunk=02" / "checks.json").read_text())["checks"]
+    drift = next(c for c in checks if c["check"] == "baseline_drift_check" and c["feature"] == "balance")
+    assert fam["dqloop_feature_baseline_drift"][key("balance")] == pytest.approx(drift["measured"]) and drift["measured"] > 0.1
+    acc, lo, hi, n = LABELS["chunk=02"]
+    assert (fam["dqloop_labeled_accuracy"][part], fam["dqloop_labeled_accuracy_lower"][part],
+            fam["dqloop_labeled_accuracy_upper"][part], fam["dqloop_labeled_count"][part]) == (acc, lo, hi, n)
+    # the run's textfile holds both partitions, each family once
+    text = (run["root"] / "run.prom").read_text()
+    whole = _families(text)
+    assert {dict(k)["partition"] for k in whole["dqloop_rows"]} == {"chunk=01", "chunk=02"}
+    assert text.count("# TYPE dqloop_rows gauge") == 1
+
+
+def test_webhook_alert_retried_and_escaped(run):
+    hook = run["hook"]
+    assert len(hook.bodies) == 2 and hook.bodies[0] == hook.bodies[1]   # a 500, then delivered on the retry
+    body = hook.bodies[-1]
+    assert set(body) == {"text", "blocks"} and "1 of 2 partitions" in body["text"] and "chunk=02" in body["text"]
+    section = body["blocks"][1]["text"]["text"]
+    assert "categorical_values_check" in section and "balance" in section
+    assert "report.html" in section and "chunk=01" not in json.dumps(body["blocks"][1:])
+
+
+def test_webhook_down_keeps_reports_and_exits_3_without_leaking_the_url(spark, run, tmp_path, capsys, monkeypatch):
+    secret = "http://127.0.0.1:9/services/T000/B000/do-not-print-me"   # port 9 (discard): nothing listens
+    url_file = tmp_path / "hook.url"
+    url_file.write_text(secret + "\n")
+    monkeypatch.setattr(webhook, "BACKOFF", 0.05)
+    args = _args(run["root"] / "baseline", run["root"] / "production", tmp_path / "out", webhook_url_file=str(url_file))
+    args.partition = ["chunk=02"]
+    code = validate.run(spark, args)
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "was not delivered after 4 attempt(s)" in captured.err and str(url_file) in captured.err
+    assert "do-not-print-me" not in captured.out + captured.err and "127.0.0.1:9" not in captured.out + captured.err
+    names = {f.name for f in (tmp_path / "out" / "chunk=02").iterdir()}
+    assert {"report.html", "checks.json", "metrics.prom", "constraint_violations.json", "statistics.json"} <= names
+    assert "do-not-print-me" not in "".join(f.read_text() for f in (tmp_path / "out").rglob("*") if f.is_file())
+    # the terminal: a violations table on stderr (no colour: not a terminal); stdout one line per partition
+    assert re.search(r"chunk=02\s+categorical_values_check\s+region\s+0\.\d+\s+0\.1", captured.err)
+    assert "\033[" not in captured.err
+    assert captured.out.splitlines() == [captured.out.splitlines()[0]] and captured.out.startswith("chunk=02  rows=")
+
+
+# --- in the browser -------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/setup (installs Debian's chromium as root), "
+                    "or set DQLOOP_CHROMIUM to a Chromium binary")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page with everything a person would not see recorded: console messages, page errors,
+    requests, dialogs."""
+
+    def __init__(self, browser):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.console, self.errors, self.requests, self.dialogs = [], [], [], []
+        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+        def dialog(d):
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        self.page.on("dialog", dialog)
+
+    def close(self):
+        self.context.close()
+
+
+def _assert_quiet(w: Watched, allowed: set[str]) -> None:
+    assert [m for m in w.console if m[0] in ("error", "warning")] == []
+    assert w.errors == [] and w.dialogs == []
+    assert set(w.requests) <= allowed, set(w.requests) - allowed
+
+
+def test_partition_report_reads_right_in_chromium(run, browser, tmp_path):
+    report = run["out"] / "chunk=02" / "report.html"
+    w = Watched(browser)
+    page = w.page
+    page.goto(report.as_uri())
+    assert page.locator("#verdict").inner_text() == "Violations found"
+    assert page.locator("#rows").inner_text() == f"{ROWS:,}"
+    row = page.locator("#violations tbody tr", has_text="categorical_values_check")
+    assert row.count() == 1
+    cells = row.locator("td").all_inner_texts()
+    assert cells[:2] == ["categorical_values_check", "region"]
+    assert float(cells[2]) == pytest.approx((run["frames"]["chunk=02"]["region"] == HOSTILE).mean(), abs=1e-3)
+    assert HOSTILE in cells[6]                      # the offending value, shown as text
+    # charts: one per feature with a distribution, drawn with a non-zero size, model outputs apart
+    card = page.locator("#inputs .card[data-feature='region']")
+    box = card.locator("svg.chart").bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 50
+    titles = card.locator("svg.chart title").all_text_contents()
+    assert any(t.startswith(f"{HOSTILE}: current ") for t in titles)      # the full value, as text, in the tooltip
+    assert card.locator("svg.chart text", has_text="(new)").count() == 1
+    bars = page.locator("#inputs .card[data-feature='balance'] svg.chart rect.bar")
+    assert bars.count() == 24 and bars.first.bounding_box()["width"] > 0
+    assert set(page.locator("#outputs .card").evaluate_all("cs => cs.map(c => c.dataset.feature)")) == \
+        {"score", "predicted_label"}
+    assert page.evaluate("document.scripts.length") == 1      # the sort script; the data added none
+    # sorting the checks table by a numeric column
+    page.locator("#checks th", has_text="measured").click()
+    values = [float(v) for v in page.locator("#checks tbody td:nth-child(4)").evaluate_all(
+        "cs => cs.map(c => c.dataset.sort)") if v]
+    assert values == sorted(values) and len(values) > 10
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    _assert_quiet(w, {report.as_uri()})
+    w.close()
+
+
+def test_index_timeline_with_labels_in_chromium(run, browser, tmp_path):
+    out = run["out"]
+    result = run_dqloop("report", "--output-root", str(out), "--prometheus-textfile", str(tmp_path / "all.prom"))
+    assert result.returncode == 0, result.stderr
+    index = out / "index.html"
+    w = Watched(browser)
+    page = w.page
+    page.goto(index.as_uri())
+    assert page.locator("#partition-count").inner_text() == "2" and page.locator("#bad-count").inner_text() == "1"
+    rows = page.locator("#partitions tbody tr")
+    assert rows.count() == 2
+    second = rows.nth(1).locator("td").all_inner_texts()
+    assert second[0] == "chunk=02" and second[2] == f"{ROWS:,}"
+    assert second[4] == "0.72 [0.67, 0.77]" and second[5] == "380"
+    for title in ("row count per partition", "labeled accuracy per partition, with its interval",
+                  "drift distance per feature and partition", "completeness per feature and partition"):
+        box = page.locator(f"svg[aria-label='{title}']").bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 50, title
+    intervals = page.locator("svg[aria-label^='labeled accuracy'] line.interval")
+    assert intervals.count() == 2
+    # the interval is drawn from lower to upper: its pixel length is in proportion to hi - lo
+    lengths = intervals.evaluate_all("ls => ls.map(l => l.y2.baseVal.value - l.y1.baseVal.value)")
+    ratio = [abs(v) for v in lengths]
+    assert ratio[1] / ratio[0] == pytest.approx((0.77 - 0.67) / (0.935 - 0.88), rel=0.02)
+    page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
+    _assert_quiet(w, {index.as_uri()})
+    # the partition link opens its report
+    page.locator("#partitions a", has_text="chunk=02").click()
+    page.wait_for_load_state()
+    assert page.url == (out / "chunk=02" / "report.html").as_uri()
+    assert page.locator("#verdict").inner_text() == "Violations found"
+    w.close()
+    fam = _families((tmp_path / "all.prom").read_text())
+    assert fam["dqloop_labeled_accuracy"][(("partition", "chunk=01"),)] == LABELS["chunk=01"][0]
+
+
+def test_report_command_errors(run, tmp_path, capsys):
+    """In-process through the CLI's main (the subprocess path is exercised by the index test)."""
+    assert cli_main(["report", "--output-root", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a folder" in err and "fix:" in err
+    (tmp_path / "empty").mkdir()
+    assert cli_main(["report", "--output-root", str(tmp_path / "empty")]) == 2
+    assert "No metrics history" in capsys.readouterr().err
+    # one unreadable history file: named, skipped, the index still written from the others
+    root = tmp_path / "copy"
+    shutil.copytree(run["out"], root)
+    (root / "_metrics" / "chunk=09.json").write_text("{not json")
+    assert cli_main(["report", "--output-root", str(root)]) == 3
+    assert "chunk=09.json" in capsys.readouterr().err
+    assert "chunk=02" in (root / "index.html").read_text()
