@@ -27,7 +27,7 @@ from constraints.errors import UsageError
 from jobs.cli import EXIT_OK, EXIT_RUNTIME
 from jobs.history import COLUMNS
 from jobs.io import local_dir, write_file
-from reports import exposition, history_samples, index_page
+from jobs.render import exposition, history_samples, index_page
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

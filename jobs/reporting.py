@@ -15,10 +15,10 @@ from constraints.baseline import Baseline
 from constraints.validation import ValidationReport
 from jobs.io import write_file
 from jobs.webhook import Delivery, Webhook, post_json
-from reports import (alert_payload, check_samples, exposition, history_samples, partition_report,
+from jobs.render import (alert_payload, check_samples, exposition, history_samples, partition_report,
                      statistics_samples, violations_table)
-from reports.prometheus import Sample
-from reports.terminal import progress, use_colour
+from jobs.render.prometheus import Sample
+from jobs.render.terminal import progress, use_colour
 
 log = logging.getLogger("dqloop.report")
 LABELS_SUFFIX = ".labels.json"

@@ -20,9 +20,9 @@ from constraints.baseline import FeatureBaseline
 from constraints.errors import UsageError
 from jobs.reporting import Progress
 from jobs.webhook import Webhook, post_json, webhook_from
-from reports import alert_payload, exposition, history_samples, index_page, violations_table
-from reports.distributions import category_shares, numeric_bins
-from reports.html import CSP, SORT_SCRIPT, STYLE, page
+from jobs.render import alert_payload, exposition, history_samples, index_page, violations_table
+from jobs.render.distributions import category_shares, numeric_bins
+from jobs.render.html import CSP, SORT_SCRIPT, STYLE, page
 
 NASTY = ['a"b', "back\\slash", "line\nfeed", "<script>alert(1)</script>", "Česko \u2603", "x}y{z=1,"]
 
@@ -56,7 +56,7 @@ def test_terminal_table_colour_only_on_a_terminal():
         def isatty(self):
             return True
 
-    from reports.terminal import use_colour
+    from jobs.render.terminal import use_colour
     assert use_colour(Tty(), {}) and not use_colour(Tty(), {"NO_COLOR": "1"}) and not use_colour(io.StringIO(), {})
     logs, tty = io.StringIO(), Tty()
     for stream in (logs, tty):

@@ -12,9 +12,9 @@ from typing import Any, Iterable
 
 from constraints.baseline import Baseline, FeatureBaseline
 from constraints.columns import PREDICTION
-from reports.charts import paired_bars, paired_columns
-from reports.distributions import category_shares, numeric_bins
-from reports.html import Cell, esc, fmt, number, page, pct, table, text
+from jobs.render.charts import paired_bars, paired_columns
+from jobs.render.distributions import category_shares, numeric_bins
+from jobs.render.html import Cell, esc, fmt, number, page, pct, table, text
 
 VERDICTS = {"ok": "OK: no violations", "violations": "Violations found", "empty": "Empty partition"}
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from constraints.baseline import FeatureBaseline
 from constraints.distance import Sketch, bin_shares
-from reports.html import fmt
+from jobs.render.html import fmt
 
 MAX_CATEGORIES = 12
 

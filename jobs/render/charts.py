@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from reports.html import esc, fmt
+from jobs.render.html import esc, fmt
 
 ARROW = "\u2192"
 BASE, CURRENT, BAD, GRID, INK, MUTED = "#5b8def", "#f08c00", "#cf222e", "#d0d7de", "#1f2328", "#57606a"

@@ -13,8 +13,8 @@ from typing import Mapping
 
 import pandas as pd
 
-from reports.charts import BAD, BASE, CURRENT, heatmap, line_chart
-from reports.html import Cell, esc, fmt, number, page, table, text
+from jobs.render.charts import BAD, BASE, CURRENT, heatmap, line_chart
+from jobs.render.html import Cell, esc, fmt, number, page, table, text
 
 LABELED = ("labeled_accuracy", "labeled_accuracy_lower", "labeled_accuracy_upper", "labeled_count")
 DRIFT_SCALE_FLOOR = 0.1       # the default drift threshold: drift at or above it is drawn darkest
