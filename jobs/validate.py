@@ -35,7 +35,7 @@ from constraints.baseline import Baseline, load_baseline
 from constraints.errors import DqloopError, UsageError
 from constraints.validation import ValidationReport, validate
 from jobs.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
-from jobs.io import json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
+from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 
 log = logging.getLogger("dqloop.validate")
 BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json")
@@ -103,7 +103,7 @@ def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
     """One file per partition: validating it again replaces its entry."""
     name = report.partition.replace("/", "__") + ".json"
     doc = {"partition": report.partition, "run_time": run_time, "metrics": report.metric_rows()}
-    write_file(Path(repo) / name, json_text(doc))
+    write_file(join(repo, name), json_text(doc))
 
 
 def summary_line(o: Outcome) -> str:
@@ -136,8 +136,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         if not chosen:
             raise UsageError(f"No partition of {args.input} matches {args.partition}.",
                              f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
-        targets = [(f"{args.input.rstrip('/')}/{k}", k, str(Path(args.output) / k)) for k in chosen]
-        repo = args.metrics_repo or str(Path(args.output) / "_metrics")
+        targets = [(join(args.input, k), k, join(args.output, k)) for k in chosen]
+        repo = args.metrics_repo or join(args.output, "_metrics")
     outcomes = []
     for i, (path, partition, out) in enumerate(targets, start=1):
         log.info("validating %s (%d of %d)", partition, i, len(targets))
