@@ -60,8 +60,9 @@ def _session(app_name: str, master: str | None) -> tuple[SparkSession, bool]:
     created = active is None
     if active is not None or _under_spark_submit():
         if active is None:
-            from pyspark import SparkConf
-            check_master(SparkConf().get("spark.master", None))  # the submitted configuration
+            from pyspark import SparkConf, SparkContext
+            SparkContext._ensure_initialized()  # the gateway spark-submit started, so SparkConf reads its settings
+            check_master(SparkConf().get("spark.master", None))
         spark = active or SparkSession.builder.appName(app_name).getOrCreate()
     else:
         cdir = conf_dir()

@@ -18,7 +18,7 @@ import tarfile
 
 import pytest
 
-from conftest import REPO, run_dqloop
+from conftest import REPO
 from helpers import write_parquet
 from jobs.sample_data import make_frame
 
@@ -94,13 +94,15 @@ def test_driver_runs_dqloop_from_the_packed_environment(job_dir):
     assert out.stdout.startswith(str(job_dir / "driver-env")) and str(REPO) not in out.stdout
 
 
-def test_baseline_and_validate_on_the_cluster_equal_local_mode(dist, cluster, job_dir, data, tmp_path):
+def test_baseline_and_validate_on_the_cluster_equal_local_mode(spark, dist, cluster, job_dir, data, tmp_path):
+    from jobs import cli
+
     master, cluster_dir = cluster
     args = ["--input", str(data / "train"), "--predictions", "score,predicted_label"]
     remote = submit(dist, job_dir, master, "baseline", *args, "--output", str(tmp_path / "cluster" / "baseline"))
     assert remote.returncode == 0, remote.stdout + remote.stderr[-3000:]
-    local = run_dqloop("--master", "local[2]", "baseline", *args, "--output", str(tmp_path / "local" / "baseline"))
-    assert local.returncode == 0, local.stderr
+    # local mode: the `dqloop` command in this process, on the test session (local[2])
+    assert cli.main(["baseline", *args, "--output", str(tmp_path / "local" / "baseline")]) == 0
     # The same documents, to the last digit: both runs read the same two files as two splits, so the held-out
     # split (rand with a seed, per split) and the KLL sketches (per split, merged in split order) are identical.
     assert documents(tmp_path / "cluster" / "baseline", DOCS) == documents(tmp_path / "local" / "baseline", DOCS)
@@ -111,12 +113,13 @@ def test_baseline_and_validate_on_the_cluster_equal_local_mode(dist, cluster, jo
     unpacked = list(cluster_dir.glob("work/worker*/app-*/*/environment/bin/python"))
     assert len(unpacked) == 2, unpacked
 
-    for run, do in (("cluster", lambda *a: submit(dist, job_dir, master, *a)), ("local", lambda *a: run_dqloop(
-            "--master", "local[2]", *a))):
-        out = do("validate", "--baseline", str(tmp_path / run / "baseline"), "--input", str(data / "table"),
-                 "--output", f"file://{tmp_path / run / 'validate'}")
-        assert out.returncode == 1, out.stdout + out.stderr[-3000:]  # chunk=02 has an unseen region
-        assert "chunk=01  rows=1000  ok" in out.stdout and "chunk=02  rows=1000  violations" in out.stdout
+    validate = ["validate", "--input", str(data / "table")]
+    out = submit(dist, job_dir, master, *validate, "--baseline", str(tmp_path / "cluster" / "baseline"),
+                 "--output", f"file://{tmp_path / 'cluster' / 'validate'}")  # through Hadoop's FileSystem
+    assert out.returncode == 1, out.stdout + out.stderr[-3000:]  # chunk=02 has an unseen region
+    assert "chunk=01  rows=1000  ok" in out.stdout and "chunk=02  rows=1000  violations" in out.stdout
+    assert cli.main([*validate, "--baseline", str(tmp_path / "local" / "baseline"),
+                     "--output", str(tmp_path / "local" / "validate")]) == 1
     for part in ("chunk=01", "chunk=02"):
         a, b = (documents(tmp_path / run / "validate" / part, REPORTS) for run in ("cluster", "local"))
         assert a == b, part
