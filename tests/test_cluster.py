@@ -87,9 +87,12 @@ def documents(folder, names) -> dict:
 
 
 def test_driver_runs_dqloop_from_the_packed_environment(job_dir):
+    # pyspark is not in the environment: spark-submit puts the Spark installation's on PYTHONPATH, as here
+    spark_python = os.pathsep.join(str(z) for z in sorted((SPARK_HOME / "python" / "lib").glob("*.zip")))
     out = subprocess.run([str(job_dir / "driver-env" / "bin" / "python"), "-c",
-                          "import constraints, jobs, numpy, scipy, pyarrow; print(jobs.__file__)"],
-                         capture_output=True, text=True, cwd=job_dir, env={"PATH": os.environ["PATH"]})
+                          "import constraints, jobs.baseline, numpy, scipy, pyarrow; print(jobs.__file__)"],
+                         capture_output=True, text=True, cwd=job_dir,
+                         env={"PATH": os.environ["PATH"], "PYTHONPATH": spark_python})
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(str(job_dir / "driver-env")) and str(REPO) not in out.stdout
 
