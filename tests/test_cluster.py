@@ -147,7 +147,8 @@ def test_unreachable_master_is_a_clear_error_not_a_hang(dist, job_dir, data, tmp
     out = submit(dist, job_dir, f"spark://127.0.0.1:{port}", "baseline", "--input", str(data / "train"),
                  "--output", str(tmp_path / "b"))
     assert out.returncode == 3, out.stdout + out.stderr[-2000:]
-    assert f"spark://127.0.0.1:{port}" in out.stderr and "not reachable" in out.stderr
+    said = out.stdout + out.stderr  # spark-submit merges the Python driver's stderr into its stdout
+    assert f"spark://127.0.0.1:{port}" in said and "not reachable" in said and "fix:" in said
     assert not (tmp_path / "b").exists()
 
 
