@@ -5,6 +5,7 @@
     │   └── BaselineError       the baseline folder is incomplete, from another version, or invalid
     │                           (defined in constraints.baseline)
     ├── SetupError              the installation is incomplete (Deequ jar missing): run scripts/setup
+    ├── ClusterUnreachable      the Spark master named by --master / spark.master does not answer
     └── DataError               the data cannot be used as given
         ├── InputNotFound       the input path does not exist
         ├── EmptyInput          the input has no rows (or no usable columns)
@@ -35,6 +36,10 @@ class UsageError(DqloopError):
 
 
 class SetupError(DqloopError):
+    pass
+
+
+class ClusterUnreachable(DqloopError):
     pass
 
 

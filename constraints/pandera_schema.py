@@ -8,7 +8,11 @@ no built-in pandera check, so it stays in the dqloop suite (the schema's descrip
 
 from __future__ import annotations
 
-import pandera.pandas as pa
+from constraints.compat import restore_numpy_aliases_for_pyspark
+
+restore_numpy_aliases_for_pyspark()  # before pandera imports pyspark.pandas (see constraints.compat)
+
+import pandera.pandas as pa  # noqa: E402
 
 from constraints.suite import HasCompleteness, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative, IsUnique, Suite
 

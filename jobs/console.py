@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from constraints.columns import PREDICTION
 from constraints.profile import ColumnProfile, Profile
@@ -22,7 +21,7 @@ def _row(p: ColumnProfile, rows: int, n_constraints: int) -> str:
     return f"  {p.column.name[:28]:<28} {p.inferred_type:<10} {present:>7}  {n_constraints:>3}  {shape}"
 
 
-def print_baseline(prof: Profile, suite: Suite, target: Path, jobs: int) -> None:
+def print_baseline(prof: Profile, suite: Suite, target: str, jobs: int) -> None:
     print(f"baseline: {prof.rows} rows ({prof.train_rows} train, {prof.holdout_rows} held out), "
           f"{len(prof.columns)} columns, {jobs} Spark jobs")
     header = f"  {'column':<28} {'type':<10} {'present':>7}  {'#c':>3}  shape"

@@ -1,8 +1,11 @@
 """Reading tables and writing result folders, the only file I/O of the jobs.
 
 Inputs: Parquet or CSV; a file, a folder or a Hive-style partitioned table; a local path or any
-Hadoop filesystem URI. Outputs: a folder that is either complete or absent (written under a
-temporary name beside it, then renamed into place).
+Hadoop filesystem URI. Outputs (written from the driver): a folder that is either complete or
+absent, written under a temporary name beside it, renamed into place, then marked with an empty
+_SUCCESS file; plain paths with Python's file functions, URIs (file://, hdfs://, s3a://, ...)
+through the Hadoop FileSystem API of the active Spark session (jobs.hadoop_fs), so outputs use the
+same filesystems, jars and credentials as inputs.
 """
 
 from __future__ import annotations
@@ -109,12 +112,17 @@ def unreadable(path: str, exc: Exception) -> UnreadableInput:
                            "remove or repair the corrupt file")
 
 
-def local_dir(uri: str) -> Path:
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("", "file"):
-        raise UsageError(f"Output {uri} is not a local folder; writing results to {parsed.scheme}:// is not supported yet.",
-                         "write to a local folder and copy it")
-    return Path(parsed.path if parsed.scheme else uri)
+SUCCESS = "_SUCCESS"  # written last into every result folder (see jobs.hadoop_fs for object stores)
+
+
+def is_local(uri: str | Path) -> bool:
+    """A plain path (no scheme): written with Python's own file functions. `file://` goes through Hadoop."""
+    return urlparse(str(uri)).scheme == ""
+
+
+def join(base: str, *names: str) -> str:
+    """`base/name/...` for a path or a URI (pathlib would fold `s3a://bucket` into `s3a:/bucket`)."""
+    return "/".join([str(base).rstrip("/"), *names])
 
 
 def json_text(doc: Any) -> str:
@@ -124,7 +132,9 @@ def json_text(doc: Any) -> str:
 
 def write_file(path: str | Path, text: str) -> None:
     """Write one file completely or not at all (temporary name, then rename)."""
-    target = local_dir(str(path))
+    if not is_local(path):
+        return _hadoop().write_file(str(path), text)
+    target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
@@ -135,20 +145,29 @@ def write_file(path: str | Path, text: str) -> None:
 
 
 def read_folder(folder: str, names: tuple[str, ...]) -> dict[str, str]:
-    """{name: text} for the files among `names` that exist in a local folder; InputNotFound if it does not."""
-    base = local_dir(folder)
+    """{name: text} for the files among `names` that exist in the folder; InputNotFound if it does not.
+
+    On an object store the folder must carry its _SUCCESS marker (a writer may still be copying it).
+    """
+    if not is_local(folder):
+        return _hadoop().read_folder(folder, names)
+    base = Path(folder)
     if not base.is_dir():
         raise InputNotFound(f"Folder {folder} does not exist.", "check the path")
     return {n: (base / n).read_text(encoding="utf-8") for n in names if (base / n).is_file()}
 
 
-def write_folder(output: str, files: dict[str, str]) -> Path:
-    """Write `files` (name -> text) as the folder `output`, complete or not at all.
+def write_folder(output: str, files: dict[str, str]) -> str:
+    """Write `files` (name -> text) as the folder `output`, complete or not at all; returns `output`.
 
-    The files go to a temporary sibling folder that is renamed into place; an existing folder is
-    replaced only after the new one is complete.
+    The files go to a temporary sibling folder that is renamed into place, then the empty _SUCCESS
+    marker is written last; an existing folder is replaced only after the new one is complete (its
+    marker is removed first, so a reader on an object store never trusts a folder mid-replacement).
     """
-    target = local_dir(output)
+    if not is_local(output):
+        _hadoop().write_folder(output, files)
+        return output
+    target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     staging = target.with_name(f".{target.name}.tmp-{token}")
@@ -158,12 +177,19 @@ def write_folder(output: str, files: dict[str, str]) -> Path:
             (staging / name).write_text(text, encoding="utf-8")
         old = None
         if target.exists():
+            (target / SUCCESS).unlink(missing_ok=True)
             old = target.with_name(f".{target.name}.old-{token}")
             os.rename(target, old)
         os.rename(staging, target)
+        (target / SUCCESS).write_text("")
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target
+    return output
+
+
+def _hadoop():
+    from jobs.hadoop_fs import HadoopFiles
+    return HadoopFiles.of_active_session()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -16,7 +17,7 @@ from typing import Iterator
 from pyspark.sql import SparkSession
 
 from constraints.deequ import SETUP_HINT, require_deequ, shutdown_callback_server
-from constraints.errors import SetupError
+from constraints.errors import ClusterUnreachable, SetupError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,12 +59,17 @@ def _session(app_name: str, master: str | None) -> tuple[SparkSession, bool]:
     active = SparkSession.getActiveSession()
     created = active is None
     if active is not None or _under_spark_submit():
+        if active is None:
+            from pyspark import SparkConf, SparkContext
+            SparkContext._ensure_initialized()  # the gateway spark-submit started, so SparkConf reads its settings
+            check_master(SparkConf().get("spark.master", None))
         spark = active or SparkSession.builder.appName(app_name).getOrCreate()
     else:
         cdir = conf_dir()
         os.environ.setdefault("SPARK_CONF_DIR", str(cdir))
         builder = SparkSession.builder.appName(app_name)
         defaults = read_defaults(cdir / "spark-defaults.conf")
+        check_master(master or defaults.get("spark.master"))
         if "spark.jars" in defaults:
             builder = builder.config("spark.jars", _resolved_jars(defaults["spark.jars"], REPO_ROOT))
         if master:
@@ -71,6 +77,24 @@ def _session(app_name: str, master: str | None) -> tuple[SparkSession, bool]:
         spark = builder.getOrCreate()
     require_deequ(spark)
     return spark, created
+
+
+def check_master(master: str | None, timeout: float = 5.0) -> None:
+    """Raise ClusterUnreachable unless a standalone master (spark://h:p, or h1:p1,h2:p2 with standby
+    masters) accepts a connection: Spark itself would retry for a minute, then fail obscurely."""
+    if not master or not master.startswith("spark://"):
+        return  # local, yarn and k8s masters are found by Spark's own client
+    failures = []
+    for address in master[len("spark://"):].split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return
+        except (OSError, ValueError) as exc:
+            failures.append(f"{address}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
+    raise ClusterUnreachable(f"The Spark master {master} is not reachable ({'; '.join(failures)}).",
+                             "start the cluster (scripts/cluster start for a local one) or correct --master; "
+                             "check that this machine may connect to the master's port")
 
 
 def _under_spark_submit() -> bool:

@@ -39,7 +39,7 @@ from constraints.baseline import Baseline, load_baseline
 from constraints.errors import DqloopError, UsageError
 from constraints.validation import ValidationReport, validate
 from jobs.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
-from jobs.io import json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
+from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
 
@@ -114,7 +114,7 @@ def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
     """One file per partition: validating it again replaces its entry."""
     name = report.partition.replace("/", "__") + ".json"
     doc = {"partition": report.partition, "run_time": run_time, "metrics": report.metric_rows()}
-    write_file(Path(repo) / name, json_text(doc))
+    write_file(join(repo, name), json_text(doc))
 
 
 def summary_line(o: Outcome) -> str:
@@ -148,8 +148,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         if not chosen:
             raise UsageError(f"No partition of {args.input} matches {args.partition}.",
                              f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
-        targets = [(f"{args.input.rstrip('/')}/{k}", k, str(Path(args.output) / k)) for k in chosen]
-        repo = args.metrics_repo or str(Path(args.output) / "_metrics")
+        targets = [(join(args.input, k), k, join(args.output, k)) for k in chosen]
+        repo = args.metrics_repo or join(args.output, "_metrics")
     outcomes, run_samples, folders = [], [], {}
     labels = labeled_rows(repo)
     steps = Progress(len(targets))
@@ -159,7 +159,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         o = validate_one(spark, baseline, path, partition, args.format)
         if o.report is not None:
             write_report(o.report, out, extra_files(o.report, baseline, run_time, labels.get(partition, ())))
-            folders[partition] = str(Path(out) / "report.html")
+            folders[partition] = join(out, "report.html")
             run_samples += samples(o.report, labels.get(partition, ()))
             if repo:
                 record_metrics(repo, o.report, run_time)
