@@ -109,7 +109,7 @@ def run_tool(name: str, argv: list[str], log: Path) -> dict:
             load[0] = max(load[0], os.getloadavg()[0])
             time.sleep(0.2)
     outside = time.perf_counter() - t0
-    result = {"tool": name, "rc": proc.returncode, "outside": outside, "peak_rss": peak[0],
+    result = {"tool": name, "at": f"{datetime.now(timezone.utc):%H:%M}", "rc": proc.returncode, "outside": outside, "peak_rss": peak[0],
               "tree_cpu": sum(cpu.values()), "load": load[0], "log": str(log.relative_to(REPO))}
     if proc.returncode == 0 and out.exists():
         result.update(json.loads(out.read_text()))
@@ -176,14 +176,14 @@ def _gib(b) -> str:
 
 
 def peers_table(results: list[dict], floors: dict[int, dict]) -> list[str]:
-    lines = ["| rows | tool | wall s | CPU s | Spark jobs | wall / floor (own floor) | CPU / floor "
+    lines = ["| rows | tool | at | wall s | CPU s | Spark jobs | wall / floor (own floor) | CPU / floor "
              "| peak RSS GiB (tree) | outside s | peak load | what / outcome |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         rows = r["rows"]
         what = TOOLS[r["tool"]][3]
         if "runs" not in r:
-            lines.append(f"| {rows:,} | {r['tool']} | - | - | - | - | - | {_gib(r.get('peak_rss'))} "
+            lines.append(f"| {rows:,} | {r['tool']} | {r.get('at', '')} | - | - | - | - | - | {_gib(r.get('peak_rss'))} "
                          f"| {r.get('outside', 0):.0f} | - | {what}; **did not run**: `{r.get('error')}` |")
             continue
         work = r["runs"][-1]
@@ -196,7 +196,7 @@ def peers_table(results: list[dict], floors: dict[int, dict]) -> list[str]:
         detail = work.get("detail") or {}
         outcome = "; ".join(f"{k}: {v if not isinstance(v, list) else (len(v) if len(v) > 4 else v)}"
                             for k, v in detail.items() if v not in ([], None, ""))
-        lines.append(f"| {rows:,} | {r['tool']} | {work['wall']:.1f} | {work['cpu']:.1f} "
+        lines.append(f"| {rows:,} | {r['tool']} | {r.get('at', '')} | {work['wall']:.1f} | {work['cpu']:.1f} "
                      f"| {work['jobs'] if work['jobs'] is not None else '-'} | {ratio} | {cpu_ratio} "
                      f"| {_gib(r['peak_rss'])} | {r['outside']:.0f} | {r['load']:.1f} | {what}"
                      + (f"; {outcome}" if outcome else "") + " |")
@@ -231,6 +231,8 @@ def main() -> None:
     p.add_argument("--scaling-rows", type=int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000, 30_000_000])
     p.add_argument("--scaling-columns", type=int, nargs="+", default=[10, 50, 200])
     p.add_argument("--data-dir", type=Path, default=REPO / "bench" / "_data")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other tools' rows of the last run (bench/_out/peers/results.json), replace these")
     args = p.parse_args()
     start, started = time.perf_counter(), datetime.now(timezone.utc)
     env = environment()
@@ -294,6 +296,15 @@ def main() -> None:
                 floors[rows] = r["runs"][-1]
             results.append(r)
     head[1] += f"{(time.perf_counter() - start) / 60:.1f} min (data generation included)"
+    previous = out_dir / "results.json"
+    if args.merge and previous.exists():
+        fresh = {(r["tool"], r["rows"]): r for r in results}
+        old = json.loads(previous.read_text())
+        merged = [fresh.pop((r["tool"], r["rows"]), r) for r in old]
+        results = merged + list(fresh.values())
+        floors = {r["rows"]: r["runs"][-1] for r in results if r["tool"] == "floor" and "runs" in r}
+        head.append("Merged (`--merge`) with the rows of earlier runs of this script; column `at` says when each "
+                    "tool ran (UTC).  ")
     notes = [
         "- wall s, CPU s, Spark jobs: measured INSIDE each tool's process around the work only (reading the table "
         "included; interpreter start, imports, Spark session, set-up and a warm-up run on a 20,000-row table "

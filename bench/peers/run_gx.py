@@ -72,7 +72,14 @@ def main() -> None:
             result = definition.run(batch_parameters={"dataframe": spark.read.parquet(path)})
             failed = [f"{r.expectation_config.type}:{r.expectation_config.kwargs.get('column')}"
                       for r in result.results if not r.success]
-            return {"expectations": len(result.results), "failed": failed}
+            raised = []
+            for r in result.results:
+                info = r.exception_info or {}
+                for e in ([info] if "raised_exception" in info else list(info.values())):
+                    if isinstance(e, dict) and e.get("raised_exception"):
+                        raised.append(str(e.get("exception_message"))[:300])
+            return {"expectations": len(result.results), "failed": failed, "raised": len(raised),
+                    "first_exception": raised[0] if raised else None}
 
         work(args.warmup)
 
