@@ -6,7 +6,7 @@ A pandera.pyspark.DataFrameSchema with dqloop's suite (suite.json), one check fo
   has_type -> the column's dtype; has_completeness -> nullable=False when at_least is 1 (pandera checks
   no share of nulls: below 1 the column is nullable); is_non_negative -> Check.ge(0); is_in_range ->
   Check.in_range(lower, upper); is_in_domain -> Check.isin(values); has_length_between ->
-  Check.str_length(min, max); is_unique -> unique=True where the backend accepts it (else recorded).
+  Check.str_length(min, max); is_unique -> not checked (pandera.pyspark.Column has no unique=; noted).
   The pyspark backend's isin refuses boolean columns (TypeError): a boolean domain is left unchecked, noted.
 pandera has no `mostly`: a check with at_least < 1 is checked on every row (same work, stricter verdict).
 """
@@ -51,11 +51,9 @@ def schema_for(df, constraints: list[dict], notes: list[str]):
             elif kind == "is_unique":
                 unique = True
         if cs:
-            try:
-                columns[field.name] = pa.Column(field.dataType, checks=checks, nullable=nullable, unique=unique)
-            except TypeError as exc:  # an older backend without unique=
-                notes.append(f"{field.name}: unique not accepted ({exc})")
-                columns[field.name] = pa.Column(field.dataType, checks=checks, nullable=nullable)
+            if unique:  # pandera 0.35's pyspark Column has no unique= (TypeError): uniqueness is left unchecked
+                notes.append(f"{field.name}: is_unique not checked (pandera.pyspark.Column takes no unique=)")
+            columns[field.name] = pa.Column(field.dataType, checks=checks, nullable=nullable)
     return pa.DataFrameSchema(columns)
 
 
