@@ -187,8 +187,9 @@ def peers_table(results: list[dict], floors: dict[int, dict]) -> list[str]:
         rows = r["rows"]
         what = TOOLS[r["tool"]][3]
         if "runs" not in r:
+            error = " ".join(str(r.get("error")).split()).replace("|", "/")[-300:]
             lines.append(f"| {rows:,} | {r['tool']} | {r.get('at', '')} | - | - | - | - | - | {_gib(r.get('peak_rss'))} "
-                         f"| {r.get('outside', 0):.0f} | - | {what}; **did not run**: `{r.get('error')}` |")
+                         f"| {r.get('outside', 0):.0f} | - | {what}; **did not run**: `{error}` |")
             continue
         work = r["runs"][-1]
         own = next((x for x in r["runs"] if x["name"] == "floor"), None)
@@ -198,8 +199,9 @@ def peers_table(results: list[dict], floors: dict[int, dict]) -> list[str]:
             ratio += f" ({work['wall'] / own['wall']:.1f})"
         cpu_ratio = f"{work['cpu'] / f['cpu']:.1f}" if f else "-"
         detail = work.get("detail") or {}
-        outcome = "; ".join(f"{k}: {v if not isinstance(v, list) else (len(v) if len(v) > 4 else v)}"
-                            for k, v in detail.items() if v not in ([], None, ""))
+        outcome = "; ".join(f"{k}: {len(v) if isinstance(v, list) else v}" for k, v in detail.items()
+                            if v not in ([], None, ""))
+        outcome = " ".join(outcome.split()).replace("|", "/")[:240]
         lines.append(f"| {rows:,} | {r['tool']} | {r.get('at', '')} | {work['wall']:.1f} | {work['cpu']:.1f} "
                      f"| {work['jobs'] if work['jobs'] is not None else '-'} | {ratio} | {cpu_ratio} "
                      f"| {_gib(r['peak_rss'])} | {r['outside']:.0f} | {_load(r.get('load'))} | {what}"
