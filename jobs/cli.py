@@ -33,6 +33,10 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample-data", help="generate the sample data set (training data and production partitions)",
                        description=sample_data.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sample_data.add_arguments(s)
+    from jobs import label  # the labeling loop: no Spark
+    lab = sub.add_parser("label", help="label a sample of predictions in Label Studio; model quality from the labels",
+                         description=label.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    label.add_arguments(lab)
     return p
 
 
@@ -45,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample-data":
             from jobs import sample_data
             return sample_data.run(args)
+        if args.command == "label":
+            from jobs import label
+            return label.run(args)
         from jobs import baseline, validate
         from jobs.session import spark_session
         job = {"baseline": baseline, "validate": validate}[args.command]

@@ -80,6 +80,8 @@ def ratio(a: np.ndarray, b: np.ndarray, pi: np.ndarray, level: float = LEVEL) ->
     r = min(max(r, 0.0), 1.0)
     resid = w * (a - r * b)
     v = float(n / max(n - 1, 1) * np.sum((1 - pi) * resid * resid) / den ** 2) if n > 1 else float("nan")
+    if n > 1 and v == 0 and 0 < r < 1:   # every row of the partition labeled (pi = 1): the figure is exact
+        return Estimate(r, 0.0, r, r, level)
     if n > 1 and v > 0 and 0 < r < 1:
         n_eff = r * (1 - r) / v
     else:
