@@ -75,7 +75,8 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -93,7 +94,7 @@ def _ours(pid: int) -> bool:
     try:
         return "label-studio" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
-        return _alive(pid)
+        return alive(pid)
 
 
 def status(base: Path | None = None) -> Status:
@@ -103,7 +104,7 @@ def status(base: Path | None = None) -> Status:
         return Status(False, None, None, base)
     info = json.loads(state.read_text())
     pid, url = info.get("pid"), info.get("url")
-    running = bool(pid and _alive(pid) and _ours(pid) and healthy(url))
+    running = bool(pid and alive(pid) and _ours(pid) and healthy(url))
     return Status(running, url, pid, base)
 
 
@@ -179,16 +180,16 @@ def stop(base: Path | None = None, timeout: float = 20.0) -> bool:
     if not state.exists():
         return False
     pid = json.loads(state.read_text()).get("pid")
-    was = bool(pid and _alive(pid) and _ours(pid))
+    was = bool(pid and alive(pid) and _ours(pid))
     if was:
         try:
             os.killpg(pid, signal.SIGTERM)   # the server runs in its own session: pgid == pid
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _alive(pid):
+        if alive(pid):
             os.killpg(pid, signal.SIGKILL)
     state.unlink(missing_ok=True)
     return was
