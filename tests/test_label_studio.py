@@ -302,3 +302,28 @@ def test_server_status(ls):
     assert r.returncode == 0 and ls["url"] in r.stdout
     other = run_dqloop("label", "server", "status", env={"DQLOOP_LABEL_STUDIO_HOME": str(ls["home"] / "none")})
     assert other.returncode == 3 and "not running" in other.stdout
+
+
+def test_low_confidence_and_drift_strategies_push(ls, partition, tmp_path):
+    part, frame = partition
+    r = push(ls, part, "unsure", "--strategy", "low-confidence", "--score-column", "score", "--size", "20")
+    assert r.returncode == 0 and "20 tasks added" in r.stdout, r.stderr
+    pis = [t.data["dqloop_inclusion_probability"] for t in project_tasks(ls, "unsure")]
+    assert min(pis) >= 0.5 * 20 / N - 1e-12                        # the defensive floor
+    violations = tmp_path / "constraint_violations.json"
+    violations.write_text(json.dumps({"violations": [
+        {"feature_name": "age", "constraint_check_type": "baseline_drift_check", "description": "drift"}]}))
+    stats_doc = tmp_path / "statistics.json"
+    stats_doc.write_text(json.dumps({"features": [{"name": "age", "numerical_statistics": {"distribution": {"kll": {
+        "buckets": [{"lower_bound": 18.0, "upper_bound": 40.0, "count": 900},
+                    {"lower_bound": 40.0, "upper_bound": 95.0, "count": 100}]}}}}]}))
+    r = push(ls, part, "drifted", "--strategy", "drift", "--size", "20", "--violations", str(violations),
+             "--baseline-statistics", str(stats_doc))
+    assert r.returncode == 0 and "drifted region of age" in r.stdout, r.stderr
+    tasks = project_tasks(ls, "drifted")
+    by_id = frame.set_index(frame["id"].astype(str))
+    old = [t.data["dqloop_inclusion_probability"] for t in tasks if by_id.loc[t.data["dqloop_row_id"], "age"] >= 40]
+    young = [t.data["dqloop_inclusion_probability"] for t in tasks if by_id.loc[t.data["dqloop_row_id"], "age"] < 40]
+    assert old and young and min(old) > max(young)                 # rows in the over-represented region favoured
+    r = push(ls, part, "drifted2", "--strategy", "drift", "--size", "20")
+    assert r.returncode == 2 and "--violations" in r.stderr
