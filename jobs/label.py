@@ -160,6 +160,9 @@ def push(args: argparse.Namespace) -> int:
 
     from labeling import config, drift_region, sampling, tasks
 
+    if not 3 <= len(args.project) <= 50:
+        raise UsageError(f"Project title {args.project!r} has {len(args.project)} characters; Label Studio needs 3 to 50.",
+                         "choose another --project")
     if args.size <= 0:
         raise UsageError(f"--size must be positive, not {args.size}.", "give the number of rows to label")
     names = schema_names(args.input, args.format) if Path(args.input).exists() else []
@@ -211,13 +214,19 @@ def push(args: argparse.Namespace) -> int:
         print(f"drift: weighting toward the drifted region of {', '.join(used)}")
         sample = sampling.drift_weighted(weights, args.size, args.seed)
     rows = frame.iloc[sample.positions]
+    shown = rows[show].to_dict("records")
+    ids = rows[args.id_column].tolist()
+    labels = rows[args.prediction_column].astype(str).tolist()
+    score_cols = [c for c in [args.score_column, *probs] if c]
+    scores = ([_score(r, args, probs, classes) for r in rows[score_cols].to_dict("records")] if score_cols
+              else [None] * len(rows))
+    second = rows[args.second_prediction_column].tolist() if args.second_prediction_column else [None] * len(rows)
     task_list = []
-    for (_, row), pi in zip(rows.iterrows(), sample.inclusion):
-        preds = [tasks.Prediction(str(row[args.prediction_column]), args.model_version,
-                                  _score(row, args, probs, classes))]
-        if args.second_prediction_column and pd.notna(row[args.second_prediction_column]):
-            preds.append(tasks.Prediction(str(row[args.second_prediction_column]), args.second_model_version))
-        task_list.append(tasks.task(row[args.id_column], row[show].to_dict(), show, pi, sample.strategy, preds))
+    for rid, cells, label, score, other, pi in zip(ids, shown, labels, scores, second, sample.inclusion):
+        preds = [tasks.Prediction(label, args.model_version, score)]
+        if other is not None and not pd.isna(other):
+            preds.append(tasks.Prediction(str(other), args.second_model_version))
+        task_list.append(tasks.task(rid, cells, show, pi, sample.strategy, preds))
     client = _client()
     client.check()
     project = client.find_project(args.project)
@@ -232,14 +241,16 @@ def push(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _score(row: pd.Series, args: argparse.Namespace, probs: list[str], classes: list[str]) -> float | None:
+def _score(row: dict, args: argparse.Namespace, probs: list[str], classes: list[str]) -> float | None:
     """The pre-annotation's score: the highest class probability, or a binary score's confidence max(s, 1 - s)."""
     if probs:
-        return float(np.nanmax(row[probs].to_numpy(dtype=float)))
-    if args.score_column and pd.notna(row[args.score_column]):
-        s = float(row[args.score_column])
-        return max(s, 1 - s) if len(classes) == 2 and 0 <= s <= 1 else s
-    return None
+        values = np.array([row[c] for c in probs], dtype=float)
+        return float(np.nanmax(values)) if np.isfinite(values).any() else None
+    s = row.get(args.score_column)
+    if s is None or pd.isna(s):
+        return None
+    s = float(s)
+    return max(s, 1 - s) if len(classes) == 2 and 0 <= s <= 1 else s
 
 
 def pull(args: argparse.Namespace) -> int:

@@ -105,7 +105,7 @@ class Client:
                                      "see the server log (`dqloop label server status`) and try again")
         body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body)[:500]
         return Rejected(f"Label Studio rejected the request ({code}) while {what}: {body}",
-                        "check the labeling config and the columns sent")
+                        "the server's validation message above names the field to fix")
 
     def _retrying(self, fn: Callable[[], T], what: str, project: str | None = None) -> T:
         """Call a read (or an idempotent write) with backoff on transient failures."""
