@@ -272,7 +272,7 @@ def test_clear_errors_and_exit_codes(ls, partition, tmp_path):
 
     part, _ = partition
     down = {**ls["env"], "LABEL_STUDIO_URL": f"http://127.0.0.1:{free_port()}"}
-    r = run_dqloop("label", "push", "--input", str(part), "--project", "x", "--size", "5", env=down)
+    r = run_dqloop("label", "push", "--input", str(part), "--project", "nowhere", "--size", "5", env=down)
     assert r.returncode == 3 and "did not answer" in r.stderr and "dqloop label server start" in r.stderr
 
     bad = {**ls["env"], "LABEL_STUDIO_API_KEY": "not-the-token-" + secrets.token_hex(4)}
@@ -284,8 +284,10 @@ def test_clear_errors_and_exit_codes(ls, partition, tmp_path):
     assert r.returncode == 2 and "no project 'no such project'" in r.stderr
     assert not (tmp_path / "l.parquet").exists()
 
-    r = run_dqloop("label", "push", "--input", str(part), "--project", "x", "--prediction-column", "nope", env=ls["env"])
+    r = run_dqloop("label", "push", "--input", str(part), "--project", "nowhere", "--prediction-column", "nope", env=ls["env"])
     assert r.returncode == 2 and "nope" in r.stderr
+    r = run_dqloop("label", "push", "--input", str(part), "--project", "x", env=ls["env"])
+    assert r.returncode == 2 and "3 to 50" in r.stderr
 
     # a project deleted while we work: the next call names it
     from labeling.client import Client, Project, ProjectNotFound
