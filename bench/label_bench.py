@@ -118,7 +118,7 @@ def report(results: list, startup: float, load: float) -> str:
                                  "import importlib.metadata as m; print(m.version('label-studio'))"],
                                 capture_output=True, text=True).stdout.strip()
     lines = [SECTION, "",
-             f"Command: `.venv/bin/python bench/label_bench.py {' '.join(sys.argv[1:])}`".rstrip() + "  ",
+             f"Command: `{' '.join(['.venv/bin/python', 'bench/label_bench.py', *sys.argv[1:]])}`  ",
              f"Server start from the migrated template: {startup:.1f} s",
              "",
              f"- python {platform.python_version()}, label-studio {ls_version} (own venv, SQLite, Django development "
