@@ -128,6 +128,9 @@ def summary(q: Quality, names: tuple[str, str] = ("a", "b")) -> str:
                      f"{pct(d.value)} (95% interval {pct(d.lower)} to {pct(d.upper)}); McNemar exact p = "
                      f"{c.p_value:.3g} ({c.a_only_correct} rows only {names[0]} right, {c.b_only_correct} only "
                      f"{names[1]} right)")
+    meta = q.document["dqloop"]
+    lines.append(f"sample: {meta.get('sampling_strategy') or 'unknown design'}"
+                 + (f"; positive class {meta['positive_label']}" if "positive_label" in meta else ""))
     if q.labeled < 30:
         lines.append("note: fewer than 30 labeled rows; the intervals are wide")
     return "\n".join(lines) + "\n"
