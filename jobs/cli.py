@@ -18,7 +18,7 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3  # DqloopError.e
 
 
 def parser() -> argparse.ArgumentParser:
-    from jobs import baseline, report, sample_data, validate
+    from jobs import baseline, label, report, sample_data, validate
 
     p = argparse.ArgumentParser(prog="dqloop", description="Data-quality monitor for ML models: baseline, validate, label.")
     p.add_argument("-v", "--verbose", action="store_true", help="log dqloop's progress at INFO level")
@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="write an index over all validated partitions, from the metrics history",
                        description=report.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     report.add_arguments(r)
+    lab = sub.add_parser("label", help="label a sample of predictions in Label Studio; model quality from the labels",
+                         description=label.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    label.add_arguments(lab)
     return p
 
 
@@ -51,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":  # no Spark: the history is small JSON files
             from jobs import report
             return report.run(args)
+        if args.command == "label":
+            from jobs import label
+            return label.run(args)
         from jobs import baseline, validate
         from jobs.session import spark_session
         job = {"baseline": baseline, "validate": validate}[args.command]

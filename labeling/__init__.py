@@ -1,1 +1,20 @@
-"""Labeling loop: sample predictions into Label Studio, pull labels, compute accuracy honestly."""
+"""Labeling loop: sample predictions into Label Studio, pull the labels, compute accuracy honestly.
+
+Pure: sampling (designs with known inclusion probabilities), drift_region (intensity toward drift),
+config (label config XML), tasks (task JSON), resolve (majority over annotators), quality (weighted
+estimates and intervals, McNemar), model_quality (SageMaker's model-quality document and a summary).
+Edges: client (the only module talking to Label Studio), server (start/stop/status of a local server).
+"""
+
+from labeling.config import label_config
+from labeling.model_quality import Quality, compute, summary
+from labeling.quality import Comparison, Estimate, accuracy, mcnemar, ratio
+from labeling.resolve import resolve
+from labeling.sampling import STRATEGIES, Sample, drift_weighted, low_confidence, stratified, uncertainty, uniform
+from labeling.tasks import Prediction, task
+
+__all__ = [
+    "STRATEGIES", "Comparison", "Estimate", "Prediction", "Quality", "Sample", "accuracy", "compute",
+    "drift_weighted", "label_config", "low_confidence", "mcnemar", "ratio", "resolve", "stratified", "summary",
+    "task", "uncertainty", "uniform",
+]

@@ -1,0 +1,339 @@
+"""dqloop label: label a sample of a partition's predictions in Label Studio and measure the model honestly.
+
+    dqloop label server start|stop|status          a local Label Studio (127.0.0.1, its own venv)
+    dqloop label push   --input PARTITION --project NAME [--strategy uniform|stratified|low-confidence|drift]
+                        [--size 100] [--seed 0] ...
+    dqloop label pull   --project NAME --output labels.parquet
+    dqloop label report --input PARTITION --labels labels.parquet --output DIR [--metrics-repo DIR --partition NAME]
+
+push draws a fixed-size sample with known inclusion probabilities, creates the project if needed and
+imports the rows not yet in it (in batches; safe to run again, a push that stopped half-way resumes).
+pull writes one row per labeled task: the majority label, annotators, agreement, timestamps, the row's
+inclusion probability. report joins labels (from pull, or a ground-truth file keyed by the id column) to
+the predictions and writes DIR/model_quality.json (SageMaker's model-quality shape, each metric with a
+confidence interval) and DIR/summary.txt. The client reads LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from
+the environment. No Spark is started by these commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
+from jobs.io import json_text, write_file, write_folder
+
+EXIT_OK = 0
+
+
+# -- arguments ---------------------------------------------------------------------------------------
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="label_command", required=True, metavar="ACTION")
+    s = sub.add_parser("server", help="start, stop or show the local Label Studio server")
+    s.add_argument("action", choices=["start", "stop", "status"])
+    s.add_argument("--port", type=int, help="port to listen on (default: a free one); always bound to 127.0.0.1")
+
+    push = sub.add_parser("push", help="sample a partition's predictions into a Label Studio project")
+    _partition_arguments(push)
+    push.add_argument("--project", required=True, help="Label Studio project title (created if missing)")
+    push.add_argument("--strategy", default="uniform", choices=["uniform", "stratified", "low-confidence", "drift"],
+                      help="how rows are chosen (default: uniform); all keep each row's inclusion probability")
+    push.add_argument("--size", type=int, default=100, help="rows to sample (default: 100)")
+    push.add_argument("--seed", type=int, default=0, help="random seed (default: 0): same seed, same sample")
+    push.add_argument("--score-column", help="the model's score for the predicted class (binary: probability of "
+                                             "the positive class), shown as the pre-annotation's score")
+    push.add_argument("--probability-columns", help="comma-separated per-class probability columns, named "
+                                                    "<prefix><class> or in --classes order")
+    push.add_argument("--classes", help="comma-separated class names (default: the predicted labels found)")
+    push.add_argument("--show", help="comma-separated columns shown to the annotator (default: all others)")
+    push.add_argument("--model-version", default="champion", help="model_version of the predictions (default: champion)")
+    push.add_argument("--second-model-version", default="challenger", help="model_version of --second-prediction-column")
+    push.add_argument("--violations", help="constraint_violations.json of this partition (strategy drift)")
+    push.add_argument("--baseline-statistics", help="the baseline's statistics.json (strategy drift)")
+    push.add_argument("--batch-size", type=int, default=1000, help="tasks per import request (default: 1000)")
+
+    pull = sub.add_parser("pull", help="write the finished labels of a project as Parquet")
+    pull.add_argument("--project", required=True, help="Label Studio project title")
+    pull.add_argument("--output", required=True, help="Parquet file to write")
+
+    rep = sub.add_parser("report", help="model quality from labels joined to the predictions")
+    _partition_arguments(rep)
+    rep.add_argument("--labels", required=True, help="labels: the output of pull, or a ground-truth file "
+                                                     "(Parquet or CSV) keyed by the id column")
+    rep.add_argument("--label-column", default="label", help="column of --labels with the true class (default: label)")
+    rep.add_argument("--output", required=True, help="folder for model_quality.json and summary.txt")
+    rep.add_argument("--positive-label", help="the positive class of a binary model (default: 1/true/yes/positive "
+                                              "if present, else the rarer predicted class)")
+    rep.add_argument("--metrics-repo", help="also write the labeled accuracy into this metrics history folder")
+    rep.add_argument("--partition", help="partition name for --metrics-repo (e.g. chunk=03)")
+
+
+def _partition_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", required=True, help="the partition of predictions: Parquet or CSV, file or folder")
+    p.add_argument("--format", default="auto", choices=["auto", "parquet", "csv"])
+    p.add_argument("--id-column", default="id", help="row id column (default: id)")
+    p.add_argument("--prediction-column", default="predicted_label", help="predicted class (default: predicted_label)")
+    p.add_argument("--second-prediction-column", help="a second model's predicted class (champion/challenger)")
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def read_partition(path: str, fmt: str, columns: list[str] | None) -> pd.DataFrame:
+    """The needed columns of a partition (Parquet or CSV; a file, a folder or a Hive-style tree)."""
+    import pyarrow.dataset as ds
+
+    p = Path(path)
+    if not p.exists():
+        raise InputNotFound(f"Input {path} does not exist.", "check the path of the partition")
+    if fmt == "auto":
+        files = [p] if p.is_file() else [f for f in p.rglob("*") if f.is_file() and not f.name.startswith((".", "_"))]
+        fmt = "csv" if files and sum(f.name.endswith((".csv", ".csv.gz")) for f in files) > len(files) / 2 else "parquet"
+    try:
+        dataset = ds.dataset(str(p), format=fmt, partitioning="hive", exclude_invalid_files=True)
+        missing = [c for c in columns or [] if c not in dataset.schema.names]
+        if missing:
+            raise UsageError(f"Column(s) {', '.join(missing)} not in {path}.",
+                             f"choose among: {', '.join(dataset.schema.names)}")
+        frame = dataset.to_table(columns=columns).to_pandas()
+    except UsageError:
+        raise
+    except Exception as exc:  # pyarrow's errors: corrupt file, wrong format
+        raise UnreadableInput(f"Could not read {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+                              "check the files are complete Parquet or CSV (--format)") from None
+    if frame.empty:
+        raise EmptyInput(f"Input {path} has no rows.", "point --input at a partition with predictions")
+    return frame
+
+
+def schema_names(path: str, fmt: str) -> list[str]:
+    import pyarrow.dataset as ds
+
+    if fmt == "auto":
+        fmt = "csv" if str(path).endswith((".csv", ".csv.gz")) else "parquet"
+    return ds.dataset(path, format=fmt, partitioning="hive", exclude_invalid_files=True).schema.names
+
+
+def _client():
+    from labeling.client import Client
+
+    return Client(os.environ.get("LABEL_STUDIO_URL", ""), os.environ.get("LABEL_STUDIO_API_KEY", ""))
+
+
+# -- commands ----------------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> int:
+    return {"server": server, "push": push, "pull": pull, "report": report}[args.label_command](args)
+
+
+def server(args: argparse.Namespace) -> int:
+    from labeling import server as srv
+
+    if args.action == "start":
+        st = srv.start(args.port)
+        who = srv.login(st.home)
+        print(f"Label Studio is running at {st.url} (pid {st.pid}, data {st.home / 'data'}, log {st.home / 'server.log'})")
+        if who:
+            print(f"log in as {who[0]} with password {who[1]}")
+        print(f"export LABEL_STUDIO_URL={st.url}")
+        print("API token: the one you set in LABEL_STUDIO_API_KEY before the first start; otherwise copy it from "
+              "Account & Settings (Legacy Token) in the web UI. dqloop never shows or stores it.")
+    elif args.action == "stop":
+        print("Label Studio stopped" if srv.stop() else "Label Studio was not running")
+    else:
+        st = srv.status()
+        print(f"Label Studio is running at {st.url} (pid {st.pid})" if st.running else "Label Studio is not running")
+        return EXIT_OK if st.running else 3
+    return EXIT_OK
+
+
+def push(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from labeling import config, drift_region, sampling, tasks
+
+    if not 3 <= len(args.project) <= 50:
+        raise UsageError(f"Project title {args.project!r} has {len(args.project)} characters; Label Studio needs 3 to 50.",
+                         "choose another --project")
+    if args.size <= 0:
+        raise UsageError(f"--size must be positive, not {args.size}.", "give the number of rows to label")
+    names = schema_names(args.input, args.format) if Path(args.input).exists() else []
+    probs = _csv(args.probability_columns)
+    model_cols = [args.id_column, args.prediction_column, args.score_column, args.second_prediction_column, *probs]
+    model_cols = [c for c in model_cols if c]
+    show = _csv(args.show) or [c for c in names if c not in model_cols]
+    frame = read_partition(args.input, args.format, list(dict.fromkeys(model_cols + show)) or None)
+    if frame[args.id_column].duplicated().any():
+        dup = frame[args.id_column][frame[args.id_column].duplicated()].iloc[0]
+        raise UsageError(f"Column {args.id_column} is not a row id: {dup!r} occurs more than once.",
+                         "choose a unique id column (--id-column)")
+    predicted = frame[args.prediction_column].astype("string")
+    if predicted.isna().any():
+        raise UsageError(f"{int(predicted.isna().sum())} rows have no {args.prediction_column}.",
+                         "drop them or fill the prediction before labeling")
+    classes = _csv(args.classes) or sorted(set(predicted) | (set(frame[args.second_prediction_column].dropna()
+                                                              .astype(str)) if args.second_prediction_column else set()))
+    n = len(frame)
+    if args.strategy == "uniform":
+        sample = sampling.uniform(n, args.size, args.seed)
+    elif args.strategy == "stratified":
+        sample = sampling.stratified(predicted.to_numpy(dtype=str), args.size, args.seed)
+    elif args.strategy == "low-confidence":
+        if probs:
+            unsure = sampling.uncertainty(probabilities=frame[probs].to_numpy(dtype=float))
+        elif args.score_column:
+            unsure = sampling.uncertainty(score=frame[args.score_column].to_numpy(dtype=float))
+        else:
+            raise UsageError("--strategy low-confidence needs --score-column or --probability-columns.",
+                             "name the column with the model's score")
+        sample = sampling.low_confidence(unsure, args.size, args.seed)
+    else:
+        if not (args.violations and args.baseline_statistics):
+            raise UsageError("--strategy drift needs --violations and --baseline-statistics.",
+                             "pass the partition's constraint_violations.json and the baseline's statistics.json")
+        docs = []
+        for f in (args.violations, args.baseline_statistics):
+            if not Path(f).is_file():
+                raise InputNotFound(f"{f} does not exist.", "check the path")
+            docs.append(json.loads(Path(f).read_text(encoding="utf-8")))
+        extra = [c for c in drift_region.drifted_features(docs[0]) if c not in frame.columns and c in names]
+        if extra:
+            frame = frame.join(read_partition(args.input, args.format, extra))
+        try:
+            weights, used = drift_region.intensity(frame, docs[0], docs[1])
+        except ValueError as exc:
+            raise UsageError(f"Cannot weight toward drift: {exc}.", "use another --strategy") from None
+        print(f"drift: weighting toward the drifted region of {', '.join(used)}")
+        sample = sampling.drift_weighted(weights, args.size, args.seed)
+    rows = frame.iloc[sample.positions]
+    shown = rows[show].to_dict("records")
+    ids = rows[args.id_column].tolist()
+    labels = rows[args.prediction_column].astype(str).tolist()
+    score_cols = [c for c in [args.score_column, *probs] if c]
+    scores = ([_score(r, args, probs, classes) for r in rows[score_cols].to_dict("records")] if score_cols
+              else [None] * len(rows))
+    second = rows[args.second_prediction_column].tolist() if args.second_prediction_column else [None] * len(rows)
+    task_list = []
+    for rid, cells, label, score, other, pi in zip(ids, shown, labels, scores, second, sample.inclusion):
+        preds = [tasks.Prediction(label, args.model_version, score)]
+        if other is not None and not pd.isna(other):
+            preds.append(tasks.Prediction(str(other), args.second_model_version))
+        task_list.append(tasks.task(rid, cells, show, pi, sample.strategy, preds))
+    client = _client()
+    client.check()
+    project = client.find_project(args.project)
+    if project is None:
+        project = client.create_project(args.project, config.label_config(classes, show))
+        print(f"created project {args.project!r} (id {project.id}) with classes {', '.join(classes)}")
+    with tqdm(total=len(task_list), desc="push", unit="task", file=sys.stderr,
+              disable=None if sys.stderr.isatty() else True) as bar:
+        added = client.import_tasks(project, task_list, args.batch_size, progress=bar.update)
+    print(f"sampled {sample.size} of {n} rows ({sample.strategy}, seed {args.seed}); project {args.project!r} "
+          f"(id {project.id}): {added} tasks added, {sample.size - added} already there; {client.url}/projects/{project.id}")
+    return EXIT_OK
+
+
+def _score(row: dict, args: argparse.Namespace, probs: list[str], classes: list[str]) -> float | None:
+    """The pre-annotation's score: the highest class probability, or a binary score's confidence max(s, 1 - s)."""
+    if probs:
+        values = np.array([row[c] for c in probs], dtype=float)
+        return float(np.nanmax(values)) if np.isfinite(values).any() else None
+    s = row.get(args.score_column)
+    if s is None or pd.isna(s):
+        return None
+    s = float(s)
+    return max(s, 1 - s) if len(classes) == 2 and 0 <= s <= 1 else s
+
+
+def pull(args: argparse.Namespace) -> int:
+    from labeling.resolve import resolve
+
+    client = _client()
+    client.check()
+    project = client.project(args.project)
+    labels = resolve(client.export(project))
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        labels.to_parquet(staging, index=False)
+        os.replace(staging, out)
+    finally:
+        staging.unlink(missing_ok=True)
+    ties = int(labels["label"].isna().sum())
+    print(f"pulled {len(labels)} labeled tasks from project {args.project!r}"
+          + (f" ({ties} ties without a majority, left out of reports)" if ties else "")
+          + f"; mean agreement {labels['agreement'].mean():.2f}" * (len(labels) > 0) + f"; written {out}")
+    return EXIT_OK
+
+
+def report(args: argparse.Namespace) -> int:
+    from labeling import model_quality
+
+    if bool(args.metrics_repo) != bool(args.partition):
+        raise UsageError("--metrics-repo and --partition go together.", "give both or neither")
+    cols = [args.id_column, args.prediction_column] + ([args.second_prediction_column] if args.second_prediction_column else [])
+    frame = read_partition(args.input, args.format, cols)
+    labels_path = Path(args.labels)
+    if not labels_path.exists():
+        raise InputNotFound(f"Labels {args.labels} do not exist.", "run `dqloop label pull` first or check the path")
+    labels = pd.read_csv(labels_path) if labels_path.suffix in (".csv", ".gz") else pd.read_parquet(labels_path)
+    key = "row_id" if "row_id" in labels.columns else args.id_column
+    if key not in labels.columns or args.label_column not in labels.columns:
+        raise UsageError(f"{args.labels} needs columns row_id (or {args.id_column}) and {args.label_column}.",
+                         f"it has: {', '.join(map(str, labels.columns))}")
+    ties = int(labels[args.label_column].isna().sum())
+    labels = labels[labels[args.label_column].notna()].copy()
+    labels["_key"] = labels[key].astype(str)
+    if labels["_key"].duplicated().any():
+        raise UsageError(f"{args.labels} has more than one label for some ids.", "keep one label per id")
+    frame["_key"] = frame[args.id_column].astype(str)
+    joined = labels.merge(frame, on="_key", how="inner")
+    unmatched = len(labels) - len(joined)
+    if joined.empty:
+        raise UsageError(f"None of the {len(labels)} labels matches an id of {args.input}.",
+                         "check that --labels belongs to this partition and --id-column")
+    population = len(frame)
+    if "inclusion_probability" in joined.columns and joined["inclusion_probability"].notna().all():
+        pi = joined["inclusion_probability"].to_numpy(dtype=float)
+        strategy = ",".join(sorted(joined["strategy"].dropna().astype(str).unique())) if "strategy" in joined else None
+    else:  # ground truth without a design: a simple random sample (a census when every row is labeled)
+        pi = np.full(len(joined), len(joined) / population)
+        strategy = "ground truth (treated as a simple random sample)" if len(joined) < population else "ground truth (all rows)"
+    y_true = joined[args.label_column].astype(str).to_numpy()
+    y_pred = joined[args.prediction_column].astype(str).to_numpy()
+    classes = sorted(set(y_true) | set(frame[args.prediction_column].astype(str)))
+    positive = args.positive_label
+    if len(classes) == 2 and positive is None:
+        positive = next((c for c in classes if c.lower() in ("1", "true", "yes", "positive")), None)
+        if positive is None:
+            counts = frame[args.prediction_column].astype(str).value_counts()
+            positive = min(classes, key=lambda c: (counts.get(c, 0), c))
+    challenger = joined[args.second_prediction_column].astype(str).to_numpy() if args.second_prediction_column else None
+    names = (args.prediction_column, args.second_prediction_column or "")
+    q = model_quality.compute(y_true, y_pred, pi, population, classes, positive=positive, challenger=challenger,
+                              names=names, strategy=strategy)
+    q.document["dqloop"].update({"labels_without_majority": ties, "labels_not_in_partition": unmatched})
+    text = model_quality.summary(q, names)
+    if unmatched:
+        text += f"note: {unmatched} labels have ids not in the partition and were left out\n"
+    target = write_folder(args.output, {"model_quality.json": json_text(q.document), "summary.txt": text})
+    if args.metrics_repo:
+        a = q.accuracy
+        doc = {"partition": args.partition,
+               "run_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+               "metrics": [{"feature": "*", "metric": m, "value": v} for m, v in (
+                   ("labeled_accuracy", a.value), ("labeled_accuracy_lower", a.lower),
+                   ("labeled_accuracy_upper", a.upper), ("labeled_count", float(q.labeled)))]}
+        write_file(Path(args.metrics_repo) / f"{args.partition.replace('/', '__')}.labels.json", json_text(doc))
+    sys.stdout.write(text)
+    print(f"written: {target}/{{model_quality.json, summary.txt}}")
+    return EXIT_OK

@@ -1,0 +1,30 @@
+"""The Label Studio labeling config for a classification task: one header and text per shown column, and
+the class choices. Column names and class names are escaped; data keys are generated (c0, c1, ...), so
+any column name works."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import quoteattr
+
+CHOICES_NAME = "label"
+
+
+def data_keys(columns: list[str]) -> dict[str, str]:
+    """Column name -> the key it gets in a task's data (Label Studio variables must be plain identifiers)."""
+    return {c: f"c{i}" for i, c in enumerate(columns)}
+
+
+def label_config(classes: list[str], columns: list[str]) -> str:
+    if not classes:
+        raise ValueError("a labeling config needs at least one class")
+    if not columns:
+        raise ValueError("a labeling config needs at least one column to show")
+    keys = data_keys(columns)
+    rows = "\n".join(
+        f'    <View style="display: flex; gap: 1em"><Header value={quoteattr(c + ":")} size="6"/>'
+        f'<Text name="{keys[c]}" value="${keys[c]}"/></View>' for c in columns)
+    choices = "\n".join(f"    <Choice value={quoteattr(c)}/>" for c in classes)
+    first = keys[columns[0]]
+    return (f"<View>\n  <View>\n{rows}\n  </View>\n"
+            f'  <Choices name="{CHOICES_NAME}" toName="{first}" choice="single" showInLine="true" required="true">\n'
+            f"{choices}\n  </Choices>\n</View>\n")
