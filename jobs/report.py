@@ -19,14 +19,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import pandas as pd
 
 from constraints.errors import UsageError
 from jobs.cli import EXIT_OK, EXIT_RUNTIME
 from jobs.history import COLUMNS
-from jobs.io import local_dir, write_file
+from jobs.io import write_file
 from jobs.render import exposition, history_samples, index_page
 
 
@@ -66,17 +66,26 @@ def report_links(root: Path, partitions: list[str], index_dir: Path) -> dict[str
     return links
 
 
+def local_folder(uri: str) -> Path:
+    """The index is built from a local copy of the output root (the history is many small files)."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        raise UsageError(f"{uri} is not a local path; `dqloop report` reads and writes local folders.",
+                         "copy the validate output root (with its _metrics folder) to a local folder first")
+    return Path(parsed.path if parsed.scheme else uri)
+
+
 def run(args: argparse.Namespace) -> int:
-    root = local_dir(args.output_root)
+    root = local_folder(args.output_root)
     if not root.is_dir():
         raise UsageError(f"--output-root {args.output_root} is not a folder.",
                          "point it at the --output folder of `dqloop validate`")
-    repo = local_dir(args.metrics_repo) if args.metrics_repo else root / "_metrics"
+    repo = local_folder(args.metrics_repo) if args.metrics_repo else root / "_metrics"
     if not repo.is_dir() or not any(repo.glob("*.json")):
         raise UsageError(f"No metrics history in {repo}.",
                          "validate partitions first (`dqloop validate`), or pass --metrics-repo DIR")
     history, problems = load_history(repo)
-    index = local_dir(args.index) if args.index else root / "index.html"
+    index = local_folder(args.index) if args.index else root / "index.html"
     partitions = sorted(set(history.partition))
     write_file(index, index_page(history, report_links(root.resolve(), partitions, index.parent.resolve()), args.title))
     if args.prometheus_textfile:
