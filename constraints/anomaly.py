@@ -19,14 +19,15 @@ finding:
     holds `family_alpha` across the series checked in the partition (Sidak).
 Deterministic series (a complete column, a fixed set of categories) have no spread: any change is a
 finding, except that completeness must move by at least `min_share_change`; the row count's spread
-is at least Poisson's sqrt(mean).
+is at least Poisson's sqrt(mean), and completeness's spread at least the binomial sqrt(c(1-c)/m) at the
+partition's m rows (a short history can look calmer than sampling allows).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from scipy import stats
 
@@ -82,18 +83,32 @@ class _Estimate:
     excluded: tuple[str, ...]
 
 
-def _sd_floor(metric: str, center: float) -> float:
-    return math.sqrt(max(center, 0.0)) if metric == "row_count" else 0.0
+def _sd_floor(metric: str, feature: str, center: float, values: dict[tuple[str, str], float]) -> float:
+    """The least spread chance gives in a partition with these metric `values`: Poisson's for its row
+    count, the binomial's sqrt(c(1-c)/m) at its m rows for completeness, the standard error
+    std_dev / sqrt(present values) for a mean; none known for the others."""
+    m = values.get((DATASET, "row_count"))
+    if metric == "row_count":
+        return math.sqrt(max(center, 0.0))
+    if metric == "completeness" and m:
+        c = min(max(center, 0.0), 1.0)
+        return math.sqrt(c * (1.0 - c) / m)
+    std_dev = values.get((feature, "std_dev"))
+    present = (m or 0.0) * values.get((feature, "completeness"), 1.0)
+    if metric == "mean" and std_dev and present >= 1:
+        return std_dev / math.sqrt(present)
+    return 0.0
 
 
-def _estimate(metric: str, past: list[tuple[str, float]], options: HistoryOptions, excluded: list[str]) -> _Estimate:
+def _estimate(past: list[tuple[str, float]], options: HistoryOptions, excluded: list[str],
+              floor: Callable[[float], float]) -> _Estimate:
     values = [v for _, v in past]
     if options.strategy == BATCH:
         values = values[-options.window:]
     h = len(values)
     center = sum(values) / h
     sd = math.sqrt(sum((v - center) ** 2 for v in values) / (h - 1)) if h > 1 else 0.0
-    return _Estimate(center, max(sd, _sd_floor(metric, center)), h, tuple(excluded))
+    return _Estimate(center, max(sd, floor(center)), h, tuple(excluded))
 
 
 def _outside(metric: str, x: float, e: _Estimate, k: float, options: HistoryOptions) -> tuple[bool, float, float]:
@@ -109,14 +124,15 @@ def _outside(metric: str, x: float, e: _Estimate, k: float, options: HistoryOpti
     return out, lower, upper
 
 
-def _replay(metric: str, points: list[tuple[str, float]], k: float, options: HistoryOptions
-            ) -> tuple[list[tuple[str, float]], list[str]]:
+def _replay(feature: str, metric: str, points: list[tuple[str, float]], k: float, options: HistoryOptions,
+            partitions: dict[str, dict[tuple[str, str], float]]) -> tuple[list[tuple[str, float]], list[str]]:
     """Walk the history in order; return its normal points and the partitions that were anomalies."""
     normal: list[tuple[str, float]] = []
     excluded: list[str] = []
     for partition, x in points:
         if len(normal) >= options.min_history:
-            e = _estimate(metric, normal, options, excluded)
+            values = partitions.get(partition, {})
+            e = _estimate(normal, options, excluded, lambda c: _sd_floor(metric, feature, c, values))
             anomalous = _outside(metric, x, e, k, options)[0]
             if metric == "row_count" and not anomalous:
                 anomalous = _rate(x, normal[-1][1], options)[0]
@@ -153,20 +169,27 @@ def history_checks(current: dict[tuple[str, str], float], history: dict[tuple[st
                             f"History of {longest} earlier partitions: rules start at {options.min_history}.",
                             details={"history_length": longest, "min_history": options.min_history})]
     k = options.width(len(ready))
+    partitions: dict[str, dict[tuple[str, str], float]] = {}
+    for key, points in history.items():
+        for partition, value in points:
+            partitions.setdefault(partition, {})[key] = value
+    m = current.get((DATASET, "row_count"))
     out = []
     for feature, metric in ready:
         x = current[(feature, metric)]
-        normal, excluded = _replay(metric, history[(feature, metric)], k, options)
+        normal, excluded = _replay(feature, metric, history[(feature, metric)], k, options, partitions)
         if len(normal) < options.min_history:
             out.append(CheckResult("history_check", None if feature == DATASET else feature, SKIPPED, x, None,
                                    f"{_label(feature, metric)}: only {len(normal)} normal earlier partitions.",
                                    details={"metric": metric, "excluded_partitions": excluded}))
             continue
-        e = _estimate(metric, normal, options, excluded)
+        e = _estimate(normal, options, excluded, lambda c: _sd_floor(metric, feature, c, current))
         anomalous, lower, upper = _outside(metric, x, e, k, options)
         bound = upper if x > e.center else lower
-        sd_text = (f"{e.sd:.4g}" + (" (Poisson floor sqrt(mean))" if e.sd == _sd_floor(metric, e.center) and e.sd
-                                   else ""))
+        floor = _sd_floor(metric, feature, e.center, current)
+        floor_text = {"row_count": "Poisson's sqrt(mean)", "completeness": f"binomial sqrt(c(1-c)/{m or 0:.0f})",
+                      "mean": "standard error std_dev/sqrt(values)"}.get(metric, "")
+        sd_text = f"{e.sd:.4g}" + (f" (the floor: {floor_text})" if floor and e.sd == floor else "")
         how = (f"{options.strategy} normal over {e.points} earlier partitions"
                + (f" ({len(excluded)} earlier anomalies left out)" if excluded else "")
                + f": mean {e.center:.6g}, sd {sd_text}; width {k:.3g} sd = max({options.sigmas:g}, the two-sided "

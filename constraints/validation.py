@@ -65,6 +65,8 @@ class ValidationReport:
                 rows.append({"feature": name, "metric": "completeness", "value": p.num_present / self.rows})
                 if p.mean is not None:
                     rows.append({"feature": name, "metric": "mean", "value": p.mean})
+                if p.std_dev is not None:   # the history's floor for the mean: std_dev / sqrt(values)
+                    rows.append({"feature": name, "metric": "std_dev", "value": p.std_dev})
                 if p.distinct_count is not None:
                     rows.append({"feature": name, "metric": "distinct_count", "value": float(p.distinct_count)})
         for r in self.results:
