@@ -92,8 +92,9 @@ def ks_from_counts(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(np.cumsum(a) / a.sum() - np.cumsum(b) / b.sum())))
 
 
-def run(null_seeds: int, seeds: int, features: int, sizes=SIZES, shifts=SHIFTS) -> list[dict]:
-    t = Thresholds()
+def run(null_seeds: int, seeds: int, features: int, sizes=SIZES, shifts=SHIFTS, family_alpha: float | None = None
+        ) -> list[dict]:
+    t = Thresholds() if family_alpha is None else Thresholds(family_alpha=family_alpha)
     alpha = t.feature_alpha(features)
     kinds = {"normal": normal_cells, "poisson": poisson_cells, "score": score_cells}
     rows = []
@@ -162,7 +163,7 @@ def summary(rows: list[dict]) -> str:
     worst = max(null, key=lambda r: r["calibrated"])
     k = round(worst["calibrated"] * worst["seeds"])
     at5k = [r for r in rows if r["rows"] == 5_000 and r["d"] >= 0.04]
-    at1m = [r for r in rows if r["rows"] == 1_000_000 and 0 < r["d"] < 0.01]
+    at1m = [r for r in rows if r["rows"] == 1_000_000 and 0 < r["d"] < 0.01] or [{"calibrated": float("nan")}]
     return "\n".join([
         f"- false alarms (d = 0), calibrated: worst cell {100 * worst['calibrated']:.2f}% ({worst['feature']}, "
         f"{worst['rows']:,} rows; {k}/{worst['seeds']}, 95% upper bound {100 * wilson_upper(k, worst['seeds']):.2f}%); "
@@ -179,13 +180,16 @@ def main() -> None:
     ap.add_argument("--null-seeds", type=int, default=4000)
     ap.add_argument("--seeds", type=int, default=500)
     ap.add_argument("--features", type=int, default=20, help="features per table (the false-alarm family)")
+    ap.add_argument("--family-alpha", type=float, default=Thresholds().family_alpha)
+    ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     args = ap.parse_args()
     start = time.time()
-    rows = run(args.null_seeds, args.seeds, args.features)
+    rows = run(args.null_seeds, args.seeds, args.features, tuple(args.sizes), family_alpha=args.family_alpha)
     print(f"Command: `.venv/bin/python bench/drift_study.py --null-seeds {args.null_seeds} --seeds {args.seeds} "
-          f"--features {args.features}`; {time.time() - start:.0f} s; python {platform.python_version()}, "
-          f"numpy {np.__version__}, scipy {__import__('scipy').__version__}; per-feature alpha "
-          f"{Thresholds().feature_alpha(args.features):.5f}\n")
+          f"--features {args.features} --family-alpha {args.family_alpha:g} --sizes {' '.join(map(str, args.sizes))}`; "
+          f"{time.time() - start:.0f} s; python {platform.python_version()}, numpy {np.__version__}, scipy "
+          f"{__import__('scipy').__version__}; per-feature alpha "
+          f"{Thresholds(family_alpha=args.family_alpha).feature_alpha(args.features):.5f}\n")
     print(table(rows))
     print()
     print(summary(rows))
