@@ -91,3 +91,19 @@ def test_bad_settings_are_refused():
         Thresholds(mode="fixed")
     with pytest.raises(ValueError, match="family_alpha"):
         Thresholds(family_alpha=1.5)
+
+
+def test_validate_options_become_thresholds_and_bad_values_are_usage_errors():
+    from constraints.errors import UsageError
+    from jobs.cli import parser
+    from jobs.validate import options_from
+
+    base = ["validate", "--baseline", "b", "--input", "i", "--output", "o"]
+    thresholds, history = options_from(parser().parse_args(base + ["--thresholds", "sagemaker", "--history-sigmas",
+                                                                   "4", "--history-metrics", "row_count,mean"]))
+    assert thresholds.mode == "sagemaker" and history.sigmas == 4 and history.metrics == ("row_count", "mean")
+    assert options_from(parser().parse_args(base + ["--no-history"]))[1] is None
+    for bad in (["--history-metrics", "median"], ["--family-alpha", "2"], ["--min-effect", "-1"]):
+        with pytest.raises(UsageError) as info:
+            options_from(parser().parse_args(base + bad))
+        assert info.value.exit_code == 2 and "dqloop validate --help" in str(info.value)
