@@ -37,7 +37,7 @@ ONLINE, BATCH = "online", "batch"
 DATASET = "*"                                  # the feature name of partition-level metrics
 DATASET_METRICS = ("row_count", "labeled_accuracy")
 DEFAULT_METRICS = ("row_count", "labeled_accuracy", "completeness")      # for every feature
-DEFAULT_OUTPUT_METRICS = ("mean", "distinct_count", "completeness")      # for model outputs (predictions)
+DEFAULT_OUTPUT_METRICS = ("mean", "completeness")      # for model outputs (predictions)
 HISTORY_METRICS = ("row_count", "labeled_accuracy", "completeness", "mean", "distinct_count", "baseline_drift_z")
 ONE_SIDED_UP = frozenset({"baseline_drift_z"})   # only a rise is bad
 
