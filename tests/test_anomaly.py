@@ -103,3 +103,12 @@ def test_identifiers_are_skipped_and_options_checked():
     assert all(r.status == "skipped" for r in out)
     with pytest.raises(ValueError, match="unknown history metrics"):
         HistoryOptions(metrics=("median",))
+
+
+def test_labeled_accuracy_is_a_partition_metric_like_the_row_count():
+    rng = np.random.default_rng(5)
+    past = rng.normal(0.9, 0.01, 15)
+    history = {(DATASET, "labeled_accuracy"): _series(past)}
+    r = _find(history_checks({(DATASET, "labeled_accuracy"): 0.84}, history), "history_check")
+    assert r.status == "failed" and r.details["metric"] == "labeled_accuracy" and r.feature is None
+    assert r.details["mean"] == pytest.approx(past.mean()) and r.details["sd"] == pytest.approx(past.std(ddof=1))
