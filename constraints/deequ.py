@@ -12,6 +12,7 @@ import os
 from types import ModuleType
 
 import pyspark
+from pyspark.java_gateway import ensure_callback_server_started
 from pyspark.sql import SparkSession
 
 from constraints.errors import SetupError
@@ -36,14 +37,17 @@ def require_deequ(spark: SparkSession) -> None:
 
 
 def ensure_callback_server(spark: SparkSession) -> None:
-    """Start the Py4J callback server Deequ checks with Python assertions need (PyDeequ would print when it does)."""
+    """Start the Py4J callback server Deequ checks with Python assertions need, on a free port.
+
+    PyDeequ would start it on py4j's fixed default port (25334), so a second dqloop job on the same
+    machine (two scheduled validations, two test runs) would fail with "address already in use".
+    """
     gateway = spark.sparkContext._gateway
     server = gateway.get_callback_server()
-    if server is None:
-        gateway.start_callback_server()
-    elif server.is_shutdown:
+    if server is not None and server.is_shutdown:
         server.close()
-        gateway.restart_callback_server()
+        gateway._callback_server = None  # let pyspark start a fresh one
+    ensure_callback_server_started(gateway)
 
 
 def shutdown_callback_server(spark: SparkSession) -> None:
