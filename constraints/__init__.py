@@ -7,11 +7,14 @@ Public surface:
     statistics_document, constraints_document               SageMaker's JSON
     load_baseline, Baseline, BaselineError                  a baseline read back and checked
     validate, ValidationReport, CheckResult                 a partition checked against a baseline
+    Thresholds                                              calibrated (default) or SageMaker's fixed thresholds
+    history_checks, HistoryOptions                          metrics against their history (n-sigma, rate of change)
     DqloopError and its subclasses                          see constraints.errors
 The pandera schema (constraints.pandera_schema) and Deequ verification of a suite on its own
 (constraints.verification.verify) are imported from their modules.
 """
 
+from constraints.anomaly import HistoryOptions, history_checks
 from constraints.baseline import Baseline, BaselineError, load_baseline
 from constraints.checks import CheckResult
 from constraints.columns import Column, SkippedColumn, plan_columns, projection
@@ -22,10 +25,12 @@ from constraints.sagemaker import MONITORING_CONFIG_DEFAULTS, constraints_docume
 from constraints.suggest import suggest
 from constraints.suite import (HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange, IsNonNegative,
                                IsUnique, Suite)
+from constraints.thresholds import Thresholds
 from constraints.validation import ValidationReport, validate
 
 __all__ = [
     "Baseline", "BaselineError", "load_baseline", "CheckResult", "ValidationReport", "validate",
+    "Thresholds", "HistoryOptions", "history_checks",
     "Column", "SkippedColumn", "plan_columns", "projection",
     "DataError", "DqloopError", "EmptyInput", "InputNotFound", "SetupError", "UnreadableInput", "UsageError",
     "KllParameters", "Profile", "ProfileOptions", "profile",

@@ -3,7 +3,11 @@
 Each check is a pure function of the baseline and the partition's profile, returning CheckResults
 (passed ones too) with the measured value, the threshold, a reason code and a sentence. Reason codes
 are SageMaker's constraint_check_type names; dqloop's own checks add `suite_constraint_check` and
-`row_count_check`.
+`row_count_check` (and `history_check`, constraints.anomaly).
+
+Thresholds are calibrated to the partition's and the baseline's sizes by default (constraints.thresholds:
+drift, completeness, type share, unseen-category share); `Thresholds(mode="sagemaker")` uses the fixed
+ones of monitoring_config, and a per-feature monitoringConfigOverrides value always wins for its feature.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from constraints.baseline import Baseline, FeatureBaseline
 from constraints.columns import STRING, UNKNOWN
 from constraints.distance import Sketch, categorical_drift, numeric_drift
 from constraints.profile import ColumnProfile, Profile
+from constraints.thresholds import (Threshold, Thresholds, ks_threshold, linf_shares_threshold, share_rise_threshold,
+                                    sketch_rank_error)
 from constraints.verification import ConstraintResult
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -69,11 +75,26 @@ def schema_checks(baseline: Baseline, columns: list[str]) -> list[CheckResult]:
     return out
 
 
-def data_type_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile) -> CheckResult:
+def _calibrated(baseline: Baseline, f: FeatureBaseline, key: str, t: Thresholds) -> bool:
+    """Calibrated unless the mode is sagemaker or the feature overrides `key` in monitoringConfigOverrides."""
+    return t.calibrated and key not in f.overrides
+
+
+def data_type_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile, t: Thresholds = Thresholds(),
+                    alpha: float = 0.005) -> CheckResult:
     threshold = float(baseline.setting(f, "datatype_check_threshold"))
     if f.inferred_type in (STRING, UNKNOWN):
         return CheckResult("data_type_check", f.name, PASSED, 1.0, threshold, f"Every value is a {f.inferred_type}.")
     share = p.type_share
+    if _calibrated(baseline, f, "datatype_check_threshold", t) and p.num_present and f.num_present:
+        th = share_rise_threshold(0.0, f.num_present, p.num_present, alpha, t, "mistyped")
+        minimum = max(0.0, 1.0 - th.value)
+        ok = share >= minimum
+        text = (f"Data type match requirement is {'met' if ok else 'not met'}. Expected data type: {f.inferred_type}, "
+                f"Expected match: {_pct(minimum)} (calibrated: {th.derivation}). Observed: {_pct(share)} of data "
+                f"is {f.inferred_type}.")
+        return CheckResult("data_type_check", f.name, PASSED if ok else FAILED, share, minimum, text,
+                           details={"source_spark_type": p.column.spark_type, **th.to_details()})
     ok = 1.0 - share <= threshold
     text = (f"Data type match requirement is {'met' if ok else 'not met'}. Expected data type: {f.inferred_type}, "
             f"Expected match: {_pct(1 - threshold)}. Observed: {_pct(share)} of data is {f.inferred_type}.")
@@ -81,11 +102,21 @@ def data_type_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile) ->
                        details={"source_spark_type": p.column.spark_type})
 
 
-def completeness_check(f: FeatureBaseline, p: ColumnProfile, rows: int, baseline_rows: int) -> CheckResult:
+def completeness_check(f: FeatureBaseline, p: ColumnProfile, rows: int, baseline_rows: int,
+                       t: Thresholds = Thresholds(), alpha: float = 0.005) -> CheckResult:
     if f.completeness is None or rows == 0:
         return CheckResult("completeness_check", f.name, SKIPPED, None, None, "No baseline completeness.")
     observed = p.num_present / rows
     c = f.completeness
+    if t.calibrated:
+        th = share_rise_threshold(1.0 - c, max(baseline_rows, 1), rows, alpha, t, "missing")
+        threshold = max(0.0, 1.0 - th.value)
+        ok = observed >= threshold
+        text = (f"Completeness {'meets' if ok else 'is below'} the baseline: observed {_pct(observed)}, baseline "
+                f"{_pct(c)}, threshold {_pct(threshold)} (calibrated at {rows} rows against {baseline_rows}: "
+                f"{th.derivation}).")
+        return CheckResult("completeness_check", f.name, PASSED if ok else FAILED, observed, threshold, text,
+                           details={"baseline_completeness": c, **th.to_details()})
     # sampling noise: the partition's (m rows) and the baseline estimate's own (n rows), var c(1-c)(1/m + 1/n)
     allowance = COMPLETENESS_SIGMAS * math.sqrt(c * (1 - c) * (1 / rows + 1 / max(baseline_rows, 1)))
     threshold = max(0.0, c - allowance)
@@ -96,41 +127,77 @@ def completeness_check(f: FeatureBaseline, p: ColumnProfile, rows: int, baseline
     return CheckResult("completeness_check", f.name, PASSED if ok else FAILED, observed, threshold, text)
 
 
-def categorical_values_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile) -> CheckResult | None:
+MAX_UNSEEN_LISTED = 20
+
+
+def categorical_values_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile, t: Thresholds = Thresholds(),
+                             alpha: float = 0.005) -> CheckResult | None:
+    """Share of values outside the baseline's domain. Every unseen value is reported with its count,
+    passed or not (examples and details); the check fails only when the share is beyond chance and
+    the minimum effect (calibrated) or above domain_content_threshold (sagemaker)."""
     if not f.domains:
         return None
-    threshold = float(baseline.setting(f, "domain_content_threshold"))
     counts = dict(p.categories or ())
     total = sum(counts.values())
-    unseen = sorted(((v, n) for v, n in counts.items() if v not in set(f.domains)), key=lambda vn: -vn[1])
+    domain = set(f.domains)
+    unseen = sorted(((v, n) for v, n in counts.items() if v not in domain), key=lambda vn: -vn[1])
     share = sum(n for _, n in unseen) / total if total else 0.0
+    details: dict[str, Any] = {"unseen_values": len(unseen),
+                               "unseen": [{"value": v, "count": n} for v, n in unseen[:MAX_UNSEEN_LISTED]]}
+    if _calibrated(baseline, f, "domain_content_threshold", t) and total and f.num_present:
+        th = share_rise_threshold(0.0, f.num_present, total, alpha, t, "unseen")
+        threshold, how = th.value, f" (calibrated: {th.derivation})"
+        details.update(th.to_details())
+    else:
+        threshold, how = float(baseline.setting(f, "domain_content_threshold")), ""
     ok = share <= threshold
     examples = tuple(f"{v} ({n})" for v, n in unseen[:5])
-    text = (f"{_pct(share)} of values are outside the baseline domain (threshold {_pct(threshold)})"
+    text = (f"{_pct(share)} of values are outside the baseline domain (threshold {_pct(threshold)}{how})"
             + (f"; unseen: {', '.join(examples)}." if examples else "."))
     return CheckResult("categorical_values_check", f.name, PASSED if ok else FAILED, share, threshold, text, examples,
-                       details={"unseen_values": len(unseen)})
+                       details=details)
 
 
-def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile) -> CheckResult | None:
+def _calibrated_drift(f: FeatureBaseline, distance: float, th: Threshold, details: dict) -> CheckResult:
+    ok = distance <= th.value
+    text = (f"Baseline drift distance {distance:.4g} (L-infinity) is {'within' if ok else 'above'} the calibrated "
+            f"threshold {th.value:.4g}: {th.derivation}. PSI {details['psi']:.4g}, Jensen-Shannon "
+            f"{details['js_distance']:.4g}.")
+    return CheckResult("baseline_drift_check", f.name, PASSED if ok else FAILED, distance, th.value, text,
+                       details={**details, **th.to_details()})
+
+
+def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile, t: Thresholds = Thresholds(),
+                         alpha: float = 0.005) -> CheckResult | None:
+    """Distance between the baseline's and the partition's distributions. Calibrated: the L-infinity
+    distance (KS on the KLL sketches, or over category shares) against thresholds.ks_threshold /
+    linf_shares_threshold at the two sizes; sagemaker: comparison_method and the fixed thresholds."""
     config = baseline.monitoring_config["distribution_constraints"]
     if config.get("perform_comparison") == "Disabled":
         return None
     if f.is_numeric and f.kll_levels and p.kll is not None and f.kll_edges:
         method = baseline.setting(f, "comparison_method")
         threshold = float(baseline.setting(f, "comparison_threshold"))
-        drift = numeric_drift(Sketch.from_levels(f.kll_levels), Sketch.from_levels(p.kll.data),
-                              np.asarray(f.kll_edges), f.std_dev)
+        base_sketch, sketch = Sketch.from_levels(f.kll_levels), Sketch.from_levels(p.kll.data)
+        drift = numeric_drift(base_sketch, sketch, np.asarray(f.kll_edges), f.std_dev)
         distance = drift.linf_robust if method == "Robust" else drift.linf_simple
         details = {"method": method, "linf_simple": drift.linf_simple, "linf_robust": drift.linf_robust,
                    "psi": drift.psi, "js_distance": drift.js,
                    "wasserstein_normalized": drift.wasserstein_normalized}
+        if _calibrated(baseline, f, "comparison_threshold", t) and base_sketch.n and sketch.n:
+            rank_error = sketch_rank_error(len(f.kll_levels)) + sketch_rank_error(len(p.kll.data))
+            th = ks_threshold(base_sketch.n, sketch.n, alpha, t, rank_error)
+            return _calibrated_drift(f, drift.linf_simple, th, {**details, "method": "Simple"})
     elif not f.is_numeric and f.categories and p.categories is not None:
         method = baseline.setting(f, "categorical_drift_method")
         threshold = float(baseline.setting(f, "categorical_comparison_threshold"))
         drift = categorical_drift({k: float(v) for k, v in f.categories.items()}, {k: float(v) for k, v in p.categories})
         details = {"method": method, "linf": drift.linf, "chi_squared_p_value": drift.chi_squared_p_value,
                    "psi": drift.psi, "js_distance": drift.js}
+        n, m = float(sum(f.categories.values())), float(sum(c for _, c in p.categories))
+        if _calibrated(baseline, f, "categorical_comparison_threshold", t) and n and m:
+            th = linf_shares_threshold([c / n for c in f.categories.values()], n, m, alpha, t)
+            return _calibrated_drift(f, drift.linf, th, {**details, "method": "LInfinity"})
         if method == "ChiSquared":
             p_value = drift.chi_squared_p_value
             if p_value is None:
@@ -151,26 +218,33 @@ def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfil
                        details=details)
 
 
-def feature_checks(baseline: Baseline, profile: Profile, identifiers: frozenset[str] = frozenset()) -> list[CheckResult]:
+def feature_checks(baseline: Baseline, profile: Profile, identifiers: frozenset[str] = frozenset(),
+                   thresholds: Thresholds = Thresholds()) -> list[CheckResult]:
     """The per-feature SageMaker checks. `identifiers` (unique in the baseline) get no drift check:
-    the distribution of ids says nothing about the data."""
+    the distribution of ids says nothing about the data. With calibrated thresholds, each check type
+    is one family across the partition's features (thresholds.Thresholds.feature_alpha)."""
     out: list[CheckResult] = []
     evaluate = baseline.monitoring_config.get("evaluate_constraints") != "Disabled"
-    for p in profile.columns:
-        f = baseline.feature(p.column.name)
-        if f is None:
-            continue
+    pairs = [(baseline.feature(p.column.name), p) for p in profile.columns]
+    pairs = [(f, p) for f, p in pairs if f is not None]
+    t = thresholds
+    alpha_type = t.feature_alpha(sum(f.inferred_type not in (STRING, UNKNOWN) for f, _ in pairs))
+    alpha_complete = t.feature_alpha(sum(f.completeness is not None for f, _ in pairs))
+    alpha_values = t.feature_alpha(sum(bool(f.domains) for f, _ in pairs))
+    alpha_drift = t.feature_alpha(sum(f.name not in identifiers and (bool(f.kll_levels) or bool(f.categories))
+                                      for f, _ in pairs))
+    for f, p in pairs:
         if evaluate:
-            out.append(data_type_check(baseline, f, p))
-            out.append(completeness_check(f, p, profile.rows, baseline.item_count))
-            values = categorical_values_check(baseline, f, p)
+            out.append(data_type_check(baseline, f, p, t, alpha_type))
+            out.append(completeness_check(f, p, profile.rows, baseline.item_count, t, alpha_complete))
+            values = categorical_values_check(baseline, f, p, t, alpha_values)
             if values:
                 out.append(values)
         if f.name in identifiers:
             out.append(CheckResult("baseline_drift_check", f.name, SKIPPED, None, None,
                                    "Identifier (unique in the baseline): its distribution is not compared."))
             continue
-        drift = baseline_drift_check(baseline, f, p)
+        drift = baseline_drift_check(baseline, f, p, t, alpha_drift)
         if drift:
             out.append(drift)
     return out

@@ -17,6 +17,7 @@ from constraints.columns import FEATURE, STRING, UNKNOWN, Column, projection, sa
 from constraints.profile import Profile, ProfileOptions, profile_and_check
 from constraints.sagemaker import statistics_document
 from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative
+from constraints.thresholds import Thresholds
 from constraints.verification import plan_checks
 
 MAX_EXAMPLES = 5
@@ -28,6 +29,7 @@ class ValidationReport:
     rows: int
     results: tuple[CheckResult, ...]
     profile: Profile | None = field(default=None, compare=False)
+    identifiers: frozenset[str] = field(default=frozenset(), compare=False)   # unique in the baseline: no drift
 
     @property
     def violations(self) -> tuple[CheckResult, ...]:
@@ -63,11 +65,17 @@ class ValidationReport:
                 rows.append({"feature": name, "metric": "completeness", "value": p.num_present / self.rows})
                 if p.mean is not None:
                     rows.append({"feature": name, "metric": "mean", "value": p.mean})
+                if p.std_dev is not None:   # the history's floor for the mean: std_dev / sqrt(values)
+                    rows.append({"feature": name, "metric": "std_dev", "value": p.std_dev})
                 if p.distinct_count is not None:
                     rows.append({"feature": name, "metric": "distinct_count", "value": float(p.distinct_count)})
         for r in self.results:
             if r.check == "baseline_drift_check" and r.measured is not None:
                 rows.append({"feature": r.feature, "metric": "baseline_drift", "value": r.measured})
+                n, m = r.details.get("baseline_rows"), r.details.get("rows")
+                if n and m:  # the distance in units of its no-change scale sqrt(1/n + 1/m): free of the sizes
+                    rows.append({"feature": r.feature, "metric": "baseline_drift_z",
+                                 "value": r.measured / (1.0 / n + 1.0 / m) ** 0.5})
                 for key in ("psi", "js_distance", "wasserstein_normalized"):
                     if r.details.get(key) is not None:
                         rows.append({"feature": r.feature, "metric": key, "value": float(r.details[key])})
@@ -130,8 +138,10 @@ def _with_examples(results: list[CheckResult], data: DataFrame, columns: dict[st
     return out
 
 
-def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: str) -> ValidationReport:
-    """Check `df` against `baseline`; failures become results, not exceptions."""
+def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: str,
+             thresholds: Thresholds = Thresholds()) -> ValidationReport:
+    """Check `df` against `baseline`; failures become results, not exceptions. Thresholds are calibrated
+    to the sizes by default (constraints.thresholds); `Thresholds(mode="sagemaker")` for the fixed ones."""
     columns, problems = _columns(baseline, df)
     results = schema_checks(baseline, df.columns) + problems
     categorical = frozenset(f.name for f in baseline.features if not f.is_numeric and (f.categories or f.domains))
@@ -143,9 +153,9 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
                                        options=ProfileOptions(categorical=categorical, unique=unique, splits=False),
                                        checks=plan.checks if plan else None)
     if prof.rows == 0:
-        return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof)
-    results += feature_checks(baseline, prof, unique)
+        return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof, unique)
+    results += feature_checks(baseline, prof, unique, thresholds)
     if plan is not None:
         results += suite_checks(plan.results(outcomes, {p.column.name: p.train.max_multiplicity for p in prof.columns}))
     results = _with_examples(results, data, {c.name: c for c in columns})
-    return ValidationReport(partition, prof.rows, tuple([row_count_check(prof.rows)] + results), prof)
+    return ValidationReport(partition, prof.rows, tuple([row_count_check(prof.rows)] + results), prof, unique)

@@ -13,6 +13,13 @@ table; --metrics-repo to choose), replacing an earlier run of it. --prometheus-t
 writes the run's metrics to FILE (node_exporter's textfile collector). With a webhook configured
 (DQLOOP_WEBHOOK_URL, or --webhook-url-file), a run with violations POSTs one Slack-compatible alert.
 
+Thresholds are calibrated to the partition's and the baseline's sizes (--thresholds calibrated, the
+default: sampling noise at both sizes, a minimum effect, false alarms held across features) or
+SageMaker's fixed ones (--thresholds sagemaker). With a metrics history, each partition's metrics
+are also checked against those of the partitions before it (in name order; in a backfill, the ones
+validated earlier in the same run count): n-sigma rules (--history-sigmas, 3) and a row-count
+rate-of-change rule; --history-metrics chooses the metrics, --no-history turns them off.
+
 Exit status: 0 no violations, 1 violations (0 with --warn-only), 2 usage error (bad arguments,
 baseline invalid, a named partition missing), 3 runtime error (a partition unreadable, Spark failure,
 or the alert could not be delivered: the reports are written all the same). One summary line per
@@ -25,7 +32,7 @@ import argparse
 import fnmatch
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,10 +42,14 @@ if __package__ in (None, ""):  # run as a script by spark-submit
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
+from constraints.anomaly import DEFAULT_METRICS, DEFAULT_OUTPUT_METRICS, HISTORY_METRICS, HistoryOptions, history_checks
 from constraints.baseline import Baseline, load_baseline
+from constraints.columns import PREDICTION
 from constraints.errors import DqloopError, UsageError
+from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
 from jobs.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
+from jobs.history import read_history
 from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
@@ -63,6 +74,57 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "node_exporter's textfile-collector folder)")
     p.add_argument("--webhook-url-file", metavar="FILE",
                    help="file holding the webhook URL for alerts (default: $DQLOOP_WEBHOOK_URL; no alert if neither)")
+    t, h = Thresholds(), HistoryOptions()
+    g = p.add_argument_group("thresholds")
+    g.add_argument("--thresholds", choices=[CALIBRATED, SAGEMAKER], default=CALIBRATED,
+                   help="calibrated to the sizes (default) or SageMaker's fixed ones from constraints.json")
+    g.add_argument("--family-alpha", type=float, default=t.family_alpha,
+                   help=f"false-alarm rate of one check type across a partition's features (default {t.family_alpha})")
+    g.add_argument("--min-effect", type=float, default=t.min_effect,
+                   help=f"smallest drift distance (KS / L-infinity) worth an alarm (default {t.min_effect})")
+    g.add_argument("--min-share-effect", type=float, default=t.min_share_effect,
+                   help="smallest rise in the share of missing, mistyped or unseen values worth an alarm "
+                        f"(default {t.min_share_effect})")
+    g = p.add_argument_group("history checks (need a metrics history)")
+    g.add_argument("--no-history", action="store_true", help="do not check metrics against their history")
+    g.add_argument("--history-sigmas", type=float, default=h.sigmas, help=f"n of the n-sigma rule (default {h.sigmas:g})")
+    g.add_argument("--history-strategy", choices=["online", "batch"], default=h.strategy,
+                   help="online: mean and sd of all earlier partitions; batch: of the last --history-window")
+    g.add_argument("--history-window", type=int, default=h.window, help=f"batch window (default {h.window})")
+    g.add_argument("--history-min", type=int, default=h.min_history,
+                   help=f"earlier partitions needed before a rule applies (default {h.min_history})")
+    g.add_argument("--history-alpha", type=float, default=h.family_alpha,
+                   help=f"false-alarm rate across the series checked in a partition (default {h.family_alpha})")
+    g.add_argument("--history-metrics", metavar="LIST", default=",".join(DEFAULT_METRICS),
+                   help=f"metrics with rules for every feature, from {','.join(HISTORY_METRICS)} "
+                        f"(default {','.join(DEFAULT_METRICS)})")
+    g.add_argument("--history-output-metrics", metavar="LIST", default=",".join(DEFAULT_OUTPUT_METRICS),
+                   help=f"extra metrics with rules for model outputs (--predictions of the baseline) "
+                        f"(default {','.join(DEFAULT_OUTPUT_METRICS)})")
+
+
+def _metric_list(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(",") if m.strip())
+
+
+def options_from(args: argparse.Namespace) -> tuple[Thresholds, HistoryOptions | None]:
+    """Thresholds and history options from the arguments (defaults where a caller's Namespace lacks them)."""
+    t, h = Thresholds(), HistoryOptions()
+    try:
+        thresholds = Thresholds(getattr(args, "thresholds", t.mode), getattr(args, "family_alpha", t.family_alpha),
+                                min_effect=getattr(args, "min_effect", t.min_effect),
+                                min_share_effect=getattr(args, "min_share_effect", t.min_share_effect))
+        if getattr(args, "no_history", False):
+            return thresholds, None
+        history = HistoryOptions(
+            sigmas=getattr(args, "history_sigmas", h.sigmas), strategy=getattr(args, "history_strategy", h.strategy),
+            window=getattr(args, "history_window", h.window), min_history=getattr(args, "history_min", h.min_history),
+            family_alpha=getattr(args, "history_alpha", h.family_alpha),
+            metrics=_metric_list(getattr(args, "history_metrics", ",".join(h.metrics))),
+            output_metrics=_metric_list(getattr(args, "history_output_metrics", ",".join(h.output_metrics))))
+    except ValueError as exc:
+        raise UsageError(f"Invalid threshold or history option: {exc}.", "see `dqloop validate --help`") from None
+    return thresholds, history
 
 
 def read_baseline(folder: str) -> Baseline:
@@ -94,10 +156,11 @@ class Outcome:
     error: DqloopError | None = None
 
 
-def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str) -> Outcome:
+def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str,
+                 thresholds: Thresholds = Thresholds()) -> Outcome:
     try:
         table = read_table(spark, path, fmt)
-        return Outcome(partition, validate(spark, table.df, baseline, partition))
+        return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds))
     except DqloopError as exc:
         return Outcome(partition, error=exc)
     except Py4JJavaError as exc:
@@ -117,6 +180,23 @@ def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
     write_file(join(repo, name), json_text(doc))
 
 
+def with_history(report: ValidationReport, repo: str, baseline: Baseline, options: HistoryOptions) -> ValidationReport:
+    """The report plus its history checks against the partitions before it in `repo` (in name order).
+    Metrics other jobs wrote for this partition (labeled accuracy) are checked too."""
+    table = read_history(repo)
+    history: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    current = {(r["feature"], r["metric"]): float(r["value"]) for r in report.metric_rows()}
+    for row in table.sort_values(["partition", "run_time"]).itertuples(index=False):
+        key = (row.feature, row.metric)
+        if row.partition < report.partition:
+            history.setdefault(key, []).append((row.partition, float(row.value)))
+        elif row.partition == report.partition and key not in current:
+            current[key] = float(row.value)
+    outputs = frozenset(c.name for c in baseline.suite.columns if c.role == PREDICTION) if baseline.suite else frozenset()
+    findings = history_checks(current, history, options, outputs, report.identifiers)
+    return replace(report, results=report.results + tuple(findings))
+
+
 def summary_line(o: Outcome) -> str:
     if o.error is not None:
         return f"{o.partition}  error  {o.error.message}"
@@ -131,6 +211,7 @@ def summary_line(o: Outcome) -> str:
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
     baseline = read_baseline(args.baseline)
     hook = webhook_from(getattr(args, "webhook_url_file", None))
+    thresholds, history = options_from(args)
     keys = partition_keys(spark, args.input)
     run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
     unmatched: list[str] = []
@@ -156,7 +237,9 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     for i, (path, partition, out) in enumerate(targets, start=1):
         log.info("validating %s (%d of %d)", partition, i, len(targets))
         steps.step(i, partition)
-        o = validate_one(spark, baseline, path, partition, args.format)
+        o = validate_one(spark, baseline, path, partition, args.format, thresholds)
+        if o.report is not None and repo and history is not None and o.report.rows:
+            o = replace(o, report=with_history(o.report, repo, baseline, history))
         if o.report is not None:
             write_report(o.report, out, extra_files(o.report, baseline, run_time, labels.get(partition, ())))
             folders[partition] = join(out, "report.html")

@@ -57,9 +57,12 @@ EXPECTED = {
 
 
 def _args(baseline, input_path, output, *partitions, **extra) -> argparse.Namespace:
+    """SageMaker's fixed thresholds unless told: these tests pin SageMaker's checks as SageMaker sets them
+    (calibrated thresholds: tests/test_calibrated_checks.py, bench/drift_study.py)."""
     return argparse.Namespace(baseline=str(baseline), input=str(input_path), output=str(output),
                               partition=list(partitions), format="auto", metrics_repo=extra.get("metrics_repo"),
-                              warn_only=extra.get("warn_only", False))
+                              warn_only=extra.get("warn_only", False),
+                              thresholds=extra.get("thresholds", "sagemaker"))
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +81,8 @@ def backfill(spark, tmp_path_factory):
     code = validate.run(spark, _args(root / "baseline", table, root / "out"))
     reports = {p.name.split("=", 1)[1]: json.loads((p / "checks.json").read_text())
                for p in (root / "out").iterdir() if p.name.startswith("case=")}
+    validate.run(spark, _args(root / "baseline", table, root / "calibrated", *[f"case={k}" for k in EXPECTED],
+                              thresholds="calibrated", metrics_repo=str(root / "calibrated_metrics")))
     return code, reports, root
 
 
@@ -105,6 +110,13 @@ def test_each_problem_is_found_with_the_right_check_and_feature(backfill, case):
     violations = json.loads((root / "out" / f"case={case}" / "constraint_violations.json").read_text())
     assert {"feature_name": feature, "constraint_check_type": check} in [
         {k: v[k] for k in ("feature_name", "constraint_check_type")} for v in violations["violations"]]
+
+
+@pytest.mark.parametrize("case", list(EXPECTED))
+def test_each_problem_is_found_with_calibrated_thresholds_too(backfill, case):
+    _, _, root = backfill
+    report = json.loads((root / "calibrated" / f"case={case}" / "checks.json").read_text())
+    assert EXPECTED[case] in _failed(report)
 
 
 def test_reports_carry_evidence(backfill):
