@@ -16,9 +16,12 @@ import socket
 import subprocess
 import tarfile
 
+import numpy as np
 import pytest
 
 from conftest import REPO
+from constraints.distance import Sketch
+from constraints.thresholds import sketch_rank_error
 from helpers import write_parquet
 from jobs.sample_data import make_frame
 
@@ -86,6 +89,44 @@ def documents(folder, names) -> dict:
     return {n: json.loads((folder / n).read_text()) for n in names}
 
 
+# Deequ's KLL compactor flips a coin from a JVM-wide random generator, so once a level compacts, two runs
+# over the same rows keep different items (seen: the same table gave different sketches in a fresh cluster
+# JVM and in a test session that had computed other sketches before). Everything else must be equal to the
+# last digit; sketches must agree in shape and as distributions (the largest CDF gap within both sketches'
+# rank error), and what derives from them (bucket counts, drift distances) within that error.
+def _sketch_gap(a: dict, b: dict) -> float:
+    sa, sb = Sketch.from_levels(a["data"]), Sketch.from_levels(b["data"])
+    grid = np.union1d(sa.values, sb.values)
+    return float(np.max(np.abs(sa.cdf(grid) - sb.cdf(grid))))
+
+
+def assert_same(a, b, path="", rows=None, loose=False):
+    """Exact equality, except for KLL sketches and the values derived from them (see above)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), path
+        if "sketch" in a and "buckets" in a:  # a KLL distribution
+            levels = len(a["sketch"]["data"])
+            assert a["sketch"]["parameters"] == b["sketch"]["parameters"], path
+            assert [len(x) for x in a["sketch"]["data"]] == [len(x) for x in b["sketch"]["data"]], path
+            error = 2 * sketch_rank_error(levels)
+            assert _sketch_gap(a["sketch"], b["sketch"]) <= error, path
+            for x, y in zip(a["buckets"], b["buckets"]):
+                assert (x["lower_bound"], x["upper_bound"]) == (y["lower_bound"], y["upper_bound"]), path
+                assert abs(x["count"] - y["count"]) <= error * rows + 1, path
+            return
+        drift = a.get("check") == "baseline_drift_check"
+        for k in a:
+            assert_same(a[k], b[k], f"{path}/{k}", a.get("dataset", {}).get("item_count", rows), loose or drift)
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]", rows, loose)
+    elif loose and isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=0.05, abs=0.005), path  # distances from a baseline sketch
+    else:
+        assert a == b, path
+
+
 def test_driver_runs_dqloop_from_the_packed_environment(job_dir):
     # pyspark is not in the environment: spark-submit puts the Spark installation's on PYTHONPATH, as here
     spark_python = os.pathsep.join(str(z) for z in sorted((SPARK_HOME / "python" / "lib").glob("*.zip")))
@@ -106,9 +147,9 @@ def test_baseline_and_validate_on_the_cluster_equal_local_mode(spark, dist, clus
     assert remote.returncode == 0, remote.stdout + remote.stderr[-3000:]
     # local mode: the `dqloop` command in this process, on the test session (local[2])
     assert cli.main(["baseline", *args, "--output", str(tmp_path / "local" / "baseline")]) == 0
-    # The same documents, to the last digit: both runs read the same two files as two splits, so the held-out
-    # split (rand with a seed, per split) and the KLL sketches (per split, merged in split order) are identical.
-    assert documents(tmp_path / "cluster" / "baseline", DOCS) == documents(tmp_path / "local" / "baseline", DOCS)
+    # The same documents: both runs read the same two files as two splits, so the held-out split (rand with a
+    # seed, per split) is identical; KLL sketches agree within their rank error (see assert_same).
+    assert_same(documents(tmp_path / "cluster" / "baseline", DOCS), documents(tmp_path / "local" / "baseline", DOCS))
     suites = [documents(tmp_path / run / "baseline", ("suite.json",))["suite.json"] for run in ("cluster", "local")]
     assert suites[0]["constraints"] == suites[1]["constraints"] and suites[0]["columns"] == suites[1]["columns"]
 
@@ -125,7 +166,7 @@ def test_baseline_and_validate_on_the_cluster_equal_local_mode(spark, dist, clus
                      "--output", str(tmp_path / "local" / "validate")]) == 1
     for part in ("chunk=01", "chunk=02"):
         a, b = (documents(tmp_path / run / "validate" / part, REPORTS) for run in ("cluster", "local"))
-        assert a == b, part
+        assert_same(a, b, part)
     assert any(v["feature_name"] == "region" for v in
                documents(tmp_path / "cluster" / "validate" / "chunk=02", REPORTS)[REPORTS[0]]["violations"])
 
