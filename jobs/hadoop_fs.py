@@ -106,6 +106,15 @@ class HadoopFiles:
                 docs[name] = self._read(fs, path)
         return docs
 
+    def read_matching(self, uri: str, suffix: str) -> dict[str, str]:
+        """{name: text} of the files in a folder whose names end with `suffix` ({} if there is no folder)."""
+        folder, fs = self._path(uri)
+        if not fs.exists(folder):
+            return {}
+        return {st.getPath().getName(): self._read(fs, st.getPath()) for st in fs.listStatus(folder)
+                if st.isFile() and st.getPath().getName().endswith(suffix)
+                and not st.getPath().getName().startswith(".")}
+
     def _read(self, fs, path) -> str:
         stream = fs.open(path)
         try:

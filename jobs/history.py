@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from jobs.io import read_matching
+
 COLUMNS = ["partition", "run_time", "feature", "metric", "value"]
 
 
 def read_history(repo: str | Path) -> pd.DataFrame:
-    """All partitions' metrics as a long table (partition, run_time, feature, metric, value), by partition."""
+    """All partitions' metrics (a local folder or a Hadoop URI) as a long table (partition, run_time, feature, metric, value), by partition."""
     rows = []
-    folder = Path(repo)
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+    for text in read_matching(repo, ".json").values():
+        doc = json.loads(text)
         rows += [{"partition": doc["partition"], "run_time": doc["run_time"], **m} for m in doc["metrics"]]
     return pd.DataFrame(rows, columns=COLUMNS).sort_values(["partition", "feature", "metric"], ignore_index=True)

@@ -157,6 +157,16 @@ def read_folder(folder: str, names: tuple[str, ...]) -> dict[str, str]:
     return {n: (base / n).read_text(encoding="utf-8") for n in names if (base / n).is_file()}
 
 
+def read_matching(folder: str | Path, suffix: str) -> dict[str, str]:
+    """{name: text} of the files in `folder` whose names end with `suffix`, by name ({} if no folder).
+    Hidden files (a writer's temporary names) are left out."""
+    if not is_local(folder):
+        return dict(sorted(_hadoop().read_matching(str(folder), suffix).items()))
+    base = Path(folder)
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(base.glob(f"*{suffix}"))
+            if p.is_file() and not p.name.startswith(".")} if base.is_dir() else {}
+
+
 def write_folder(output: str, files: dict[str, str]) -> str:
     """Write `files` (name -> text) as the folder `output`, complete or not at all; returns `output`.
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from constraints.baseline import Baseline
 from constraints.validation import ValidationReport
-from jobs.io import write_file
+from jobs.io import read_matching, write_file
 from jobs.webhook import Delivery, Webhook, post_json
 from jobs.render import (alert_payload, check_samples, exposition, history_samples, partition_report,
                      statistics_samples, violations_table)
@@ -28,15 +27,12 @@ def labeled_rows(repo: str | None) -> dict[str, list[dict[str, Any]]]:
     """{partition: metric rows} from the labeling loop's `<partition>.labels.json` files in the metrics
     history; an unreadable file is skipped with a warning (it must not stop validation)."""
     out: dict[str, list[dict[str, Any]]] = {}
-    folder = Path(repo) if repo else None
-    if folder is None or not folder.is_dir():
-        return out
-    for path in sorted(folder.glob(f"*{LABELS_SUFFIX}")):
+    for name, text in (read_matching(repo, LABELS_SUFFIX) if repo else {}).items():
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = json.loads(text)
             out[str(doc["partition"])] = [dict(m) for m in doc["metrics"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("skipping unreadable labels file %s (%s)", path, exc)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("skipping unreadable labels file %s (%s)", name, exc)
     return out
 
 

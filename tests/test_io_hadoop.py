@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from constraints.errors import InputNotFound, UsageError
@@ -45,3 +47,18 @@ def test_missing_folder_and_unmarked_object_store_folder_are_refused(spark, tmp_
 def test_local_folder_gets_the_marker_too(tmp_path):
     write_folder(str(tmp_path / "o"), {"a.json": "{}"})
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["_SUCCESS", "a.json"]
+
+
+def test_metrics_history_reads_the_same_through_hadoop_and_locally(spark, tmp_path):
+    from jobs.history import read_history
+
+    repo = tmp_path / "_metrics"
+    for part, rows in (("chunk=02", 20.0), ("chunk=01", 10.0)):
+        doc = {"partition": part, "run_time": "2026-11-28T00:00:00+00:00",
+               "metrics": [{"feature": "*", "metric": "row_count", "value": rows}]}
+        write_file(f"file://{repo}/{part}.json", json.dumps(doc))
+    (repo / ".chunk=03.json.tmp-1234").write_text("{not json")  # a writer's staging file is not history
+    local, remote = read_history(repo), read_history(f"file://{repo}")
+    assert local.equals(remote)
+    assert list(local.partition) == ["chunk=01", "chunk=02"] and list(local.value) == [10.0, 20.0]
+    assert read_history(f"file://{tmp_path}/none").empty
