@@ -24,21 +24,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log dqloop's progress at INFO level")
     p.add_argument("--master", help="Spark master URL (default: spark.master in spark-conf/spark-defaults.conf)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    b = sub.add_parser("baseline", help="infer statistics and a constraint suite from training data",
-                       description=baseline.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    baseline.add_arguments(b)
-    v = sub.add_parser("validate", help="check production partitions against a baseline",
-                       description=validate.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    validate.add_arguments(v)
-    s = sub.add_parser("sample-data", help="generate the sample data set (training data and production partitions)",
-                       description=sample_data.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sample_data.add_arguments(s)
-    r = sub.add_parser("report", help="write an index over all validated partitions, from the metrics history",
-                       description=report.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    report.add_arguments(r)
-    lab = sub.add_parser("label", help="label a sample of predictions in Label Studio; model quality from the labels",
-                         description=label.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    label.add_arguments(lab)
+    for name, module, summary in (
+            ("baseline", baseline, "infer statistics and a constraint suite from training data"),
+            ("validate", validate, "check production partitions against a baseline"),
+            ("report", report, "write an index over all validated partitions, from the metrics history"),
+            ("label", label, "label a sample of predictions in Label Studio; model quality from the labels"),
+            ("sample-data", sample_data, "generate the sample data set (training data and production partitions)")):
+        module.add_arguments(sub.add_parser(name, help=summary, description=module.__doc__,
+                                            formatter_class=argparse.RawDescriptionHelpFormatter))
     return p
 
 
@@ -48,15 +41,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("py4j").setLevel(logging.ERROR)
     try:
-        if args.command == "sample-data":
-            from jobs import sample_data
-            return sample_data.run(args)
-        if args.command == "report":  # no Spark: the history is small JSON files
-            from jobs import report
-            return report.run(args)
-        if args.command == "label":
-            from jobs import label
-            return label.run(args)
+        if args.command in ("sample-data", "report", "label"):  # no Spark
+            from jobs import label, report, sample_data
+            return {"sample-data": sample_data, "report": report, "label": label}[args.command].run(args)
         from jobs import baseline, validate
         from jobs.session import spark_session
         job = {"baseline": baseline, "validate": validate}[args.command]
