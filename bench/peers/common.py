@@ -113,6 +113,16 @@ def timed_floor(spark, path: str) -> dict:
     return t.result
 
 
+def floor_and_work(spark, args: argparse.Namespace, name: str, work) -> list[dict]:
+    """Warm both up on the small table, then time the floor and `work` on the data: the runs to write."""
+    work(args.warmup)
+    timed_floor(spark, args.warmup)
+    runs = [{"name": "floor", **timed_floor(spark, args.data)}]
+    with Timer(spark) as t:
+        detail = work(args.data)
+    return runs + [{"name": name, **t.result, "detail": detail}]
+
+
 def write(out: str, runs: list[dict], versions_: dict, **extra) -> None:
     Path(out).write_text(json.dumps({"runs": runs, "versions": versions_, **extra}, indent=1, default=str))
 

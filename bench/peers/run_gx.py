@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Timer, arguments, spark_session, suite_constraints, timed_floor, versions, write  # noqa: E402
+from common import arguments, floor_and_work, spark_session, suite_constraints, versions, write  # noqa: E402
 
 SPARK_TYPES = {"bigint": "LongType", "int": "IntegerType", "smallint": "ShortType", "tinyint": "ByteType",
                "double": "DoubleType", "float": "FloatType", "string": "StringType", "date": "DateType",
@@ -84,13 +84,7 @@ def main() -> None:
             return {"expectations": len(result.results), "failed": failed, "raised": len(raised),
                     "first_exception": raised[0] if raised else None}
 
-        work(args.warmup)
-
-        timed_floor(spark, args.warmup)
-        runs = [{"name": "floor", **timed_floor(spark, args.data)}]
-        with Timer(spark) as t:
-            detail = work(args.data)
-        runs.append({"name": "gx", **t.result, "detail": detail})
+        runs = floor_and_work(spark, args, "gx", work)
     finally:
         spark.stop()
     write(args.out, runs, versions("great_expectations", "pyspark", "pandas", "pyarrow"))

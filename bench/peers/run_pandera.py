@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Timer, arguments, spark_session, suite_constraints, timed_floor, versions, write  # noqa: E402
+from common import arguments, floor_and_work, spark_session, suite_constraints, versions, write  # noqa: E402
 
 os.environ.setdefault("PANDERA_VALIDATION_DEPTH", "SCHEMA_AND_DATA")
 
@@ -74,13 +74,7 @@ def main() -> None:
                     failed += [f"{kind}:{e.get('column')}:{e.get('check')}" for e in entries]
             return {"failed": failed, "notes": sorted(set(notes))}
 
-        work(args.warmup)
-
-        timed_floor(spark, args.warmup)
-        runs = [{"name": "floor", **timed_floor(spark, args.data)}]
-        with Timer(spark) as t:
-            detail = work(args.data)
-        runs.append({"name": "pandera", **t.result, "detail": detail})
+        runs = floor_and_work(spark, args, "pandera", work)
     finally:
         spark.stop()
     write(args.out, runs, versions("pandera", "pyspark", "pandas", "pyarrow"))
