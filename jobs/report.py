@@ -16,16 +16,14 @@ index is still written from the others, and the file is named on stderr).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-import pandas as pd
 
 from constraints.errors import UsageError
 from jobs.cli import EXIT_OK, EXIT_RUNTIME
-from jobs.history import COLUMNS
+from jobs.history import load_history
 from jobs.io import write_file
 from jobs.render import exposition, history_samples, index_page
 
@@ -38,20 +36,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write every partition's latest metrics in Prometheus text format (e.g. into "
                         "node_exporter's textfile-collector folder as dqloop.prom)")
     p.add_argument("--title", default="dqloop: partitions", help="the index page's title")
-
-
-def load_history(repo: Path) -> tuple[pd.DataFrame, list[str]]:
-    """The history as read_history's long table, and the files that could not be read (skipped)."""
-    rows, problems = [], []
-    for path in sorted(repo.glob("*.json")):
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            rows += [{"partition": str(doc["partition"]), "run_time": str(doc.get("run_time", "")),
-                      "feature": m["feature"], "metric": m["metric"], "value": float(m["value"])}
-                     for m in doc["metrics"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            problems.append(f"{path} ({type(exc).__name__}: {exc})")
-    return pd.DataFrame(rows, columns=COLUMNS), problems
 
 
 def report_links(root: Path, partitions: list[str], index_dir: Path) -> dict[str, str]:
