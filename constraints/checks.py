@@ -16,11 +16,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from constraints.baseline import Baseline, FeatureBaseline
 from constraints.columns import STRING, UNKNOWN
-from constraints.distance import Sketch, categorical_drift, numeric_drift
+from constraints.distance import categorical_drift, robust_allowance
+from constraints.grid import grid_drift
 from constraints.profile import ColumnProfile, Profile
 from constraints.thresholds import (Threshold, Thresholds, ks_threshold, linf_shares_threshold, share_rise_threshold,
                                     sketch_rank_error)
@@ -170,23 +169,25 @@ def _calibrated_drift(f: FeatureBaseline, distance: float, th: Threshold, detail
 def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile, t: Thresholds = Thresholds(),
                          alpha: float = 0.005) -> CheckResult | None:
     """Distance between the baseline's and the partition's distributions. Calibrated: the L-infinity
-    distance (KS on the KLL sketches, or over category shares) against thresholds.ks_threshold /
+    distance (KS of the baseline's KLL sketch against the partition's counts on its grid,
+    constraints.grid; or over category shares) against thresholds.ks_threshold /
     linf_shares_threshold at the two sizes; sagemaker: comparison_method and the fixed thresholds."""
     config = baseline.monitoring_config["distribution_constraints"]
     if config.get("perform_comparison") == "Disabled":
         return None
-    if f.is_numeric and f.kll_levels and p.kll is not None and f.kll_edges:
+    if f.is_numeric and f.kll_levels and p.grid is not None and p.grid.n and f.kll_edges:
         method = baseline.setting(f, "comparison_method")
         threshold = float(baseline.setting(f, "comparison_threshold"))
-        base_sketch, sketch = Sketch.from_levels(f.kll_levels), Sketch.from_levels(p.kll.data)
-        drift = numeric_drift(base_sketch, sketch, np.asarray(f.kll_edges), f.std_dev)
-        distance = drift.linf_robust if method == "Robust" else drift.linf_simple
-        details = {"method": method, "linf_simple": drift.linf_simple, "linf_robust": drift.linf_robust,
-                   "psi": drift.psi, "js_distance": drift.js,
-                   "wasserstein_normalized": drift.wasserstein_normalized}
-        if _calibrated(baseline, f, "comparison_threshold", t) and base_sketch.n and sketch.n:
-            rank_error = sketch_rank_error(len(f.kll_levels)) + sketch_rank_error(len(p.kll.data))
-            th = ks_threshold(base_sketch.n, sketch.n, alpha, t, rank_error)
+        drift = grid_drift(f.kll_levels, f.kll_edges, p.grid, f.std_dev, (p.minimum, p.maximum))
+        n, m = float(f.num_present), float(p.grid.n)
+        robust = max(0.0, drift.linf_simple - robust_allowance(n, m))
+        distance = robust if method == "Robust" else drift.linf_simple
+        details = {"method": method, "linf_simple": drift.linf_simple, "linf_robust": robust,
+                   "psi": drift.psi, "js_distance": drift.js, "wasserstein_normalized": drift.wasserstein_normalized,
+                   "grid_points": len(p.grid.points), "grid_resolution": drift.resolution}
+        if _calibrated(baseline, f, "comparison_threshold", t) and n and m:
+            # the partition is counted exactly: only the baseline sketch's rank error is added
+            th = ks_threshold(n, m, alpha, t, sketch_rank_error(len(f.kll_levels)))
             return _calibrated_drift(f, drift.linf_simple, th, {**details, "method": "Simple"})
     elif not f.is_numeric and f.categories and p.categories is not None:
         method = baseline.setting(f, "categorical_drift_method")

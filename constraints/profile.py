@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from constraints.categories import CategoryCounts, count_categories
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, UNKNOWN, Column, SkippedColumn
 from constraints.deequ import pydeequ_module, require_deequ
+from constraints.grid import GridCounts
 
 TRAIN_WHERE = f"NOT {HOLDOUT}"
 HOLDOUT_WHERE = HOLDOUT
@@ -80,6 +81,7 @@ class ColumnProfile:
     holdout: SplitStats | None = None
     failures: tuple[str, ...] = ()                        # metrics Deequ could not compute
     type_share: float = 1.0                               # share of non-null values of the profiled type
+    grid: GridCounts | None = None                        # a partition's values counted on its baseline grid
 
     @property
     def inferred_type(self) -> str:

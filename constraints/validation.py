@@ -1,5 +1,5 @@
-"""Validate one partition against a baseline: one Deequ run (profile and suite checks) plus one
-grouping pass, then pure checks. Returns a ValidationReport value; the job decides the exit status."""
+"""Validate one partition against a baseline: one aggregation and one grouping pass (constraints.scan),
+then pure checks. Returns a ValidationReport value; the job decides the exit status."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from constraints.baseline import Baseline
 from constraints.checks import (CheckResult, FAILED, feature_checks, row_count_check, schema_checks,
                                 suite_checks)
 from constraints.columns import FEATURE, STRING, UNKNOWN, Column, projection, sagemaker_type
-from constraints.profile import Profile, ProfileOptions, profile_and_check
+from constraints.profile import Profile
 from constraints.sagemaker import statistics_document
-from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative
+from constraints.scan import offending, plan_scan, scan
+from constraints.suite import IsUnique
 from constraints.thresholds import Thresholds
-from constraints.verification import plan_checks
+from constraints.verification import results_from_counts
 
 MAX_EXAMPLES = 5
 
@@ -102,20 +103,6 @@ def _columns(baseline: Baseline, df: DataFrame) -> tuple[tuple[Column, ...], lis
     return tuple(columns), problems
 
 
-def _offending(c: Constraint, col: Column) -> SparkColumn | None:
-    """The rows that break `c`, as a filter on the projection; None where no row-level test exists."""
-    x = F.col(col.alias)
-    if isinstance(c, IsInRange):
-        return (x < c.lower) | (x > c.upper)
-    if isinstance(c, IsNonNegative):
-        return x < 0
-    if isinstance(c, HasLengthBetween):
-        return (F.length(x) < c.min_length) | (F.length(x) > c.max_length)
-    if isinstance(c, IsInDomain):
-        return ~x.isin(list(c.values))
-    return None
-
-
 def _examples(data: DataFrame, value: str, where: SparkColumn) -> tuple[str, ...]:
     """A few distinct offending values: a small extra job, run only for a failed check."""
     rows = data.where(where & F.col(value).isNotNull()).select(F.col(value).cast("string")).distinct() \
@@ -131,7 +118,7 @@ def _with_examples(results: list[CheckResult], data: DataFrame, columns: dict[st
             if r.check == "data_type_check" and col.is_retyped:
                 r = replace(r, examples=_examples(data, col.raw_alias, ~F.col(col.typeok_alias)))
             elif r.constraint is not None:
-                where = _offending(r.constraint, col)
+                where = offending(r.constraint, col)
                 if where is not None:
                     r = replace(r, examples=_examples(data, col.alias, where))
         out.append(r)
@@ -144,18 +131,17 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     to the sizes by default (constraints.thresholds); `Thresholds(mode="sagemaker")` for the fixed ones."""
     columns, problems = _columns(baseline, df)
     results = schema_checks(baseline, df.columns) + problems
-    categorical = frozenset(f.name for f in baseline.features if not f.is_numeric and (f.categories or f.domains))
-    plan = plan_checks(spark, baseline.suite, {f.name: f.dataType.simpleString() for f in df.schema.fields},
-                       {c.name: c for c in columns}) if baseline.suite else None
-    unique = plan.unique_columns if plan else frozenset()
+    suite = baseline.suite
+    unique = frozenset(s.constraint.column for s in suite.constraints if isinstance(s.constraint, IsUnique)) \
+        if suite else frozenset()
     data = projection(df, columns)
-    prof, outcomes = profile_and_check(spark, data, columns,
-                                       options=ProfileOptions(categorical=categorical, unique=unique, splits=False),
-                                       checks=plan.checks if plan else None)
+    measured = scan(data, plan_scan(baseline, columns, unique, suite), baseline)
+    prof = measured.profile
     if prof.rows == 0:
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof, unique)
     results += feature_checks(baseline, prof, unique, thresholds)
-    if plan is not None:
-        results += suite_checks(plan.results(outcomes, {p.column.name: p.train.max_multiplicity for p in prof.columns}))
+    if suite is not None:
+        present = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+        results += suite_checks(results_from_counts(suite, present, prof, measured.offending_rows))
     results = _with_examples(results, data, {c.name: c for c in columns})
     return ValidationReport(partition, prof.rows, tuple([row_count_check(prof.rows)] + results), prof, unique)

@@ -1,4 +1,10 @@
-"""A suite's constraints as Deequ checks, and their results.
+"""A suite's constraints judged on a partition: from a partition scan's metrics (validate), or as Deequ
+checks (`verify`, the suite on its own).
+
+`results_from_counts` judges each constraint on metrics already computed (constraints.scan): completeness
+from present counts, uniqueness from exact multiplicities, row-level rules (range, sign, length, domain)
+from their offending-row counts, with Deequ's semantics (the share of rows that are null or satisfy the
+rule must reach `at_least`).
 
 Every constraint becomes one Deequ check named after its position in the suite; they run in the
 same VerificationSuite run as the data's profile (profile.profile_and_check), so Deequ fuses their
@@ -15,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from constraints.columns import Column, projection
 from constraints.deequ import ensure_callback_server, pydeequ_module
-from constraints.profile import CheckOutcome, ProfileOptions, profile_and_check
+from constraints.profile import CheckOutcome, Profile, ProfileOptions, profile_and_check
 from constraints.suite import (Constraint, HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange,
                                IsNonNegative, IsUnique, Suite)
 
@@ -92,6 +98,38 @@ def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], colu
             check = checks_mod.Check(spark, checks_mod.CheckLevel.Error, f"constraint-{i}")
             checks[f"constraint-{i}"] = _add(check, c, columns[c.column].alias)
     return CheckPlan(checks, known, suite)
+
+
+def results_from_counts(suite: Suite, present: dict[str, str], profile: Profile,
+                        offending_rows: dict[int, int]) -> tuple[ConstraintResult, ...]:
+    """Every constraint of `suite` judged on a scanned `profile`; `present`: column name -> Spark type."""
+    rows = profile.rows
+    by_name = {p.column.name: p for p in profile.columns}
+    out = []
+    for i, s in enumerate(suite.constraints):
+        c = s.constraint
+        p = by_name.get(c.column)
+        if c.column not in present or p is None:
+            out.append(ConstraintResult(c, False, f"column '{c.column}' is missing"))
+        elif isinstance(c, HasType):
+            ok = present[c.column] == c.spark_type
+            out.append(ConstraintResult(c, ok, "" if ok else f"type is {present[c.column]}, expected {c.spark_type}"))
+        elif isinstance(c, IsUnique):
+            worst = p.train.max_multiplicity if p.train else None
+            ok = worst is not None and worst <= 1
+            out.append(ConstraintResult(c, ok, "" if ok else f"a value occurs {worst} times"))
+        elif isinstance(c, HasCompleteness):
+            share = p.num_present / rows if rows else 1.0
+            ok = share >= c.at_least
+            out.append(ConstraintResult(c, ok, "" if ok else f"completeness {share:.4f}"))
+        elif i in offending_rows:
+            bad = offending_rows[i]
+            share = 1.0 - bad / rows if rows else 1.0
+            ok = share >= getattr(c, "at_least", 1.0)
+            out.append(ConstraintResult(c, ok, "" if ok else f"{bad} of {rows} rows break it ({share:.4%} comply)"))
+        else:
+            out.append(ConstraintResult(c, False, "not evaluated"))
+    return tuple(out)
 
 
 def suite_columns(suite: Suite, df: DataFrame) -> dict[str, Column]:
