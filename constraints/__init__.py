@@ -6,7 +6,8 @@ Public surface:
     suggest, Suite and the constraint types                 suggestions checked on a held-out split
     statistics_document, constraints_document               SageMaker's JSON
     load_baseline, Baseline, BaselineError                  a baseline read back and checked
-    validate, ValidationReport, CheckResult                 a partition checked against a baseline
+    validate, ValidationReport, CheckResult                 a partition checked against a baseline (measured by
+                                                            constraints.scan: one aggregation, one grouping pass)
     Thresholds                                              calibrated (default) or SageMaker's fixed thresholds
     history_checks, HistoryOptions                          metrics against their history (n-sigma, rate of change)
     DqloopError and its subclasses                          see constraints.errors

@@ -13,7 +13,8 @@ partitions of millions. A calibrated threshold is the larger of two bounds:
            standard deviations of the statistic at the point where it is largest, so that a change is
            flagged only when even its lower confidence bound is above the minimum worth waking anyone.
 
-plus, for numeric features, the KLL sketches' rank error (zero for a sketch that kept every value).
+plus, for numeric features, the baseline KLL sketch's rank error (zero for a sketch that kept every value;
+validate counts the partition exactly on the baseline's grid, constraints.grid).
 alpha is per feature: the family of one check type across a partition's features is held at
 `family_alpha` (Sidak), and no feature gets more than `max_feature_alpha`.
 
@@ -101,7 +102,7 @@ def ks_threshold(n: float, m: float, alpha: float, t: Thresholds, rank_error: fl
     value = max(noise, effect) + rank_error
     text = (f"max of the no-change KS quantile c({alpha:.3g}) = {c_alpha:.3f} x sqrt(1/{n:.0f} + 1/{m:.0f}) = "
             f"{noise:.4f} and the minimum effect {t.min_effect:g} + {t.effect_sigmas:g} sd = {effect:.4f}"
-            + (f", plus the sketches' rank error {rank_error:.4f}" if rank_error else ""))
+            + (f", plus the baseline sketch's rank error {rank_error:.4f}" if rank_error else ""))
     return Threshold(value, noise, effect, alpha, text, {"c_alpha": c_alpha, "rank_error": rank_error,
                                                          "baseline_rows": n, "rows": m})
 
