@@ -5,13 +5,12 @@ aggregate expressions fused into one scan (Deequ's analyzers cost about three ti
 same statistics, and its KLL pass was half of validate's time; bench/RESULTS.md):
 
   aggregation  rows; per column the present count, sum, squared deviations from the baseline mean, min and
-               max, the non-finite and mistyped counts, string lengths; each known category's count; a
-               HyperLogLog distinct count where no exact count is made; and every row-level suite rule
-               (range, sign, length, domain) as its count of offending rows;
+               max, the non-finite and mistyped counts, string lengths; a HyperLogLog distinct count of strings where no exact count is made; and the row-level suite
+               rules that other metrics do not decide (ranges kept by a share of the rows, domains over
+               uncounted categories) as their counts of offending rows;
   grouping     the columns unpivoted into (column, value, cell) and counted once: exact multiplicities of
-               unique columns, the values outside the baseline's categories (of the columns where the
-               aggregation counted some: usually none), and each numeric value's cell on its baseline grid
-               (constraints.grid).
+               unique columns, category counts (a baseline category by its position, an int key; an unseen
+               value by itself), and each numeric value's cell on its baseline grid (constraints.grid).
 
 The result is a Profile like the baseline's (its numeric distributions as grid counts) and the suite
 rules' offending-row counts.
@@ -29,12 +28,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from constraints.baseline import Baseline
-from constraints.columns import FRACTIONAL, Column
+from constraints.columns import FRACTIONAL, STRING, Column
 from constraints.grid import GridCounts, grid_points
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, SplitStats
 from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative, Suite
 
-MAX_KNOWN = 32   # a column's known categories are counted in the aggregation up to this many, else grouped
+MAX_KNOWN = 32   # a column's known categories are grouped by position up to this many, else by value
 
 
 def offending(c: Constraint, col: Column) -> SparkColumn | None:
@@ -57,10 +56,11 @@ class ScanPlan:
 
     columns: tuple[Column, ...]
     unique: frozenset[str]                      # exact multiplicities (suite uniqueness, identifiers)
-    known: dict[str, tuple[str, ...]]           # categorical: categories counted in the aggregation
-    grouped_categorical: frozenset[str]         # categorical with too many known categories: all grouped
+    known: dict[str, tuple[str, ...]]           # categorical: baseline categories, grouped by position
+    grouped_categorical: frozenset[str]         # categorical with too many known categories: grouped by value
     grids: dict[str, np.ndarray]                # numeric: baseline grid points
-    rules: tuple[tuple[int, Constraint], ...]   # row-level suite rules (suite index, constraint)
+    rules: tuple[tuple[int, Constraint], ...]   # row-level suite rules counted in the aggregation (suite index, rule)
+    derived: tuple[tuple[int, Constraint], ...]  # row-level rules judged from other metrics (bounds, category counts)
 
 
 def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset[str],
@@ -81,15 +81,35 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
         elif c.name not in unique and f.is_numeric and c.is_numeric and f.kll_levels and f.kll_edges and any(f.kll_levels):
             grids[c.name] = grid_points(f.kll_levels, f.kll_edges)
     by_name = {c.name: c for c in columns}
-    rules = tuple((i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())
-                  if s.constraint.column in by_name and offending(s.constraint, by_name[s.constraint.column]) is not None)
-    return ScanPlan(columns, unique, known, frozenset(grouped), grids, rules)
+    row_level = [(i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())
+                 if s.constraint.column in by_name and offending(s.constraint, by_name[s.constraint.column]) is not None]
+    derived = tuple((i, c) for i, c in row_level if _derivable(c, known))
+    rules = tuple((i, c) for i, c in row_level if not _derivable(c, known))
+    return ScanPlan(columns, unique, known, frozenset(grouped), grids, rules, derived)
+
+
+def _derivable(c: Constraint, known: dict[str, tuple[str, ...]]) -> bool:
+    """A domain over counted categories has its offending rows counted already; a rule every row must keep
+    (at_least 1) holds exactly when the column's min and max (or lengths) do."""
+    if isinstance(c, IsInDomain):
+        return c.column in known
+    return getattr(c, "at_least", 1.0) >= 1.0
+
+
+def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
+    """Offending rows of a derivable rule: the exact count for domains; for bounds 0, or None (some rows,
+    not counted: the min or max is already outside)."""
+    if isinstance(c, IsInDomain):
+        inside = sum(n for v, n in p.categories or () if v in set(c.values))
+        return p.num_present - inside
+    ok, _ = c.evaluate(p.train)
+    return 0 if ok else None
 
 
 @dataclass(frozen=True)
 class ScanResult:
     profile: Profile
-    offending_rows: dict[int, int]   # suite index -> rows breaking that rule
+    offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
 
 
 def scan(data: DataFrame, plan: ScanPlan, baseline: Baseline) -> ScanResult:
@@ -119,12 +139,8 @@ def scan(data: DataFrame, plan: ScanPlan, baseline: Baseline) -> ScanResult:
             add((c.name, "max_length"), F.max(F.length(x)))
         if c.is_retyped:
             add((c.name, "typeok"), F.count_if(F.col(c.typeok_alias)))
-        if c.name in plan.known:
-            for v in plan.known[c.name]:
-                add((c.name, "known", v), F.count_if(x == F.lit(v)))
-            add((c.name, "unseen"), F.count_if(x.isNotNull() & ~x.isin(list(plan.known[c.name]))))
-        if c.name not in plan.unique and c.name not in plan.known and c.name not in plan.grouped_categorical \
-                and c.inferred_type != FRACTIONAL:
+        if c.inferred_type == STRING and c.name not in plan.unique and c.name not in plan.known \
+                and c.name not in plan.grouped_categorical:   # statistics.json lists distinct counts of strings only
             add((c.name, "approx_distinct"), F.approx_count_distinct(x))
     for i, rule in plan.rules:
         col = by_name[rule.column]
@@ -132,12 +148,12 @@ def scan(data: DataFrame, plan: ScanPlan, baseline: Baseline) -> ScanResult:
     row = data.agg(*[a.alias(f"m{i}") for i, a in enumerate(aggs)]).collect()[0]
     m: dict[tuple[str, ...], Any] = {k: row[f"m{i}"] for i, k in enumerate(keys)}
     rows = int(m[("rows",)])
-    # the grouping pass lists unseen values only of the columns that have some (usually none)
-    with_unseen = frozenset(name for name in plan.known if m[(name, "unseen")])
-    groups = _grouping(data, plan, with_unseen) if rows else {}
+    groups = _grouping(data, plan) if rows else {}
     profiles = tuple(_column_profile(c, m, rows, groups.get(c.name), plan, baseline) for c in plan.columns)
-    return ScanResult(Profile(rows, rows, 0, profiles),
-                      {i: int(m[("rule", str(i))] or 0) for i, _ in plan.rules})
+    by_column = {p.column.name: p for p in profiles}
+    offending_rows = {i: int(m[("rule", str(i))] or 0) for i, _ in plan.rules}
+    offending_rows.update({i: _derived_offending(c, by_column[c.column]) for i, c in plan.derived})
+    return ScanResult(Profile(rows, rows, 0, profiles), offending_rows)
 
 
 @dataclass(frozen=True)
@@ -148,8 +164,8 @@ class _Group:
     cells: dict[int, int]        # numeric cell -> count
 
 
-def _grouping(data: DataFrame, plan: ScanPlan, with_unseen: frozenset[str]) -> dict[str, _Group]:
-    columns = [c for c in plan.columns if c.name in plan.unique or c.name in with_unseen
+def _grouping(data: DataFrame, plan: ScanPlan) -> dict[str, _Group]:
+    columns = [c for c in plan.columns if c.name in plan.unique or c.name in plan.known
                or c.name in plan.grouped_categorical or c.name in plan.grids]
     if not columns:
         return {}
@@ -167,10 +183,14 @@ def _grouping(data: DataFrame, plan: ScanPlan, with_unseen: frozenset[str]) -> d
             cell = F.when(x.isNotNull(), F.col(f"{c.alias}__cell").cast("int"))
             entries.append(F.struct(F.lit(k).alias("k"), F.lit(None).cast("string").alias("v"), cell.alias("b")))
             continue
-        value = x.cast("string")
-        if c.name in plan.known:   # known categories are counted in the aggregation; group only the others
-            value = F.when(~x.isin(list(plan.known[c.name])), value)
-        entries.append(F.struct(F.lit(k).alias("k"), value.alias("v"), F.lit(None).cast("int").alias("b")))
+        if c.name in plan.known:   # a known category by its position (an int key), other values by themselves
+            position = F.when(x.isNotNull(), F.lit(0))
+            for j, v in reversed(list(enumerate(plan.known[c.name], start=1))):
+                position = F.when(x == F.lit(v), F.lit(j)).otherwise(position)
+            entries.append(F.struct(F.lit(k).alias("k"), F.when(position == 0, x.cast("string")).alias("v"),
+                                    position.alias("b")))
+            continue
+        entries.append(F.struct(F.lit(k).alias("k"), x.cast("string").alias("v"), F.lit(None).cast("int").alias("b")))
     long = data.select(F.explode(F.array(*entries)).alias("e")).select("e.k", "e.v", "e.b") \
         .where(F.col("v").isNotNull() | F.col("b").isNotNull())
     counted = long.groupBy("k", "v", "b").agg(F.count(F.lit(1)).alias("n"))
@@ -184,7 +204,7 @@ def _grouping(data: DataFrame, plan: ScanPlan, with_unseen: frozenset[str]) -> d
         out[columns[r["k"]].name] = _Group(
             int(r["distinct"]), int(r["most"]),
             {e["v"]: int(e["n"]) for e in entries_ if e["v"] is not None},
-            {int(e["b"]): int(e["n"]) for e in entries_ if e["b"] is not None})
+            {int(e["b"]): int(e["n"]) for e in entries_ if e["b"] is not None and e["v"] is None})
     return out
 
 
@@ -215,8 +235,8 @@ def _column_profile(c: Column, m: dict, rows: int, group: _Group | None, plan: S
                   grid.levels(minimum))
     categories = distinct = None
     if name in plan.known or name in plan.grouped_categorical:
-        counts = {v: int(m[(name, "known", v)]) for v in plan.known.get(name, ())}
-        counts = {v: n for v, n in counts.items() if n}
+        known = plan.known.get(name, ())
+        counts = {known[b - 1]: n for b, n in (group.cells.items() if group else ()) if 0 < b <= len(known)}
         counts.update(group.values if group else {})
         categories = tuple(sorted(counts.items(), key=lambda p: (-p[1], p[0])))
         distinct = len(counts)

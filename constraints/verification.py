@@ -3,7 +3,7 @@ checks (`verify`, the suite on its own).
 
 `results_from_counts` judges each constraint on metrics already computed (constraints.scan): completeness
 from present counts, uniqueness from exact multiplicities, row-level rules (range, sign, length, domain)
-from their offending-row counts, with Deequ's semantics (the share of rows that are null or satisfy the
+from their offending-row counts (or, for rules every row must keep, from min and max), with Deequ's semantics (the share of rows that are null or satisfy the
 rule must reach `at_least`).
 
 Every constraint becomes one Deequ check named after its position in the suite; they run in the
@@ -101,7 +101,7 @@ def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], colu
 
 
 def results_from_counts(suite: Suite, present: dict[str, str], profile: Profile,
-                        offending_rows: dict[int, int]) -> tuple[ConstraintResult, ...]:
+                        offending_rows: dict[int, int | None]) -> tuple[ConstraintResult, ...]:
     """Every constraint of `suite` judged on a scanned `profile`; `present`: column name -> Spark type."""
     rows = profile.rows
     by_name = {p.column.name: p for p in profile.columns}
@@ -122,6 +122,8 @@ def results_from_counts(suite: Suite, present: dict[str, str], profile: Profile,
             share = p.num_present / rows if rows else 1.0
             ok = share >= c.at_least
             out.append(ConstraintResult(c, ok, "" if ok else f"completeness {share:.4f}"))
+        elif i in offending_rows and offending_rows[i] is None:   # bounds already outside; rows not counted
+            out.append(ConstraintResult(c, False, c.evaluate(p.train)[1]))
         elif i in offending_rows:
             bad = offending_rows[i]
             share = 1.0 - bad / rows if rows else 1.0
