@@ -325,8 +325,9 @@ def main() -> None:
         "whole subprocess, warm-up and set-up included.",
         f"- dqloop validate, Great Expectations and pandera check the same suite: the dqloop baseline of the "
         f"{TRAIN_ROWS:,}-row training table (`bench/_out/peers/baseline-columns=20/suite.json`); validate also runs "
-        "SageMaker's checks (types, completeness, drift on KLL sketches, categorical values) and computes the "
-        "partition's statistics, which the other two do not. PyDeequ's VerificationSuite checks what "
+        "SageMaker's checks (types, completeness, numeric drift against the baseline's KLL sketch on exact counts "
+        "of the partition, categorical drift and unseen values) and computes the partition's statistics "
+        "(statistics.json), which the other two do not. PyDeequ's VerificationSuite checks what "
         "ConstraintSuggestionRunner suggested on the training table. Evidently compares with the training table "
         "(reference); whylogs profiles the table alone.",
         f"- Evidently and whylogs (pandas) run only up to {PANDAS_MAX_ROWS:,} rows.",

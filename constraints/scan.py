@@ -59,6 +59,8 @@ class ScanPlan:
     known: dict[str, tuple[str, ...]]           # categorical: baseline categories, grouped by position
     grouped_categorical: frozenset[str]         # categorical with too many known categories: grouped by value
     grids: dict[str, np.ndarray]                # numeric: baseline grid points
+    edges: dict[str, tuple[float, ...]]         # numeric: the baseline's 10 bucket edges (statistics.json)
+    centers: dict[str, float]                   # numeric: the baseline mean (squared deviations from it)
     rules: tuple[tuple[int, Constraint], ...]   # row-level suite rules counted in the aggregation (suite index, rule)
     derived: tuple[tuple[int, Constraint], ...]  # row-level rules judged from other metrics (bounds, category counts)
 
@@ -68,6 +70,7 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
     known: dict[str, tuple[str, ...]] = {}
     grouped: set[str] = set()
     grids: dict[str, np.ndarray] = {}
+    edges: dict[str, tuple[float, ...]] = {}
     for c in columns:
         f = baseline.feature(c.name)
         if f is None:
@@ -80,12 +83,15 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
                 grouped.add(c.name)
         elif c.name not in unique and f.is_numeric and c.is_numeric and f.kll_levels and f.kll_edges and any(f.kll_levels):
             grids[c.name] = grid_points(f.kll_levels, f.kll_edges)
+            edges[c.name] = f.kll_edges
     by_name = {c.name: c for c in columns}
     row_level = [(i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())
                  if s.constraint.column in by_name and offending(s.constraint, by_name[s.constraint.column]) is not None]
     derived = tuple((i, c) for i, c in row_level if _derivable(c, known))
     rules = tuple((i, c) for i, c in row_level if not _derivable(c, known))
-    return ScanPlan(columns, unique, known, frozenset(grouped), grids, rules, derived)
+    centers = {c.name: float(f.mean) if f is not None and f.mean is not None else 0.0
+               for c in columns if c.is_numeric for f in [baseline.feature(c.name)]}
+    return ScanPlan(columns, unique, known, frozenset(grouped), grids, edges, centers, rules, derived)
 
 
 def _derivable(c: Constraint, known: dict[str, tuple[str, ...]]) -> bool:
@@ -112,7 +118,7 @@ class ScanResult:
     offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
 
 
-def scan(data: DataFrame, plan: ScanPlan, baseline: Baseline) -> ScanResult:
+def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
     """Measure `data` (a columns.projection) as `plan` says: one aggregation, then one grouping pass."""
     aggs: list[SparkColumn] = [F.count(F.lit(1))]
     keys: list[tuple[str, ...]] = [("rows",)]
@@ -126,8 +132,7 @@ def scan(data: DataFrame, plan: ScanPlan, baseline: Baseline) -> ScanResult:
         x = F.col(c.alias)
         add((c.name, "present"), F.count(x))
         if c.is_numeric:
-            f = baseline.feature(c.name)
-            center = float(f.mean) if f is not None and f.mean is not None else 0.0
+            center = plan.centers[c.name]
             add((c.name, "sum"), F.sum(x))
             add((c.name, "squares"), F.sum((x - F.lit(center)) * (x - F.lit(center))))  # shifted: no cancellation
             add((c.name, "min"), F.min(x))
@@ -149,7 +154,7 @@ def scan(data: DataFrame, plan: ScanPlan, baseline: Baseline) -> ScanResult:
     m: dict[tuple[str, ...], Any] = {k: row[f"m{i}"] for i, k in enumerate(keys)}
     rows = int(m[("rows",)])
     groups = _grouping(data, plan) if rows else {}
-    profiles = tuple(_column_profile(c, m, rows, groups.get(c.name), plan, baseline) for c in plan.columns)
+    profiles = tuple(_column_profile(c, m, rows, groups.get(c.name), plan) for c in plan.columns)
     by_column = {p.column.name: p for p in profiles}
     offending_rows = {i: int(m[("rule", str(i))] or 0) for i, _ in plan.rules}
     offending_rows.update({i: _derived_offending(c, by_column[c.column]) for i, c in plan.derived})
@@ -212,15 +217,13 @@ def _finite(x: Any) -> float | None:
     return None if x is None or not np.isfinite(float(x)) else float(x)
 
 
-def _column_profile(c: Column, m: dict, rows: int, group: _Group | None, plan: ScanPlan,
-                    baseline: Baseline) -> ColumnProfile:
+def _column_profile(c: Column, m: dict, rows: int, group: _Group | None, plan: ScanPlan) -> ColumnProfile:
     name = c.name
     present = int(m[(name, "present")])
     get = lambda metric: m.get((name, metric))  # noqa: E731
     mean = std = grid = None
     if c.is_numeric and present:
-        f = baseline.feature(name)
-        center = float(f.mean) if f is not None and f.mean is not None else 0.0
+        center = plan.centers[name]
         mean = float(get("sum")) / present
         std = float(np.sqrt(max(0.0, float(get("squares")) / present - (mean - center) ** 2)))
     if name in plan.grids:
@@ -230,8 +233,7 @@ def _column_profile(c: Column, m: dict, rows: int, group: _Group | None, plan: S
     minimum, maximum = _finite(get("min")), _finite(get("max"))
     kll = None
     if grid is not None and present:  # statistics.json's distribution: the baseline's buckets, the counts as levels
-        f = baseline.feature(name)
-        kll = Kll(grid.buckets(f.kll_edges), KllParameters.shrinking_factor, KllParameters.sketch_size,
+        kll = Kll(grid.buckets(plan.edges[name]), KllParameters.shrinking_factor, KllParameters.sketch_size,
                   grid.levels(minimum))
     categories = distinct = None
     if name in plan.known or name in plan.grouped_categorical:

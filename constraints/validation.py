@@ -135,7 +135,7 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     unique = frozenset(s.constraint.column for s in suite.constraints if isinstance(s.constraint, IsUnique)) \
         if suite else frozenset()
     data = projection(df, columns)
-    measured = scan(data, plan_scan(baseline, columns, unique, suite), baseline)
+    measured = scan(data, plan_scan(baseline, columns, unique, suite))
     prof = measured.profile
     if prof.rows == 0:
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof, unique)
