@@ -1,11 +1,11 @@
-"""Distribution distances between a baseline and a partition, computed from sketches and counts.
+"""Distribution distances between a baseline and a partition: the pieces both kinds of feature share.
 
-Numeric features compare KLL sketches (Deequ's `Distance`, as SageMaker uses it): the L-infinity
-distance of the two CDFs evaluated on the union of the sketches' items, i.e. the two-sample
-Kolmogorov-Smirnov statistic on the sketches, optionally reduced by the noise allowance
-1.8 * sqrt((n + m) / (n m)) ("Robust"). Categorical features compare category shares (L-infinity)
-or run a chi-squared test. Beside them, every feature gets PSI, Jensen-Shannon distance and (numeric)
-the Wasserstein distance normalised by the baseline's standard deviation, on the same bins.
+Numeric features compare the baseline's KLL sketch (a `Sketch`) with the partition's counts on the
+baseline's grid (constraints.grid): the L-infinity distance of the two CDFs, i.e. the two-sample
+Kolmogorov-Smirnov statistic, optionally reduced by SageMaker's noise allowance 1.8 * sqrt((n + m) / (n m))
+("Robust"). Categorical features compare category shares (L-infinity) or run a chi-squared test. Beside
+them, every feature gets PSI and the Jensen-Shannon distance on the same bins, numeric ones the
+Wasserstein distance normalised by the baseline's standard deviation.
 """
 
 from __future__ import annotations
@@ -53,17 +53,8 @@ class Sketch:
         return np.where(idx > 0, self.cumulative[np.maximum(idx - 1, 0)], 0.0) / self.n
 
 
-def linf_simple(a: Sketch, b: Sketch) -> float:
-    grid = np.union1d(a.values, b.values)
-    return float(np.max(np.abs(a.cdf(grid) - b.cdf(grid)))) if len(grid) else 0.0
-
-
 def robust_allowance(n: float, m: float) -> float:
     return ROBUST_CONSTANT * math.sqrt((n + m) / (n * m)) if n > 0 and m > 0 else math.inf
-
-
-def linf_robust(a: Sketch, b: Sketch) -> float:
-    return max(0.0, linf_simple(a, b) - robust_allowance(a.n, b.n))
 
 
 def bin_shares(s: Sketch, edges: np.ndarray) -> np.ndarray:
@@ -93,14 +84,6 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> float:
     return math.sqrt(max(0.0, (kl(p) + kl(q)) / 2))
 
 
-def wasserstein(a: Sketch, b: Sketch) -> float:
-    """W1 = integral of |F_a - F_b| over the union of the sketches' items."""
-    grid = np.union1d(a.values, b.values)
-    if len(grid) < 2:
-        return 0.0
-    return float(np.sum(np.abs(a.cdf(grid[:-1]) - b.cdf(grid[:-1])) * np.diff(grid)))
-
-
 @dataclass(frozen=True)
 class NumericDrift:
     linf_simple: float
@@ -108,13 +91,6 @@ class NumericDrift:
     psi: float
     js: float
     wasserstein_normalized: float | None
-
-
-def numeric_drift(baseline: Sketch, current: Sketch, edges: np.ndarray, baseline_std: float | None) -> NumericDrift:
-    expected, actual = bin_shares(baseline, edges), bin_shares(current, edges)
-    w = wasserstein(baseline, current)
-    return NumericDrift(linf_simple(baseline, current), linf_robust(baseline, current), psi(expected, actual),
-                        js_distance(expected, actual), w / baseline_std if baseline_std else None)
 
 
 @dataclass(frozen=True)
