@@ -6,7 +6,7 @@ In ONE local[2] Spark session (warm: a small baseline and validation run first, 
   - a baseline is computed once from a 200,000-row training table (jobs.sample_data.make_frame);
   - for each size, on the generated 20-column table of baseline_bench.py (bench/_data/rows=N/):
     the floor (one aggregation: count(*), count and sum of every column) and `validate` of the table
-    as one partition (constraints.validation.validate, i.e. the Deequ run with the suite's checks, the
+    as one partition (constraints.validation.validate, i.e. the aggregation with the suite's rules, the
     grouping pass and the pure checks), alternately; wall time, Spark jobs, ratio to the floor;
   - a backfill of --backfill partitions of --backfill-rows rows each (jobs.validate.run over a
     partitioned table, reports written), against the floor scan of each partition: the per-partition
