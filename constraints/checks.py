@@ -18,7 +18,7 @@ from typing import Any
 
 from constraints.baseline import Baseline, FeatureBaseline
 from constraints.columns import STRING, UNKNOWN
-from constraints.distance import categorical_drift, robust_allowance
+from constraints.distance import categorical_drift
 from constraints.grid import grid_drift
 from constraints.profile import ColumnProfile, Profile
 from constraints.thresholds import (Threshold, Thresholds, ks_threshold, linf_shares_threshold, share_rise_threshold,
@@ -180,9 +180,8 @@ def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfil
         threshold = float(baseline.setting(f, "comparison_threshold"))
         drift = grid_drift(f.kll_levels, f.kll_edges, p.grid, f.std_dev, (p.minimum, p.maximum))
         n, m = float(f.num_present), float(p.grid.n)
-        robust = max(0.0, drift.linf_simple - robust_allowance(n, m))
-        distance = robust if method == "Robust" else drift.linf_simple
-        details = {"method": method, "linf_simple": drift.linf_simple, "linf_robust": robust,
+        distance = drift.linf_robust if method == "Robust" else drift.linf_simple
+        details = {"method": method, "linf_simple": drift.linf_simple, "linf_robust": drift.linf_robust,
                    "psi": drift.psi, "js_distance": drift.js, "wasserstein_normalized": drift.wasserstein_normalized,
                    "grid_points": len(p.grid.points), "grid_resolution": drift.resolution}
         if _calibrated(baseline, f, "comparison_threshold", t) and n and m:

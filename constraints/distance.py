@@ -85,15 +85,6 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class NumericDrift:
-    linf_simple: float
-    linf_robust: float
-    psi: float
-    js: float
-    wasserstein_normalized: float | None
-
-
-@dataclass(frozen=True)
 class CategoricalDrift:
     linf: float
     chi_squared_p_value: float | None

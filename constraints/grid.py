@@ -4,8 +4,8 @@ Validate does not build a KLL sketch of each partition (Deequ's sketch pass was 
 time). It counts the partition's values exactly into cells whose cut points come from the baseline:
 
   points   the baseline sketch's quantiles at 1/cells, 2/cells, ... (all of its distinct items, each with
-           a cell of its own, when it has few, as integer features do), the 10 bucket edges of statistics.json, and the value just above
-           the last edge (so that the last bucket is closed, as Deequ's is);
+           a cell of its own, when it has few, as integer features do), the 10 bucket edges of
+           statistics.json, and the value just above the last edge (the last bucket is closed, as Deequ's is);
   cells    (-inf, p0), [p0, p1), ..., [pK, +inf): cell j counts the values below p_j and at or above p_j-1.
 
 From the counts the partition's CDF just below every point is exact, so the two-sample KS statistic
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from constraints.distance import Sketch, NumericDrift, bin_shares, js_distance, psi
+from constraints.distance import Sketch, bin_shares, js_distance, psi, robust_allowance
 
 GRID_CELLS = 256          # quantile cells of the baseline; resolution about 1/256 of the data
 ALL_ITEMS_UP_TO = 512     # a sketch with at most this many distinct items contributes all of them
@@ -35,7 +35,8 @@ def grid_points(levels, edges, cells: int = GRID_CELLS) -> np.ndarray:
         chosen = np.concatenate([items, np.nextafter(items, np.inf)])
     else:
         ranks = np.arange(1, cells) / cells * sketch.n
-        chosen = sketch.values[np.minimum(np.searchsorted(sketch.cumulative, ranks, side="left"), len(sketch.values) - 1)]
+        at = np.minimum(np.searchsorted(sketch.cumulative, ranks, side="left"), len(sketch.values) - 1)
+        chosen = sketch.values[at]
     edges = np.asarray(edges, dtype=float)
     points = np.concatenate([chosen, edges, [np.nextafter(edges[-1], np.inf)]])
     return np.unique(points[np.isfinite(points)])
@@ -83,8 +84,13 @@ class GridCounts:
 
 
 @dataclass(frozen=True)
-class GridDrift(NumericDrift):
-    resolution: float = 0.0   # the largest cell share of either side: how far below the all-values KS it can be
+class GridDrift:
+    linf_simple: float                      # KS: max |F_baseline - F_partition| over the grid
+    linf_robust: float                      # KS less SageMaker's noise allowance 1.8 sqrt((n + m) / (n m)), at least 0
+    psi: float
+    js: float
+    wasserstein_normalized: float | None    # by the baseline's standard deviation
+    resolution: float                       # the largest cell share of either side: how far below the all-values KS
 
 
 def grid_drift(levels, edges, grid: GridCounts, baseline_std: float | None,
@@ -111,5 +117,5 @@ def grid_drift(levels, edges, grid: GridCounts, baseline_std: float | None,
     # cells of one value ([p, next double)) are exact on both sides; the others can hide a gap up to their share
     single = np.concatenate([[False], points[1:] == np.nextafter(points[:-1], np.inf), [False]])
     resolution = float(max(share_b[~single].max(initial=0.0), share_p[~single].max(initial=0.0)))
-    return GridDrift(ks, ks, psi(expected, actual), js_distance(expected, actual),
-                     wasserstein / baseline_std if baseline_std else None, resolution)
+    return GridDrift(ks, max(0.0, ks - robust_allowance(base.n, grid.n)), psi(expected, actual),
+                     js_distance(expected, actual), wasserstein / baseline_std if baseline_std else None, resolution)

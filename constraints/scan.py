@@ -5,9 +5,10 @@ aggregate expressions fused into one scan (Deequ's analyzers cost about three ti
 same statistics, and its KLL pass was half of validate's time; bench/RESULTS.md):
 
   aggregation  rows; per column the present count, sum, squared deviations from the baseline mean, min and
-               max, the non-finite and mistyped counts, string lengths; a HyperLogLog distinct count of strings where no exact count is made; and the row-level suite
-               rules that other metrics do not decide (ranges kept by a share of the rows, domains over
-               uncounted categories) as their counts of offending rows;
+               max, the non-finite and mistyped counts, string lengths; a HyperLogLog distinct count of
+               strings where no exact count is made; and the row-level suite rules that other metrics do
+               not decide (ranges kept by a share of the rows, domains over uncounted categories) as their
+               counts of offending rows;
   grouping     the columns unpivoted into (column, value, cell) and counted once: exact multiplicities of
                unique columns, category counts (a baseline category by its position, an int key; an unseen
                value by itself), and each numeric value's cell on its baseline grid (constraints.grid).
@@ -81,12 +82,13 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
                 known[c.name] = values
             else:
                 grouped.add(c.name)
-        elif c.name not in unique and f.is_numeric and c.is_numeric and f.kll_levels and f.kll_edges and any(f.kll_levels):
+        elif c.name not in unique and f.is_numeric and c.is_numeric and f.kll_edges and any(f.kll_levels or ()):
             grids[c.name] = grid_points(f.kll_levels, f.kll_edges)
             edges[c.name] = f.kll_edges
     by_name = {c.name: c for c in columns}
     row_level = [(i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())
-                 if s.constraint.column in by_name and offending(s.constraint, by_name[s.constraint.column]) is not None]
+                 if s.constraint.column in by_name
+                 and offending(s.constraint, by_name[s.constraint.column]) is not None]
     derived = tuple((i, c) for i, c in row_level if _derivable(c, known))
     rules = tuple((i, c) for i, c in row_level if not _derivable(c, known))
     centers = {c.name: float(f.mean) if f is not None and f.mean is not None else 0.0
@@ -106,7 +108,8 @@ def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
     """Offending rows of a derivable rule: the exact count for domains; for bounds 0, or None (some rows,
     not counted: the min or max is already outside)."""
     if isinstance(c, IsInDomain):
-        inside = sum(n for v, n in p.categories or () if v in set(c.values))
+        domain = set(c.values)
+        inside = sum(n for v, n in p.categories or () if v in domain)
         return p.num_present - inside
     ok, _ = c.evaluate(p.train)
     return 0 if ok else None

@@ -33,6 +33,8 @@ def test_ks_on_the_grid_is_within_its_resolution_below_the_exact_statistic(shift
     exact = stats.ks_2samp(base, cur).statistic
     assert drift.linf_simple <= exact + 1e-12
     assert drift.linf_simple >= exact - drift.resolution
+    allowance = 1.8 * np.sqrt((len(base) + len(cur)) / (len(base) * len(cur)))   # SageMaker's "Robust"
+    assert drift.linf_robust == pytest.approx(max(0.0, drift.linf_simple - allowance), abs=1e-12)
     assert len(points) >= 255 + 10                # 255 baseline quantiles and the bucket edges
     assert drift.wasserstein_normalized == pytest.approx(stats.wasserstein_distance(base, cur) / base.std(), rel=0.05,
                                                          abs=0.003)
