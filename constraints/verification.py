@@ -1,10 +1,11 @@
 """A suite's constraints judged on a partition: from a partition scan's metrics (validate), or as Deequ
 checks (`verify`, the suite on its own).
 
-`results_from_counts` judges each constraint on metrics already computed (constraints.scan): completeness
-from present counts, uniqueness from exact multiplicities, row-level rules (range, sign, length, domain)
-from their offending-row counts (or, for rules every row must keep, from min and max), with Deequ's semantics (the share of rows that are null or satisfy the
-rule must reach `at_least`).
+`results_from_counts` judges each constraint on metrics already computed (constraints.scan): row-level rules
+(range, sign, length, domain) with an offending-row count by Deequ's semantics (the share of rows that are
+null or satisfy the rule must reach `at_least`); completeness, uniqueness and rules every row must keep by
+the constraint's own `evaluate` on the scanned metrics (present count, exact multiplicity, min and max), as
+the suggestion rules judge them.
 
 Every constraint becomes one Deequ check named after its position in the suite; they run in the
 same VerificationSuite run as the data's profile (profile.profile_and_check), so Deequ fuses their
@@ -87,17 +88,25 @@ def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], colu
     known: dict[int, ConstraintResult] = {}
     for i, s in enumerate(suite.constraints):
         c = s.constraint
-        if c.column not in present or c.column not in columns:
-            known[i] = ConstraintResult(c, False, f"column '{c.column}' is missing")
-        elif isinstance(c, HasType):
-            ok = present[c.column] == c.spark_type
-            known[i] = ConstraintResult(c, ok, "" if ok else f"type is {present[c.column]}, expected {c.spark_type}")
+        schema = _schema_result(c, present, c.column in columns)
+        if schema is not None:
+            known[i] = schema
         elif isinstance(c, IsUnique):
             continue  # judged from the grouping pass (CheckPlan.results)
         else:
             check = checks_mod.Check(spark, checks_mod.CheckLevel.Error, f"constraint-{i}")
             checks[f"constraint-{i}"] = _add(check, c, columns[c.column].alias)
     return CheckPlan(checks, known, suite)
+
+
+def _schema_result(c: Constraint, present: dict[str, str], measured: bool) -> ConstraintResult | None:
+    """The result of a constraint decided by the schema alone (missing column, type); None for the others."""
+    if c.column not in present or not measured:
+        return ConstraintResult(c, False, f"column '{c.column}' is missing")
+    if isinstance(c, HasType):
+        ok = present[c.column] == c.spark_type
+        return ConstraintResult(c, ok, "" if ok else f"type is {present[c.column]}, expected {c.spark_type}")
+    return None
 
 
 def results_from_counts(suite: Suite, present: dict[str, str], profile: Profile,
@@ -109,28 +118,17 @@ def results_from_counts(suite: Suite, present: dict[str, str], profile: Profile,
     for i, s in enumerate(suite.constraints):
         c = s.constraint
         p = by_name.get(c.column)
-        if c.column not in present or p is None:
-            out.append(ConstraintResult(c, False, f"column '{c.column}' is missing"))
-        elif isinstance(c, HasType):
-            ok = present[c.column] == c.spark_type
-            out.append(ConstraintResult(c, ok, "" if ok else f"type is {present[c.column]}, expected {c.spark_type}"))
-        elif isinstance(c, IsUnique):
-            worst = p.train.max_multiplicity if p.train else None
-            ok = worst is not None and worst <= 1
-            out.append(ConstraintResult(c, ok, "" if ok else f"a value occurs {worst} times"))
-        elif isinstance(c, HasCompleteness):
-            share = p.num_present / rows if rows else 1.0
-            ok = share >= c.at_least
-            out.append(ConstraintResult(c, ok, "" if ok else f"completeness {share:.4f}"))
-        elif i in offending_rows and offending_rows[i] is None:   # bounds already outside; rows not counted
-            out.append(ConstraintResult(c, False, c.evaluate(p.train)[1]))
-        elif i in offending_rows:
+        schema = _schema_result(c, present, p is not None)
+        if schema is not None:
+            out.append(schema)
+        elif offending_rows.get(i) is not None:
             bad = offending_rows[i]
             share = 1.0 - bad / rows if rows else 1.0
             ok = share >= getattr(c, "at_least", 1.0)
             out.append(ConstraintResult(c, ok, "" if ok else f"{bad} of {rows} rows break it ({share:.4%} comply)"))
-        else:
-            out.append(ConstraintResult(c, False, "not evaluated"))
+        else:  # completeness, uniqueness, bounds every row must keep: judged on the scanned metrics
+            ok, message = c.evaluate(p.train)
+            out.append(ConstraintResult(c, ok, "" if ok else message))
     return tuple(out)
 
 
