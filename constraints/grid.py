@@ -27,8 +27,9 @@ GRID_CELLS = 256          # quantile cells of the baseline; resolution about 1/2
 ALL_ITEMS_UP_TO = 512     # a sketch with at most this many distinct items contributes all of them
 
 
-def grid_points(levels, edges, cells: int = GRID_CELLS) -> np.ndarray:
-    """Strictly increasing cut points for a feature with baseline sketch `levels` and bucket `edges`."""
+def grid_points(levels, edges, cells: int = GRID_CELLS, extra=()) -> np.ndarray:
+    """Strictly increasing cut points for a feature with baseline sketch `levels` and bucket `edges`;
+    `extra` points join them (the bounds of range rules, whose offending rows the counts then give)."""
     sketch = Sketch.from_levels(levels)
     items = np.unique(sketch.values)
     if len(items) <= ALL_ITEMS_UP_TO:   # every item, and the value just above it: each item gets a cell of its own
@@ -38,7 +39,7 @@ def grid_points(levels, edges, cells: int = GRID_CELLS) -> np.ndarray:
         at = np.minimum(np.searchsorted(sketch.cumulative, ranks, side="left"), len(sketch.values) - 1)
         chosen = sketch.values[at]
     edges = np.asarray(edges, dtype=float)
-    points = np.concatenate([chosen, edges, [np.nextafter(edges[-1], np.inf)]])
+    points = np.concatenate([chosen, edges, [np.nextafter(edges[-1], np.inf)], np.asarray(extra, dtype=float)])
     return np.unique(points[np.isfinite(points)])
 
 
@@ -52,6 +53,15 @@ class GridCounts:
     @property
     def n(self) -> int:
         return int(sum(self.counts))
+
+    def count_below(self, point: float) -> int:
+        """Values below `point`, one of the grid's points or infinite (exact)."""
+        if np.isinf(point):
+            return 0 if point < 0 else self.n
+        j = int(np.searchsorted(np.asarray(self.points), point, side="left"))
+        if j == len(self.points) or self.points[j] != point:
+            raise ValueError(f"{point!r} is not a point of the grid")
+        return int(sum(self.counts[:j + 1]))
 
     def cdf_below(self, x: np.ndarray) -> np.ndarray:
         """P(X < x) at grid points x (exact there)."""

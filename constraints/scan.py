@@ -1,17 +1,23 @@
-"""A partition's metrics for validate: one plain Spark aggregation and one grouping pass.
+"""A partition's metrics for validate: one pass over the rows, grouped by int keys.
 
-Validate knows from its baseline what to measure, so it asks Spark for exactly that, as plain
-aggregate expressions fused into one scan (Deequ's analyzers cost about three times as much for the
-same statistics, and its KLL pass was half of validate's time; bench/RESULTS.md):
+Validate knows from its baseline what to measure, so it asks Spark for exactly that. Every row becomes a
+few (key, value) entries, one per column, counted in one grouping (Deequ's analyzers cost about three
+times as much for the same statistics, and its KLL pass was half of validate's time; bench/RESULTS.md):
 
-  aggregation  rows; per column the present count, sum, squared deviations from the baseline mean, min and
-               max, the non-finite and mistyped counts, string lengths; a HyperLogLog distinct count of
-               strings where no exact count is made; and the row-level suite rules that other metrics do
-               not decide (ranges kept by a share of the rows, domains over uncounted categories) as their
-               counts of offending rows;
-  grouping     the columns unpivoted into (column, value, cell) and counted once: exact multiplicities of
-               unique columns, category counts (a baseline category by its position, an int key; an unseen
-               value by itself), and each numeric value's cell on its baseline grid (constraints.grid).
+  key                    column << 32 | one of: the numeric value's cell on its baseline grid
+                         (constraints.grid), the known category's position (an unseen value: one past
+                         the last), the HyperLogLog register of other strings (constraints.hll), 0; or
+                         the column's flag for a null value (non-finite, mistyped); plus a key for the
+                         rows and one per counted suite rule (its offending rows)
+  per key                the count; min and max of the values (numbers, string lengths, HyperLogLog
+                         ranks); sum and sum of squares of the numbers less the baseline mean
+                         (no cancellation while the mean stays near the baseline's)
+
+A few thousand rows come back. Two narrow jobs follow only where needed: the exact distinct count of a
+unique integral column from Spark's bitmaps (it reads that one column), and values by themselves (unseen
+categories, too many categories, a unique column with a repeated value). The suite's row-level rules
+are judged from the counts: domains and lengths from the categories, ranges kept by a share of the rows
+from the grid (their bounds are grid points), rules every row must keep from min and max.
 
 The result is a Profile like the baseline's (its numeric distributions as grid counts) and the suite
 rules' offending-row counts.
@@ -19,7 +25,7 @@ rules' offending-row counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,8 +34,9 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from constraints import hll
 from constraints.baseline import Baseline
-from constraints.columns import FRACTIONAL, STRING, Column
+from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
 from constraints.grid import GridCounts, grid_points
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, SplitStats
 from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative, Suite
@@ -59,10 +66,11 @@ class ScanPlan:
     unique: frozenset[str]                      # exact multiplicities (suite uniqueness, identifiers)
     known: dict[str, tuple[str, ...]]           # categorical: baseline categories, grouped by position
     grouped_categorical: frozenset[str]         # categorical with too many known categories: grouped by value
+    sketched: frozenset[str]                    # other strings: distinct count from a HyperLogLog (constraints.hll)
     grids: dict[str, np.ndarray]                # numeric: baseline grid points
     edges: dict[str, tuple[float, ...]]         # numeric: the baseline's 10 bucket edges (statistics.json)
     centers: dict[str, float]                   # numeric: the baseline mean (squared deviations from it)
-    rules: tuple[tuple[int, Constraint], ...]   # row-level suite rules counted in the aggregation (suite index, rule)
+    rules: tuple[tuple[int, Constraint], ...]   # row-level suite rules counted in the pass (suite index, rule)
     derived: tuple[tuple[int, Constraint], ...]  # row-level rules judged from other metrics (bounds, category counts)
 
 
@@ -72,6 +80,11 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
     grouped: set[str] = set()
     grids: dict[str, np.ndarray] = {}
     edges: dict[str, tuple[float, ...]] = {}
+    bounds: dict[str, list[float]] = {}   # range rules kept by a share of the rows: counted on the grid
+    for s in suite.constraints if suite else ():
+        r = s.constraint
+        if isinstance(r, IsInRange) and r.at_least < 1.0:
+            bounds.setdefault(r.column, []).extend([r.lower, float(np.nextafter(r.upper, np.inf))])
     for c in columns:
         f = baseline.feature(c.name)
         if f is None:
@@ -83,34 +96,42 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
             else:
                 grouped.add(c.name)
         elif c.name not in unique and f.is_numeric and c.is_numeric and f.kll_edges and any(f.kll_levels or ()):
-            grids[c.name] = grid_points(f.kll_levels, f.kll_edges)
+            grids[c.name] = grid_points(f.kll_levels, f.kll_edges, extra=bounds.get(c.name, ()))
             edges[c.name] = f.kll_edges
     by_name = {c.name: c for c in columns}
     row_level = [(i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())
                  if s.constraint.column in by_name
                  and offending(s.constraint, by_name[s.constraint.column]) is not None]
-    derived = tuple((i, c) for i, c in row_level if _derivable(c, known))
-    rules = tuple((i, c) for i, c in row_level if not _derivable(c, known))
+    derived = tuple((i, c) for i, c in row_level if _derivable(c, known, grids))
+    rules = tuple((i, c) for i, c in row_level if not _derivable(c, known, grids))
+    sketched = frozenset(c.name for c in columns if c.inferred_type == STRING and c.name not in unique
+                         and c.name not in known and c.name not in grouped)  # statistics.json: strings only
     centers = {c.name: float(f.mean) if f is not None and f.mean is not None else 0.0
                for c in columns if c.is_numeric for f in [baseline.feature(c.name)]}
-    return ScanPlan(columns, unique, known, frozenset(grouped), grids, edges, centers, rules, derived)
+    return ScanPlan(columns, unique, known, frozenset(grouped), sketched, grids, edges, centers, rules, derived)
 
 
-def _derivable(c: Constraint, known: dict[str, tuple[str, ...]]) -> bool:
-    """A domain over counted categories has its offending rows counted already; a rule every row must keep
-    (at_least 1) holds exactly when the column's min and max (or lengths) do."""
-    if isinstance(c, IsInDomain):
-        return c.column in known
+def _derivable(c: Constraint, known: dict[str, tuple[str, ...]], grids: dict[str, np.ndarray]) -> bool:
+    """Rules whose offending rows other metrics count: domains and lengths over counted categories (every
+    value is counted), ranges on a grid holding their bounds; and a rule every row must keep (at_least 1)
+    holds exactly when the column's min and max (or lengths) do."""
+    if isinstance(c, (IsInDomain, HasLengthBetween)) and c.column in known:
+        return True
+    if isinstance(c, IsInRange) and c.column in grids:
+        return True
     return getattr(c, "at_least", 1.0) >= 1.0
 
 
 def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
-    """Offending rows of a derivable rule: the exact count for domains; for bounds 0, or None (some rows,
-    not counted: the min or max is already outside)."""
-    if isinstance(c, IsInDomain):
+    """Offending rows of a derivable rule: exact from the category or grid counts; for rules every row must
+    keep, 0 or None (some rows, not counted: the min or max is already outside)."""
+    if isinstance(c, IsInDomain) and p.categories is not None:
         domain = set(c.values)
-        inside = sum(n for v, n in p.categories or () if v in domain)
-        return p.num_present - inside
+        return p.num_present - sum(n for v, n in p.categories if v in domain)
+    if isinstance(c, HasLengthBetween) and p.categories is not None:
+        return sum(n for v, n in p.categories if not c.min_length <= len(v) <= c.max_length)
+    if isinstance(c, IsInRange) and p.grid is not None and c.at_least < 1.0:   # NaN and inf: null, not counted
+        return p.grid.count_below(c.lower) + p.grid.n - p.grid.count_below(float(np.nextafter(c.upper, np.inf)))
     ok, _ = c.evaluate(p.train)
     return 0 if ok else None
 
@@ -121,142 +142,216 @@ class ScanResult:
     offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
 
 
+ROWS_KEY = 1 << 62           # every row's one entry: the row count
+RULES_KEY = 1 << 61          # + suite index: a counted rule's offending rows
+# in the low half of a column's keys: its flags for null values, and a sketched string's lengths
+NONFINITE, MISTYPED, LENGTHS = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
+
+
 def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
-    """Measure `data` (a columns.projection) as `plan` says: one aggregation, then one grouping pass."""
-    aggs: list[SparkColumn] = [F.count(F.lit(1))]
-    keys: list[tuple[str, ...]] = [("rows",)]
-
-    def add(key: tuple[str, ...], expr: SparkColumn) -> None:
-        keys.append(key)
-        aggs.append(expr)
-
-    by_name = {c.name: c for c in plan.columns}
-    for c in plan.columns:
-        x = F.col(c.alias)
-        add((c.name, "present"), F.count(x))
-        if c.is_numeric:
-            center = plan.centers[c.name]
-            add((c.name, "sum"), F.sum(x))
-            add((c.name, "squares"), F.sum((x - F.lit(center)) * (x - F.lit(center))))  # shifted: no cancellation
-            add((c.name, "min"), F.min(x))
-            add((c.name, "max"), F.max(x))
-            if c.inferred_type == FRACTIONAL:
-                add((c.name, "nonfinite"), F.count_if(F.col(c.nonfinite_alias)))
-        else:
-            add((c.name, "min_length"), F.min(F.length(x)))
-            add((c.name, "max_length"), F.max(F.length(x)))
-        if c.is_retyped:
-            add((c.name, "typeok"), F.count_if(F.col(c.typeok_alias)))
-        if c.inferred_type == STRING and c.name not in plan.unique and c.name not in plan.known \
-                and c.name not in plan.grouped_categorical:   # statistics.json lists distinct counts of strings only
-            add((c.name, "approx_distinct"), F.approx_count_distinct(x))
-    for i, rule in plan.rules:
-        col = by_name[rule.column]
-        add(("rule", str(i)), F.count_if(offending(rule, col) & F.col(col.alias).isNotNull()))
-    row = data.agg(*[a.alias(f"m{i}") for i, a in enumerate(aggs)]).collect()[0]
-    m: dict[tuple[str, ...], Any] = {k: row[f"m{i}"] for i, k in enumerate(keys)}
-    rows = int(m[("rows",)])
-    groups = _grouping(data, plan) if rows else {}
-    profiles = tuple(_column_profile(c, m, rows, groups.get(c.name), plan) for c in plan.columns)
+    """Measure `data` (a columns.projection) as `plan` says: one pass, plus a by-value grouping only for
+    the columns that need their values themselves (module docstring)."""
+    measured, rows, rule_counts = _measure(data, plan)
+    present = [c for c in plan.columns if measured[c.name].present]
+    for c in present:
+        if c.name in plan.unique and c.inferred_type == INTEGRAL and c.name not in plan.grouped_categorical:
+            m = measured[c.name]
+            m.distinct = _distinct_integers(data, c)
+            m.most = 1 if m.distinct == m.present else 0   # 0: a value occurs twice, counted by value below
+    by_value = [c for c in present if c.name in plan.grouped_categorical
+                or (c.name in plan.known and measured[c.name].cells.get(len(plan.known[c.name]) + 1))
+                or (c.name in plan.unique and not measured[c.name].most)]
+    for name, (distinct, most, values) in (_value_counts(data, plan, by_value) if by_value else {}).items():
+        measured[name].distinct, measured[name].most, measured[name].values = distinct, most, values
+    profiles = tuple(_column_profile(c, measured[c.name], rows, plan) for c in plan.columns)
     by_column = {p.column.name: p for p in profiles}
-    offending_rows = {i: int(m[("rule", str(i))] or 0) for i, _ in plan.rules}
+    offending_rows: dict[int, int | None] = {i: rule_counts.get(i, 0) for i, _ in plan.rules}
     offending_rows.update({i: _derived_offending(c, by_column[c.column]) for i, c in plan.derived})
     return ScanResult(Profile(rows, rows, 0, profiles), offending_rows)
 
 
-@dataclass(frozen=True)
-class _Group:
-    distinct: int
-    max_multiplicity: int
-    values: dict[str, int]       # categorical values outside the known ones (all of them when grouped)
-    cells: dict[int, int]        # numeric cell -> count
+@dataclass
+class _Measured:
+    """What the pass measured of one column: its keys' counts and value statistics, combined."""
+
+    present: int = 0
+    nonfinite: int = 0
+    mistyped: int = 0
+    shifted: float = 0.0                  # sum of the values less the baseline mean (numeric)
+    squares: float = 0.0                  # sum of their squares: no cancellation while the mean stays near
+    low: float | None = None              # smallest value (numeric) or length (strings)
+    high: float | None = None
+    cells: dict[int, int] = field(default_factory=dict)    # grid cell or known category position -> count
+    ranks: dict[int, int] = field(default_factory=dict)    # HyperLogLog register -> rank
+    distinct: int = 0                     # unique columns: distinct values
+    most: int = 0                         # and the largest count of one (0: not known yet)
+    values: dict[str, int] = field(default_factory=dict)   # values outside the known categories (all if grouped)
 
 
-def _grouping(data: DataFrame, plan: ScanPlan) -> dict[str, _Group]:
-    columns = [c for c in plan.columns if c.name in plan.unique or c.name in plan.known
-               or c.name in plan.grouped_categorical or c.name in plan.grids]
-    if not columns:
-        return {}
-    numeric = [c for c in columns if c.name in plan.grids]
-    if numeric:  # each numeric value's cell: a binary search on its grid; null (as NaN) lands in the extra bucket
+def _entries(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, list[SparkColumn]]:
+    """Each row's (key, value, shifted value) entries: the row itself; per column its non-null value under
+    the key column << 32 | grid cell, known category position, HyperLogLog register and rank, or 0, with
+    the number (or a string's length) as value and the number less the baseline mean; a null value under
+    its flag (non-finite, mistyped) if any; the counted rules' offending rows.
+    A null key is no entry."""
+    numeric = [c for c in plan.columns if c.name in plan.grids]
+    if numeric:   # each numeric value's cell: a binary search on its grid; null (as NaN) lands past the last cell
         splits = [[-float("inf"), *map(float, plan.grids[c.name]), float("inf")] for c in numeric]
         data = data.select("*", *[F.coalesce(F.col(c.alias).cast("double"), F.lit(float("nan"))).alias(f"{c.alias}__x")
                                   for c in numeric])
         data = Bucketizer(splitsArray=splits, inputCols=[f"{c.alias}__x" for c in numeric],
                           outputCols=[f"{c.alias}__cell" for c in numeric], handleInvalid="keep").transform(data)
+    none = F.lit(None).cast("double")
+
+    def key(k: int, low: SparkColumn | int) -> SparkColumn:
+        return F.lit(k << 32).cast("long") + (F.lit(low) if isinstance(low, int) else low)
+
+    entries = [(F.lit(ROWS_KEY).cast("long"), none, none)]
+    for k, c in enumerate(plan.columns):
+        x = F.col(c.alias)
+        shifted = (x.cast("double") - F.lit(plan.centers[c.name])) if c.is_numeric else none
+        if c.name in plan.grids:
+            low, value = F.col(f"{c.alias}__cell").cast("long"), x.cast("double")
+        elif c.name in plan.known:
+            low, value = _position(x, plan.known[c.name]), none
+        elif c.name in plan.sketched:   # the register's rank as value; the lengths under a key of their own
+            low, value = hll.register_and_rank(x)
+            entries.append((F.when(x.isNotNull(), key(k, LENGTHS)), F.length(x).cast("double"), none))
+        else:
+            low, value = F.lit(0).cast("long"), x.cast("double") if c.is_numeric else F.length(x).cast("double")
+        entry = F.when(x.isNotNull(), key(k, low))
+        if c.inferred_type == FRACTIONAL:   # the projection made non-finite values null and flagged them
+            entry = entry.when(F.col(c.nonfinite_alias), key(k, NONFINITE))
+        if c.is_retyped:                    # and values not of the type
+            entry = entry.when(~F.col(c.typeok_alias), key(k, MISTYPED))
+        entries.append((entry, value.cast("double"), shifted))
+    by_name = {c.name: c for c in plan.columns}
+    for i, rule in plan.rules:
+        col = by_name[rule.column]
+        entries.append((F.when(offending(rule, col) & F.col(col.alias).isNotNull(), F.lit(RULES_KEY + i)),
+                        none, none))
+    return data, [F.struct(k.alias("key"), v.alias("x"), d.alias("d")) for k, v, d in entries]
+
+
+def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int]]:
+    """The one pass: every row's entries grouped by key (count; min and max of the values; sum and sum of
+    squares of the shifted values); a few thousand rows reach the driver."""
+    data, entries = _entries(data, plan)
+    result = data.select(F.explode(F.array(*entries)).alias("e")).select("e.key", "e.x", "e.d") \
+        .where(F.col("key").isNotNull()) \
+        .groupBy("key").agg(F.count(F.lit(1)).alias("n"), F.sum("d").alias("s"), F.sum(F.col("d") * F.col("d"))
+                            .alias("q"), F.min("x").alias("lo"), F.max("x").alias("hi")).collect()
+    measured = {c.name: _Measured() for c in plan.columns}
+    rows, rule_counts = 0, {}
+    for r in result:
+        g, n = r["key"], int(r["n"])
+        if g == ROWS_KEY:
+            rows = n
+        elif g >= RULES_KEY:
+            rule_counts[g - RULES_KEY] = n
+        else:
+            c, low = plan.columns[g >> 32], g & 0xFFFFFFFF
+            m = measured[c.name]
+            if low == NONFINITE and c.inferred_type == FRACTIONAL:
+                m.nonfinite = n
+            elif low == MISTYPED and c.is_retyped:
+                m.mistyped = n
+            elif low == LENGTHS and c.name in plan.sketched:
+                m.low, m.high = r["lo"], r["hi"]
+            elif c.name in plan.sketched:
+                m.present += n
+                m.ranks[low] = int(r["hi"])
+            else:
+                m.present += n
+                if r["s"] is not None:
+                    m.shifted, m.squares = m.shifted + float(r["s"]), m.squares + float(r["q"])
+                if r["lo"] is not None:
+                    m.low = r["lo"] if m.low is None else min(m.low, r["lo"])
+                    m.high = r["hi"] if m.high is None else max(m.high, r["hi"])
+                if c.name in plan.grids or c.name in plan.known:
+                    m.cells[low] = n
+    return measured, rows, rule_counts
+
+
+def _distinct_integers(data: DataFrame, c: Column) -> int:
+    """Exact distinct count of an integral column, from bitmaps of its values (Spark's bitmap functions:
+    one bit per value, a bucket per 32,768 values): a job that reads the one column and shuffles a few
+    bitmaps, not the values. Equal to the present count: no value occurs twice."""
+    x = F.col(c.alias)
+    bitmaps = data.where(x.isNotNull()).groupBy(F.bitmap_bucket_number(x).alias("bucket")) \
+        .agg(F.bitmap_construct_agg(F.bitmap_bit_position(x)).alias("bits"))
+    return int(bitmaps.agg(F.sum(F.bitmap_count("bits"))).collect()[0][0] or 0)
+
+
+def _position(x: SparkColumn, known: tuple[str, ...]) -> SparkColumn:
+    """1-based position of `x` among the known categories; len(known) + 1 for any other value."""
+    position = F.lit(len(known) + 1)
+    for j, v in reversed(list(enumerate(known, start=1))):
+        position = F.when(x == F.lit(v), F.lit(j)).otherwise(position)
+    return position
+
+
+def _value_counts(data: DataFrame, plan: ScanPlan, columns: list[Column]) -> dict[str, tuple[int, int, dict[str, int]]]:
+    """Values by themselves, a second job run only where needed: categories of grouped columns, values
+    outside the known categories (the pass counted some), multiplicities of unique columns (integral ones
+    only where their bitmaps found a value twice). Per column: distinct values, the largest count, and
+    the values' counts (not for unique columns)."""
     entries = []
     for k, c in enumerate(columns):
         x = F.col(c.alias)
-        if c.name in plan.grids:
-            cell = F.when(x.isNotNull(), F.col(f"{c.alias}__cell").cast("int"))
-            entries.append(F.struct(F.lit(k).alias("k"), F.lit(None).cast("string").alias("v"), cell.alias("b")))
-            continue
-        if c.name in plan.known:   # a known category by its position (an int key), other values by themselves
-            position = F.when(x.isNotNull(), F.lit(0))
-            for j, v in reversed(list(enumerate(plan.known[c.name], start=1))):
-                position = F.when(x == F.lit(v), F.lit(j)).otherwise(position)
-            entries.append(F.struct(F.lit(k).alias("k"), F.when(position == 0, x.cast("string")).alias("v"),
-                                    position.alias("b")))
-            continue
-        entries.append(F.struct(F.lit(k).alias("k"), x.cast("string").alias("v"), F.lit(None).cast("int").alias("b")))
-    long = data.select(F.explode(F.array(*entries)).alias("e")).select("e.k", "e.v", "e.b") \
-        .where(F.col("v").isNotNull() | F.col("b").isNotNull())
-    counted = long.groupBy("k", "v", "b").agg(F.count(F.lit(1)).alias("n"))
+        if c.name in plan.known:
+            x = F.when(~x.isin(list(plan.known[c.name])), x)
+        entries.append(F.struct(F.lit(k).alias("k"), x.cast("string").alias("v")))
+    counted = data.select(F.explode(F.array(*entries)).alias("e")).select("e.k", "e.v") \
+        .where(F.col("v").isNotNull()).groupBy("k", "v").agg(F.count(F.lit(1)).alias("n"))
     unique_keys = [k for k, c in enumerate(columns) if c.name in plan.unique and c.name not in plan.grouped_categorical]
     per_column = counted.groupBy("k").agg(
         F.count(F.lit(1)).alias("distinct"), F.max("n").alias("most"),
-        F.collect_list(F.when(~F.col("k").isin(unique_keys), F.struct("v", "b", "n"))).alias("values"))
-    out = {}
-    for r in per_column.collect():
-        entries_ = r["values"] or []
-        out[columns[r["k"]].name] = _Group(
-            int(r["distinct"]), int(r["most"]),
-            {e["v"]: int(e["n"]) for e in entries_ if e["v"] is not None},
-            {int(e["b"]): int(e["n"]) for e in entries_ if e["b"] is not None and e["v"] is None})
-    return out
+        F.collect_list(F.when(~F.col("k").isin(unique_keys), F.struct("v", "n"))).alias("values"))
+    return {columns[r["k"]].name: (int(r["distinct"]), int(r["most"]), {e["v"]: int(e["n"]) for e in r["values"] or ()})
+            for r in per_column.collect()}
 
 
 def _finite(x: Any) -> float | None:
     return None if x is None or not np.isfinite(float(x)) else float(x)
 
 
-def _column_profile(c: Column, m: dict, rows: int, group: _Group | None, plan: ScanPlan) -> ColumnProfile:
-    name = c.name
-    present = int(m[(name, "present")])
-    get = lambda metric: m.get((name, metric))  # noqa: E731
-    mean = std = grid = None
+def _column_profile(c: Column, m: _Measured, rows: int, plan: ScanPlan) -> ColumnProfile:
+    name, present = c.name, m.present
+    mean = std = total = grid = minimum = maximum = None
     if c.is_numeric and present:
         center = plan.centers[name]
-        mean = float(get("sum")) / present
-        std = float(np.sqrt(max(0.0, float(get("squares")) / present - (mean - center) ** 2)))
+        offset = m.shifted / present                       # mean - center
+        mean, total = center + offset, center * present + m.shifted
+        std = float(np.sqrt(max(0.0, m.squares / present - offset ** 2)))
+        minimum, maximum = _finite(m.low), _finite(m.high)
     if name in plan.grids:
         points = plan.grids[name]
-        cells = group.cells if group else {}
-        grid = GridCounts(tuple(float(p) for p in points), tuple(cells.get(j, 0) for j in range(len(points) + 1)))
-    minimum, maximum = _finite(get("min")), _finite(get("max"))
+        grid = GridCounts(tuple(float(p) for p in points), tuple(m.cells.get(j, 0) for j in range(len(points) + 1)))
     kll = None
     if grid is not None and present:  # statistics.json's distribution: the baseline's buckets, the counts as levels
         kll = Kll(grid.buckets(plan.edges[name]), KllParameters.shrinking_factor, KllParameters.sketch_size,
                   grid.levels(minimum))
-    categories = distinct = None
+    categories = distinct = min_length = max_length = None
     if name in plan.known or name in plan.grouped_categorical:
         known = plan.known.get(name, ())
-        counts = {known[b - 1]: n for b, n in (group.cells.items() if group else ()) if 0 < b <= len(known)}
-        counts.update(group.values if group else {})
+        counts = {known[b - 1]: n for b, n in m.cells.items() if 0 < b <= len(known)}
+        counts.update(m.values)
         categories = tuple(sorted(counts.items(), key=lambda p: (-p[1], p[0])))
         distinct = len(counts)
-    elif name in plan.unique:
-        distinct = group.distinct if group else 0
-    elif get("approx_distinct") is not None:
-        distinct = int(get("approx_distinct"))
-    min_length = None if get("min_length") is None else int(get("min_length"))
-    max_length = None if get("max_length") is None else int(get("max_length"))
-    multiplicity = group.max_multiplicity if group and name in plan.unique else None
-    typeok = get("typeok")
-    source_present = present + (rows - int(typeok) if typeok is not None else 0)
+        if counts:
+            min_length, max_length = min(len(v) for v in counts), max(len(v) for v in counts)
+    elif not c.is_numeric and m.low is not None:
+        min_length, max_length = int(m.low), int(m.high)
+    if name in plan.unique and name not in plan.grouped_categorical:
+        distinct = m.distinct
+    elif name in plan.sketched:
+        distinct = hll.estimate(m.ranks)
+    multiplicity = m.most if name in plan.unique and present else None
+    source_present = present + m.mistyped
     return ColumnProfile(
-        column=c, num_present=present, num_missing=rows - present, nonfinite=int(get("nonfinite") or 0),
-        mean=mean, sum=_finite(get("sum")) if present else None, std_dev=std, minimum=minimum, maximum=maximum, kll=kll,
+        column=c, num_present=present, num_missing=rows - present, nonfinite=m.nonfinite,
+        mean=mean, sum=_finite(total), std_dev=std, minimum=minimum, maximum=maximum, kll=kll,
         distinct_count=distinct, min_length=min_length, max_length=max_length, categories=categories,
         train=SplitStats(rows, present, minimum, maximum, min_length, max_length, multiplicity,
                          dict(categories) if categories is not None else None),

@@ -64,3 +64,46 @@ def test_partition_statistics_equal_pandas(spark, bad_batch):
     age = bad["age"].dropna().to_numpy(dtype=float)
     inner = age[(age >= edges[0]) & (age <= edges[-1])]
     assert [b["count"] for b in buckets] == list(np.histogram(inner, bins=edges)[0])
+
+
+def test_share_rules_are_counted_from_grid_and_categories_as_pandas_counts(spark, bad_batch):
+    """Range rules kept by a share of the rows are counted on the grid (their bounds are grid points), length
+    and domain rules of counted categories from the categories: the same offending rows as pandas finds."""
+    from constraints.columns import projection
+    from constraints.scan import plan_scan, scan
+    from constraints.suite import HasLengthBetween, IsInDomain, IsInRange, IsUnique
+    from constraints.validation import _columns
+
+    base, bad, df = bad_batch
+    columns, _ = _columns(base, df)
+    unique = frozenset(s.constraint.column for s in base.suite.constraints if isinstance(s.constraint, IsUnique))
+    plan = plan_scan(base, columns, unique, base.suite)
+    result = scan(projection(df, columns), plan)
+    checked = set()
+    for i, c in plan.derived:
+        x = bad[c.column].dropna()
+        if x.dtype == bool:   # booleans are the strings 'true' and 'false' to the checks, as in SageMaker's CSV
+            x = x.map({True: "true", False: "false"})
+        if isinstance(c, IsInRange) and c.at_least < 1.0:
+            expected = int(((x < c.lower) | (x > c.upper)).sum())
+        elif isinstance(c, HasLengthBetween):
+            expected = int((~x.str.len().between(c.min_length, c.max_length)).sum())
+        elif isinstance(c, IsInDomain):
+            expected = int((~x.isin(c.values)).sum())
+        else:
+            continue
+        assert result.offending_rows[i] == expected, c
+        checked.add((type(c).__name__, c.column, expected > 0))
+    assert ("IsInRange", "age", True) in checked and ("IsInDomain", "region", True) in checked
+    assert any(kind == "HasLengthBetween" for kind, _, _ in checked)
+
+
+def test_distinct_counts_exact_for_unique_columns_and_sketched_for_free_strings(spark, bad_batch, tmp_path):
+    base, _, _ = bad_batch
+    good = make_frame(20_000, seed=5)
+    report = validate(spark, spark.read.parquet(str(write_parquet(good, tmp_path / "good"))), base, "good")
+    ident = report.profile.column("id")   # bitmaps of the integers: no value twice
+    assert (ident.distinct_count, ident.train.max_multiplicity) == (good["id"].nunique(), 1)
+    for name in ("email_domain", "signup_date"):   # HyperLogLog, 2048 registers: 2.3% standard error
+        exact = good[name].nunique()
+        assert abs(report.profile.column(name).distinct_count - exact) <= 4 * 0.023 * exact, name
