@@ -241,6 +241,7 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
         .where(F.col("key").isNotNull()) \
         .groupBy("key").agg(F.count(F.lit(1)).alias("n"), F.sum("d").alias("s"), F.sum(F.col("d") * F.col("d"))
                             .alias("q"), F.min("x").alias("lo"), F.max("x").alias("hi")).collect()
+    result.sort(key=lambda r: r["key"])   # the sums combine in one order, whatever order the rows come in
     measured = {c.name: _Measured() for c in plan.columns}
     rows, rule_counts = 0, {}
     for r in result:
