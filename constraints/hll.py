@@ -1,7 +1,7 @@
 """Distinct counts of strings as a HyperLogLog counted in validate's grouping pass.
 
 Spark's approx_count_distinct is an imperative aggregate: one in a plain aggregation turns off code
-generation for all of that aggregation's functions, and two of them tripled validate's aggregation
+generation for all of that aggregation's functions, and two of them more than doubled validate's aggregation
 (bench/RESULTS.md). The same sketch comes out of validate's grouping pass for little: each value's
 64-bit hash gives its register (the top PRECISION bits) and rank (leading zeros of the rest, plus one);
 the pass groups by register and keeps the largest rank, a register's value.

@@ -144,6 +144,7 @@ class ScanResult:
 
 ROWS_KEY = 1 << 62           # every row's one entry: the row count
 RULES_KEY = 1 << 61          # + suite index: a counted rule's offending rows
+BITMAP_SPAN = 64             # bitmaps count a unique integral column whose values span at most this many per value
 # in the low half of a column's keys: its flags for null values, and a sketched string's lengths
 NONFINITE, MISTYPED, LENGTHS = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
 
@@ -154,8 +155,9 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
     measured, rows, rule_counts = _measure(data, plan)
     present = [c for c in plan.columns if measured[c.name].present]
     for c in present:
-        if c.name in plan.unique and c.inferred_type == INTEGRAL and c.name not in plan.grouped_categorical:
-            m = measured[c.name]
+        m = measured[c.name]
+        if c.name in plan.unique and c.inferred_type == INTEGRAL and c.name not in plan.grouped_categorical \
+                and m.high - m.low + 1 <= BITMAP_SPAN * m.present:   # sparse values: one 4 KiB bitmap each
             m.distinct = _distinct_integers(data, c)
             m.most = 1 if m.distinct == m.present else 0   # 0: a value occurs twice, counted by value below
     by_value = [c for c in present if c.name in plan.grouped_categorical
@@ -190,10 +192,10 @@ class _Measured:
 
 def _entries(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, list[SparkColumn]]:
     """Each row's (key, value, shifted value) entries: the row itself; per column its non-null value under
-    the key column << 32 | grid cell, known category position, HyperLogLog register and rank, or 0, with
-    the number (or a string's length) as value and the number less the baseline mean; a null value under
-    its flag (non-finite, mistyped) if any; the counted rules' offending rows.
-    A null key is no entry."""
+    the key column << 32 | grid cell, known category position, HyperLogLog register (its rank as value,
+    the string's length under a key of its own), or 0, with the number (or a string's length) as value and
+    the number less the baseline mean; a null value under its flag (non-finite, mistyped) if any; the
+    counted rules' offending rows. A null key is no entry."""
     numeric = [c for c in plan.columns if c.name in plan.grids]
     if numeric:   # each numeric value's cell: a binary search on its grid; null (as NaN) lands past the last cell
         splits = [[-float("inf"), *map(float, plan.grids[c.name]), float("inf")] for c in numeric]
@@ -211,14 +213,14 @@ def _entries(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, list[SparkColu
         x = F.col(c.alias)
         shifted = (x.cast("double") - F.lit(plan.centers[c.name])) if c.is_numeric else none
         if c.name in plan.grids:
-            low, value = F.col(f"{c.alias}__cell").cast("long"), x.cast("double")
+            low, value = F.col(f"{c.alias}__cell").cast("long"), x
         elif c.name in plan.known:
             low, value = _position(x, plan.known[c.name]), none
         elif c.name in plan.sketched:   # the register's rank as value; the lengths under a key of their own
             low, value = hll.register_and_rank(x)
             entries.append((F.when(x.isNotNull(), key(k, LENGTHS)), F.length(x).cast("double"), none))
         else:
-            low, value = F.lit(0).cast("long"), x.cast("double") if c.is_numeric else F.length(x).cast("double")
+            low, value = F.lit(0).cast("long"), x if c.is_numeric else F.length(x)
         entry = F.when(x.isNotNull(), key(k, low))
         if c.inferred_type == FRACTIONAL:   # the projection made non-finite values null and flagged them
             entry = entry.when(F.col(c.nonfinite_alias), key(k, NONFINITE))

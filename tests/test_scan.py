@@ -104,6 +104,10 @@ def test_distinct_counts_exact_for_unique_columns_and_sketched_for_free_strings(
     report = validate(spark, spark.read.parquet(str(write_parquet(good, tmp_path / "good"))), base, "good")
     ident = report.profile.column("id")   # bitmaps of the integers: no value twice
     assert (ident.distinct_count, ident.train.max_multiplicity) == (good["id"].nunique(), 1)
+    sparse = good.assign(id=good["id"] * 10**9)   # values too spread for bitmaps: counted by value, as exactly
+    ident = validate(spark, spark.read.parquet(str(write_parquet(sparse, tmp_path / "sparse"))), base, "s") \
+        .profile.column("id")
+    assert (ident.distinct_count, ident.train.max_multiplicity) == (len(sparse), 1)
     for name in ("email_domain", "signup_date"):   # HyperLogLog, 2048 registers: 2.3% standard error
         exact = good[name].nunique()
         assert abs(report.profile.column(name).distinct_count - exact) <= 4 * 0.023 * exact, name
