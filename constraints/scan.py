@@ -1,23 +1,20 @@
-"""A partition's metrics for validate: one pass over the rows, grouped by int keys.
+"""A partition's metrics for validate: one pass over the rows, no shuffle.
 
-Validate knows from its baseline what to measure, so it asks Spark for exactly that. Every row becomes a
-few (key, value) entries, one per column, counted in one grouping (Deequ's analyzers cost about three
-times as much for the same statistics, and its KLL pass was half of validate's time; bench/RESULTS.md):
+Validate knows from its baseline what to measure, so it asks for exactly that. Spark computes a few
+lanes per row (a numeric column's value, a known category's position, a string's length and hash, a
+counted rule's verdict) and hands them as Arrow batches to Python workers that tally each partition with
+numpy (constraints.tally): per numeric column count, min, max, sum and sum of squares less the baseline
+mean and counts per cell of its baseline grid (constraints.grid); counts per known category; a
+HyperLogLog of other strings (constraints.hll); distinct values of unique columns. One row per
+partition comes back. (Deequ's analyzers cost about three times as much for the same statistics, and a
+grouping of (key, value) entries per row twice as much as this pass; bench/RESULTS.md.)
 
-  key                    column << 32 | one of: the numeric value's cell on its baseline grid
-                         (constraints.grid), the known category's position (an unseen value: one past
-                         the last), the HyperLogLog register of other strings (constraints.hll), 0; or
-                         the column's flag for a null value (non-finite, mistyped); plus a key for the
-                         rows and one per counted suite rule (its offending rows)
-  per key                the count; min and max of the values (numbers, string lengths, HyperLogLog
-                         ranks); sum and sum of squares of the numbers less the baseline mean
-                         (no cancellation while the mean stays near the baseline's)
-
-A few thousand rows come back. Two narrow jobs follow only where needed: the exact distinct count of a
-unique integral column from Spark's bitmaps (it reads that one column), and values by themselves (unseen
-categories, too many categories, a unique column with a repeated value). The suite's row-level rules
-are judged from the counts: domains and lengths from the categories, ranges kept by a share of the rows
-from the grid (their bounds are grid points), rules every row must keep from min and max.
+Two narrow jobs follow only where needed: the exact distinct count of a unique integral column whose
+partitions' value ranges overlap, from Spark's bitmaps (it reads that one column), and values by
+themselves (unseen categories, too many categories, a unique column not settled otherwise). The suite's
+row-level rules are judged from the counts: domains and lengths from the categories, ranges kept by a
+share of the rows from the grid (their bounds are grid points), rules every row must keep from min and
+max; the others are counted in the pass.
 
 The result is a Profile like the baseline's (its numeric distributions as grid counts) and the suite
 rules' offending-row counts.
@@ -26,15 +23,15 @@ rules' offending-row counts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
-from pyspark.ml.feature import Bucketizer
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll
+from constraints import hll, tally
 from constraints.baseline import Baseline
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
 from constraints.grid import GridCounts, grid_points
@@ -142,11 +139,7 @@ class ScanResult:
     offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
 
 
-ROWS_KEY = 1 << 62           # every row's one entry: the row count
-RULES_KEY = 1 << 61          # + suite index: a counted rule's offending rows
 BITMAP_SPAN = 64             # bitmaps count a unique integral column whose values span at most this many per value
-# in the low half of a column's keys: its flags for null values, and a sketched string's lengths
-NONFINITE, MISTYPED, LENGTHS = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
 
 
 def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
@@ -156,7 +149,8 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
     present = [c for c in plan.columns if measured[c.name].present]
     for c in present:
         m = measured[c.name]
-        if c.name in plan.unique and c.inferred_type == INTEGRAL and c.name not in plan.grouped_categorical \
+        if c.name in plan.unique and not m.most and c.inferred_type == INTEGRAL \
+                and c.name not in plan.grouped_categorical \
                 and m.high - m.low + 1 <= BITMAP_SPAN * m.present:   # sparse values: one 4 KiB bitmap each
             m.distinct = _distinct_integers(data, c)
             m.most = 1 if m.distinct == m.present else 0   # 0: a value occurs twice, counted by value below
@@ -174,105 +168,91 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
 
 @dataclass
 class _Measured:
-    """What the pass measured of one column: its keys' counts and value statistics, combined."""
+    """What the pass measured of one column."""
 
     present: int = 0
     nonfinite: int = 0
     mistyped: int = 0
     shifted: float = 0.0                  # sum of the values less the baseline mean (numeric)
     squares: float = 0.0                  # sum of their squares: no cancellation while the mean stays near
-    low: float | None = None              # smallest value (numeric) or length (strings)
-    high: float | None = None
+    low: int | float | None = None        # smallest value (numeric) or length (strings)
+    high: int | float | None = None
     cells: dict[int, int] = field(default_factory=dict)    # grid cell or known category position -> count
-    ranks: dict[int, int] = field(default_factory=dict)    # HyperLogLog register -> rank
+    ranks: np.ndarray | None = None       # HyperLogLog registers (sketched strings)
     distinct: int = 0                     # unique columns: distinct values
     most: int = 0                         # and the largest count of one (0: not known yet)
     values: dict[str, int] = field(default_factory=dict)   # values outside the known categories (all if grouped)
 
 
-def _entries(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, list[SparkColumn]]:
-    """Each row's (key, value, shifted value) entries: the row itself; per column its non-null value under
-    the key column << 32 | grid cell, known category position, HyperLogLog register (its rank as value,
-    the string's length under a key of its own), or 0, with the number (or a string's length) as value and
-    the number less the baseline mean; a null value under its flag (non-finite, mistyped) if any; the
-    counted rules' offending rows. A null key is no entry."""
-    numeric = [c for c in plan.columns if c.name in plan.grids]
-    if numeric:   # each numeric value's cell: a binary search on its grid; null (as NaN) lands past the last cell
-        splits = [[-float("inf"), *map(float, plan.grids[c.name]), float("inf")] for c in numeric]
-        data = data.select("*", *[F.coalesce(F.col(c.alias).cast("double"), F.lit(float("nan"))).alias(f"{c.alias}__x")
-                                  for c in numeric])
-        data = Bucketizer(splitsArray=splits, inputCols=[f"{c.alias}__x" for c in numeric],
-                          outputCols=[f"{c.alias}__cell" for c in numeric], handleInvalid="keep").transform(data)
-    none = F.lit(None).cast("double")
+def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.Lane]]:
+    """The columns Spark computes for the pass's Python workers, and what each worker tallies of them
+    (constraints.tally): per numeric column its values (`v`, NaN for non-finite ones), per known
+    categorical its category's position packed with seven others into a long (`p`; 0: absent, one past
+    the last: unseen), per other string its length (`n`) and, sketched, its hash (`h`); flags for values
+    not of the type (`t`) and for each counted rule's offending rows (`r`)."""
+    lanes: dict[str, tally.Lane] = {}
+    exprs: list[SparkColumn] = []
+    packed: list[tuple[Column, SparkColumn]] = []
 
-    def key(k: int, low: SparkColumn | int) -> SparkColumn:
-        return F.lit(k << 32).cast("long") + (F.lit(low) if isinstance(low, int) else low)
+    def lane(name: str, expr: SparkColumn, kind: tally.Lane) -> None:
+        exprs.append(expr.alias(name))
+        lanes[name] = kind
 
-    entries = [(F.lit(ROWS_KEY).cast("long"), none, none)]
     for k, c in enumerate(plan.columns):
         x = F.col(c.alias)
-        shifted = (x.cast("double") - F.lit(plan.centers[c.name])) if c.is_numeric else none
-        if c.name in plan.grids:
-            low, value = F.col(f"{c.alias}__cell").cast("long"), x
-        elif c.name in plan.known:
-            low, value = _position(x, plan.known[c.name]), none
-        elif c.name in plan.sketched:   # the register's rank as value; the lengths under a key of their own
-            low, value = hll.register_and_rank(x)
-            entries.append((F.when(x.isNotNull(), key(k, LENGTHS)), F.length(x).cast("double"), none))
+        if c.name in plan.known:
+            packed.append((c, F.when(x.isNotNull(), _position(x, plan.known[c.name])).otherwise(F.lit(0))))
+        elif c.is_numeric:
+            value = x.cast("long" if c.inferred_type == INTEGRAL else "double")
+            if c.inferred_type == FRACTIONAL:   # the projection made non-finite values null and flagged them
+                value = F.when(F.col(c.nonfinite_alias), F.lit(float("nan"))).otherwise(value)
+            lane(f"v{k}", value, tally.Numbers(plan.centers[c.name], plan.grids.get(c.name), c.name in plan.unique))
         else:
-            low, value = F.lit(0).cast("long"), x if c.is_numeric else F.length(x)
-        entry = F.when(x.isNotNull(), key(k, low))
-        if c.inferred_type == FRACTIONAL:   # the projection made non-finite values null and flagged them
-            entry = entry.when(F.col(c.nonfinite_alias), key(k, NONFINITE))
-        if c.is_retyped:                    # and values not of the type
-            entry = entry.when(~F.col(c.typeok_alias), key(k, MISTYPED))
-        entries.append((entry, value.cast("double"), shifted))
+            lane(f"n{k}", F.length(x), tally.Lengths())
+            if c.name in plan.sketched:
+                lane(f"h{k}", hll.hashed(x), tally.Registers())
+        if c.is_retyped:
+            lane(f"t{k}", ~F.col(c.typeok_alias), tally.Flags())
+    for g in range(0, len(packed), tally.PACKED):
+        group = packed[g:g + tally.PACKED]
+        word = F.lit(0).cast("long")
+        for j, (_, position) in enumerate(group):
+            word = word + F.shiftleft(position.cast("long"), 8 * j)
+        lane(f"p{g}", word, tally.Positions(tuple(len(plan.known[c.name]) + 2 for c, _ in group)))
     by_name = {c.name: c for c in plan.columns}
     for i, rule in plan.rules:
         col = by_name[rule.column]
-        entries.append((F.when(offending(rule, col) & F.col(col.alias).isNotNull(), F.lit(RULES_KEY + i)),
-                        none, none))
-    return data, [F.struct(k.alias("key"), v.alias("x"), d.alias("d")) for k, v, d in entries]
+        lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
+    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
 
 
 def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int]]:
-    """The one pass: every row's entries grouped by key (count; min and max of the values; sum and sum of
-    squares of the shifted values); a few thousand rows reach the driver."""
-    data, entries = _entries(data, plan)
-    result = data.select(F.explode(F.array(*entries)).alias("e")).select("e.key", "e.x", "e.d") \
-        .where(F.col("key").isNotNull()) \
-        .groupBy("key").agg(F.count(F.lit(1)).alias("n"), F.sum("d").alias("s"), F.sum(F.col("d") * F.col("d"))
-                            .alias("q"), F.min("x").alias("lo"), F.max("x").alias("hi")).collect()
-    result.sort(key=lambda r: r["key"])   # the sums combine in one order, whatever order the rows come in
+    """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
+    one row per partition reaches the driver."""
+    lanes_df, lanes = _lanes(data, plan)
+    partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
+    rows, tallies = tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
     measured = {c.name: _Measured() for c in plan.columns}
-    rows, rule_counts = 0, {}
-    for r in result:
-        g, n = r["key"], int(r["n"])
-        if g == ROWS_KEY:
-            rows = n
-        elif g >= RULES_KEY:
-            rule_counts[g - RULES_KEY] = n
-        else:
-            c, low = plan.columns[g >> 32], g & 0xFFFFFFFF
-            m = measured[c.name]
-            if low == NONFINITE and c.inferred_type == FRACTIONAL:
-                m.nonfinite = n
-            elif low == MISTYPED and c.is_retyped:
-                m.mistyped = n
-            elif low == LENGTHS and c.name in plan.sketched:
-                m.low, m.high = r["lo"], r["hi"]
-            elif c.name in plan.sketched:
-                m.present += n
-                m.ranks[low] = int(r["hi"])
-            else:
-                m.present += n
-                if r["s"] is not None:
-                    m.shifted, m.squares = m.shifted + float(r["s"]), m.squares + float(r["q"])
-                if r["lo"] is not None:
-                    m.low = r["lo"] if m.low is None else min(m.low, r["lo"])
-                    m.high = r["hi"] if m.high is None else max(m.high, r["hi"])
-                if c.name in plan.grids or c.name in plan.known:
-                    m.cells[low] = n
+    packed = [c for c in plan.columns if c.name in plan.known]
+    for k, c in enumerate(plan.columns):
+        m = measured[c.name]
+        if c.name in plan.known:
+            g, j = divmod(packed.index(c), tally.PACKED)
+            counts = tallies.get(f"p{g * tally.PACKED}")
+            m.cells = {b: int(n) for b, n in enumerate(counts[j]) if b and n} if counts is not None else {}
+            m.present = sum(m.cells.values())
+        elif (t := tallies.get(f"v{k}")) is not None:
+            m.present, m.nonfinite, m.shifted, m.squares, m.low, m.high = \
+                t.present, t.nonfinite, t.shifted, t.squares, t.low, t.high
+            if t.cells is not None:
+                m.cells = {b: int(n) for b, n in enumerate(t.cells) if n}
+            if c.name in plan.unique and (settled := tally.distinct_and_most(t.runs)) is not None:
+                m.distinct, m.most = settled
+        elif (t := tallies.get(f"n{k}")) is not None:
+            m.present, m.low, m.high = t.present, t.low, t.high
+            m.ranks = tallies.get(f"h{k}")
+        m.mistyped = tallies.get(f"t{k}", 0)
+    rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
     return measured, rows, rule_counts
 
 
@@ -349,7 +329,7 @@ def _column_profile(c: Column, m: _Measured, rows: int, plan: ScanPlan) -> Colum
     if name in plan.unique and name not in plan.grouped_categorical:
         distinct = m.distinct
     elif name in plan.sketched:
-        distinct = hll.estimate(m.ranks)
+        distinct = hll.estimate(m.ranks) if m.ranks is not None else 0
     multiplicity = m.most if name in plan.unique and present else None
     source_present = present + m.mistyped
     return ColumnProfile(

@@ -1,4 +1,4 @@
-"""Validate one partition against a baseline: one pass grouped by int keys (constraints.scan),
+"""Validate one partition against a baseline: one pass tallied by Python workers (constraints.scan),
 then pure checks. Returns a ValidationReport value; the job decides the exit status."""
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -69,6 +70,8 @@ def _session(app_name: str, master: str | None) -> tuple[SparkSession, bool]:
         os.environ.setdefault("SPARK_CONF_DIR", str(cdir))
         builder = SparkSession.builder.appName(app_name)
         defaults = read_defaults(cdir / "spark-defaults.conf")
+        # validate's pass runs Python workers (constraints.tally): this interpreter, unless configured
+        os.environ.setdefault("PYSPARK_PYTHON", defaults.get("spark.pyspark.python", sys.executable))
         check_master(master or defaults.get("spark.master"))
         if "spark.jars" in defaults:
             builder = builder.config("spark.jars", _resolved_jars(defaults["spark.jars"], REPO_ROOT))

@@ -147,7 +147,7 @@ def test_sagemaker_spellings_are_accepted(spark, setup, capsys, tmp_path):
 
 
 def test_jobs_per_partition_are_pinned_and_independent_of_width(spark, tmp_path):
-    """The one pass (with its shuffle) and the unique id's bitmap count: the same jobs per partition at any width."""
+    """The one pass (no shuffle; the unique id settled in it): the same jobs per partition at any width."""
     from constraints.baseline import load_baseline
     from constraints.validation import validate
     from jobs.io import read_folder
@@ -171,4 +171,4 @@ def test_jobs_per_partition_are_pinned_and_independent_of_width(spark, tmp_path)
     assert counts == {2: VALIDATE_JOBS, 10: VALIDATE_JOBS}
 
 
-VALIDATE_JOBS = 5
+VALIDATE_JOBS = 1

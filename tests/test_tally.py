@@ -1,0 +1,94 @@
+"""constraints.tally and constraints.hll on their own (numpy, no Spark): each lane's tally against values
+computed another way (pandas, a per-value loop). The pass as a whole is tested on Spark in test_scan.py."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from constraints import hll, tally
+
+
+def _batches(values: list, size: int, type: pa.DataType) -> list[pa.RecordBatch]:
+    return [pa.RecordBatch.from_pydict({"x": pa.array(values[i:i + size], type=type)})
+            for i in range(0, len(values), size)]
+
+
+def _tally(batches: list[pa.RecordBatch], lane: tally.Lane, partitions: int = 1):
+    """Batches dealt to `partitions` partitions in turn, each tallied, then merged."""
+    rows = [list(tally.tally_partition(iter(batches[p::partitions]), {"x": lane}))[0] for p in range(partitions)]
+    return tally.merge_partitions(((r.column("rows")[0].as_py(), r.column("tallies")[0].as_py()) for r in rows),
+                                  {"x": lane})
+
+
+def test_numbers_equal_pandas_and_cells_equal_a_search_per_value():
+    rng = np.random.default_rng(1)
+    x = rng.normal(50, 10, 5000).round(1)
+    values = [None if i % 17 == 0 else float("nan") if i % 29 == 0 else float(v) for i, v in enumerate(x)]
+    grid = np.array([30.0, 40.0, 45.0, 45.0, 50.0, 61.3, 70.0])
+    rows, merged = _tally(_batches(values, 700, pa.float64()), tally.Numbers(48.0, grid), partitions=3)
+    t = merged["x"]
+    finite = pd.Series([v for v in values if v is not None and not np.isnan(v)])
+    assert rows == len(values)
+    assert (t.present, t.nonfinite) == (len(finite), sum(1 for v in values if v is not None and np.isnan(v)))
+    assert abs(48.0 + t.shifted / t.present - finite.mean()) < 1e-9
+    assert abs(np.sqrt(t.squares / t.present - (t.shifted / t.present) ** 2) - finite.std(ddof=0)) < 1e-9
+    assert (t.low, t.high) == (finite.min(), finite.max())
+    per_value = collections.Counter(int((grid <= v).sum()) for v in finite)   # cell j: j points <= the value
+    assert t.cells.tolist() == [per_value.get(j, 0) for j in range(len(grid) + 1)]
+
+
+def test_integral_min_and_max_stay_exact_beyond_2_53():
+    big = [2**62 + 1, 2**62 + 3, None, 2**62 + 2]
+    _, merged = _tally(_batches(big, 2, pa.int64()), tally.Numbers(0.0))
+    assert (merged["x"].low, merged["x"].high) == (2**62 + 1, 2**62 + 3)
+
+
+def test_unique_values_settled_only_while_partition_ranges_do_not_overlap():
+    ids = list(range(0, 3000)) + list(range(9000, 12000))   # two id ranges, read as three partitions
+    batches = _batches(ids, 1000, pa.int64())
+    lane = tally.Numbers(0.0, unique=True)
+    _, apart = _tally(batches[:1] + batches[3:4] + batches[1:3] + batches[4:], lane, partitions=3)
+    # partitions holding two id ranges each (0..999 with 2000..2999, ...): split at the wide gap, none overlaps
+    assert tally.distinct_and_most(apart["x"].runs) == (6000, 1)
+    with_repeat = ids + [5, 9500, 9500]
+    _, repeated = _tally(_batches(with_repeat, 1000, pa.int64()), lane, partitions=1)
+    assert tally.distinct_and_most(repeated["x"].runs) == (6000, 3)   # within one partition: exact
+    _, shared = _tally(_batches(with_repeat, 1000, pa.int64()), lane, partitions=7)
+    assert tally.distinct_and_most(shared["x"].runs) is None          # 5 and 9500 in two partitions each
+
+
+def test_positions_count_each_packed_column():
+    rng = np.random.default_rng(2)
+    sizes = (4, 7, 34)
+    columns = [rng.integers(0, size, 2500) for size in sizes]
+    words = [sum(int(col[i]) << (8 * j) for j, col in enumerate(columns)) for i in range(2500)]
+    _, merged = _tally(_batches(words, 600, pa.int64()), tally.Positions(sizes), partitions=2)
+    for counts, col, size in zip(merged["x"], columns, sizes):
+        assert counts.tolist() == [int((col == b).sum()) for b in range(size)]
+
+
+def test_lengths_and_flags():
+    lengths = [3, None, 17, 0, 5]
+    _, merged = _tally(_batches(lengths, 2, pa.int32()), tally.Lengths(), partitions=2)
+    assert merged["x"] == tally.LengthTally(4, 0, 17)
+    _, merged = _tally(_batches([True, None, False, True, True], 2, pa.bool_()), tally.Flags())
+    assert merged["x"] == 3
+
+
+def test_registers_equal_a_per_hash_reference_and_estimate_distinct_counts():
+    rng = np.random.default_rng(3)
+    hashes = rng.integers(-2**63, 2**63 - 1, size=30_000, dtype=np.int64)
+    hashes[:4] = [0, -1, 2**53 - 1, -2**63]
+    reference = np.zeros(hll.REGISTERS, int)
+    for h in hashes.tolist():
+        u = h & (2**64 - 1)
+        register, rest = u >> hll.WIDTH, u & ((1 << hll.WIDTH) - 1)
+        reference[register] = max(reference[register], hll.WIDTH - rest.bit_length() + 1)
+    assert hll.ranks(hashes).tolist() == reference.tolist()
+    for n in (10, 1000, 30_000):   # distinct random hashes: within 4 standard errors (2.3%)
+        assert abs(hll.estimate(hll.ranks(hashes[:n])) - n) <= max(1, 4 * 0.023 * n)
+    assert hll.estimate(np.zeros(hll.REGISTERS, np.int8)) == 0
