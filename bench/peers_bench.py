@@ -315,12 +315,13 @@ def main() -> None:
     notes = [
         "- wall s, CPU s, Spark jobs: measured INSIDE each tool's process around the work only (reading the table "
         "included; interpreter start, imports, Spark session, set-up and a warm-up run on a 20,000-row table "
-        "excluded). CPU s: the process plus its Spark JVM (utime + stime; at most 2 per wall second on 2 cores), "
+        "excluded). CPU s: the process and all it started (its Spark JVM, PySpark's Python workers; utime + stime; at most 2 "
+        "per wall second on 2 cores), "
         "less inflated by other load than wall time. outside s: the whole subprocess from outside (start-up, "
         "set-up and warm-up included).",
         "- floor: its own process; `wall / floor` and `CPU / floor` divide by it; (own floor): by the floor timed in "
         "the tool's own session just before its work (Spark tools), which follows the machine's load more closely.",
-        "- peak RSS: highest sum of resident memory over the tool's process tree (Python + JVM; in Spark local mode "
+        "- peak RSS: highest sum of resident memory over the tool's process tree (Python + JVM + Python workers; in Spark local mode "
         "the driver and the executors are that one JVM, spark.driver.memory 4g), sampled every 0.2 s over the "
         "whole subprocess, warm-up and set-up included.",
         f"- dqloop validate, Great Expectations and pandera check the same suite: the dqloop baseline of the "

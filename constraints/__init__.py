@@ -7,7 +7,7 @@ Public surface:
     statistics_document, constraints_document               SageMaker's JSON
     load_baseline, Baseline, BaselineError                  a baseline read back and checked
     validate, ValidationReport, CheckResult                 a partition checked against a baseline (measured by
-                                                            constraints.scan: one pass grouped by int keys)
+                                                            constraints.scan: one pass, tallied by Python workers)
     Thresholds                                              calibrated (default) or SageMaker's fixed thresholds
     history_checks, HistoryOptions                          metrics against their history (n-sigma, rate of change)
     DqloopError and its subclasses                          see constraints.errors

@@ -22,11 +22,13 @@ rules' offending-row counts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
+from pyspark.errors import PythonException
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -34,6 +36,7 @@ from pyspark.sql import functions as F
 from constraints import hll, tally
 from constraints.baseline import Baseline
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
+from constraints.errors import SetupError
 from constraints.grid import GridCounts, grid_points
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, SplitStats
 from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative, Suite
@@ -230,7 +233,15 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
     lanes_df, lanes = _lanes(data, plan)
-    partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
+    try:
+        partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
+    except PythonException as exc:
+        missing = re.search(r"No module named '([^']+)'", str(exc))
+        if missing is None:
+            raise
+        raise SetupError(f"validate's pass runs Python on the Spark executors, and their Python has no module "
+                         f"{missing.group(1)!r}.", "point spark.pyspark.python (or PYSPARK_PYTHON) at a Python "
+                         "with dqloop installed: its .venv, or the environment scripts/package builds") from None
     rows, tallies = tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
     measured = {c.name: _Measured() for c in plan.columns}
     packed = [c for c in plan.columns if c.name in plan.known]

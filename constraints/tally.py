@@ -8,7 +8,7 @@ tallies in partition order (`merge_partitions`). No shuffle, no grouping: a sing
   Numbers     a numeric column (null: absent; NaN: a non-finite value): count, sum and sum of squares less
               the baseline mean (no cancellation while the mean stays near the baseline's), min, max, counts
               per grid cell; for unique columns the distinct values and the largest count of one, exact within
-              a partition and exact overall while the partitions' value ranges do not overlap (`Runs`)
+              a partition and exact overall while the partitions' value ranges do not overlap (`Run`)
   Positions   up to eight known-category positions, one per byte of a long (0: absent): counts per position
   Registers   HyperLogLog ranks of 64-bit hashes (constraints.hll)
   Lengths     string lengths: count, min, max

@@ -45,7 +45,7 @@ from pyspark.sql import SparkSession
 from constraints.anomaly import DEFAULT_METRICS, DEFAULT_OUTPUT_METRICS, HISTORY_METRICS, HistoryOptions, history_checks
 from constraints.baseline import Baseline, load_baseline
 from constraints.columns import PREDICTION
-from constraints.errors import DqloopError, UsageError
+from constraints.errors import DqloopError, SetupError, UsageError
 from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
 from jobs.cli import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
@@ -161,6 +161,8 @@ def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: 
     try:
         table = read_table(spark, path, fmt)
         return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds))
+    except SetupError:
+        raise   # the installation, not this partition: no other partition would fare better
     except DqloopError as exc:
         return Outcome(partition, error=exc)
     except Py4JJavaError as exc:
@@ -199,7 +201,7 @@ def with_history(report: ValidationReport, repo: str, baseline: Baseline, option
 
 def summary_line(o: Outcome) -> str:
     if o.error is not None:
-        return f"{o.partition}  error  {o.error.message}"
+        return f"{o.partition}  error  {o.error}"   # with its fix on the next line
     r = o.report
     failed: dict[str, list[str]] = {}
     for v in r.violations:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pandas as pd
 import pandera.errors
@@ -88,3 +89,17 @@ def test_missing_deequ_jar_names_the_setup_command(sample, tmp_path):
     assert out.returncode == 3
     assert "scripts/setup" in out.stderr and "JavaPackage" not in out.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_executor_python_without_dqloops_dependencies_names_the_fix(sample, tmp_path):
+    """validate's pass runs Python workers: a worker Python without numpy and pyarrow is a set-up error that
+    says which setting to fix, not a Python traceback from an executor."""
+    base = run_dqloop("baseline", "--input", str(sample), "--output", str(tmp_path / "base"))
+    assert base.returncode == 0, base.stderr
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    out = run_dqloop("validate", "--baseline", str(tmp_path / "base"), "--input", str(sample),
+                     "--output", str(tmp_path / "v"), env={"PYSPARK_PYTHON": str(tmp_path / "bare" / "bin" / "python")})
+    assert out.returncode == 3, out.stdout + out.stderr
+    ours = out.stderr[out.stderr.index("dqloop validate: error:"):]   # after Spark's own log of the task
+    assert "has no module" in ours and "fix: point spark.pyspark.python" in ours, out.stderr
+    assert "Traceback" not in ours and not (tmp_path / "v").exists()

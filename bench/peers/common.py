@@ -61,21 +61,35 @@ def spark_session(app: str):
     return builder.getOrCreate()
 
 
-def cpu_of(pid: int) -> float:
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+def tree_cpu(root: int) -> float:
+    """CPU seconds of `root` and every live descendant (the Spark JVM, PySpark's daemon and Python workers),
+    each with its reaped children's (utime + stime + cutime + cstime)."""
+    stats, children = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:   # ended meanwhile
+                continue
+            stats[int(entry.name)] = sum(int(f) for f in fields[11:15])
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Timer:
-    """with Timer(spark) as t: ...  ->  t.result: wall s, cpu s (this process + the JVM), Spark jobs."""
+    """with Timer(spark) as t: ...  ->  t.result: wall s, cpu s (this process and all it started), Spark jobs."""
 
     def __init__(self, spark=None):
         self.spark = spark
-        self.jvm = spark._jvm.ProcessHandle.current().pid() if spark is not None else None
         self.result: dict = {}
 
     def cpu(self) -> float:
-        return cpu_of(os.getpid()) + (cpu_of(self.jvm) if self.jvm else 0.0)
+        return tree_cpu(os.getpid())
 
     def __enter__(self):
         if self.spark is not None:
