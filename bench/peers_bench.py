@@ -251,7 +251,8 @@ def main() -> None:
 
     if args.scaling:
         lines = ["| rows | columns | validate s | CPU s | Spark jobs | floor s (same session) | validate / floor "
-                 "| peak RSS GiB | peak load | violations |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                 "| peak RSS GiB | driver Python peak MiB | pass partitions | to driver KiB | peak load | violations |",
+                 "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         cases = [(r, 20) for r in args.scaling_rows] + [(args.scaling_rows[0], c) for c in args.scaling_columns
                                                          if c != 20]
         bases: dict[int, Path] = {}
@@ -270,16 +271,24 @@ def main() -> None:
                 lines.append(f"| {rows:,} | {columns} | did not run: `{r.get('error')}` |")
                 continue
             fl, v = r["runs"][0], r["runs"][-1]
+            d = v["detail"]
             lines.append(f"| {rows:,} | {columns} | {v['wall']:.1f} | {v['cpu']:.1f} | {v['jobs']} | {fl['wall']:.1f} "
-                         f"| {v['wall'] / fl['wall']:.1f} | {_gib(r['peak_rss'])} | {r['load']:.1f} "
-                         f"| {v['detail'].get('violations')} |")
+                         f"| {v['wall'] / fl['wall']:.1f} | {_gib(r['peak_rss'])} | {d.get('python_peak_mib', 0):.0f} "
+                         f"| {d.get('pass_partitions', '-')} | {d.get('to_driver_bytes', 0) / 1024:.0f} | {r['load']:.1f} "
+                         f"| {d.get('violations')} |")
             print(lines[-1], flush=True)
         head[1] += f"{(time.perf_counter() - start) / 60:.1f} min (data generation included)"
         section = "\n".join([SCALING, "", *head, "", *env, "", *lines, "",
                              "- validate: `constraints.validation.validate` of the whole table as one partition, in a "
                              "warm session (a validate of the 20,000-row table first), against a baseline of 200,000 "
                              "rows of the same width; the floor is timed in the same session just before.",
-                             "- peak RSS: the process tree (Python + the Spark JVM), warm-up included.", ""])
+                             "- peak RSS: the process tree (Python + the Spark JVM + PySpark's Python workers), warm-up included; "
+                             "the JVM heap grows freely up to spark.driver.memory (4g), so this is not what the driver needs.",
+                             "- driver Python peak: the runner's own resident peak (ru_maxrss: the PySpark driver, where "
+                             "the tallies are merged and the report built), warm-up included. pass partitions, to driver: "
+                             "the Spark partitions of validate's one pass and the bytes of tallies they send to the "
+                             "driver (one row each; constraints.scan logs both at debug level): a partition's tallies are "
+                             "bounded whatever its rows, so what the driver holds grows with partitions and columns.", ""])
         print("\n" + section)
         write_section(REPO / "bench" / "RESULTS.md", section)
         return

@@ -22,6 +22,7 @@ rules' offending-row counts.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import partial
@@ -56,6 +57,8 @@ def offending(c: Constraint, col: Column) -> SparkColumn | None:
     if isinstance(c, IsInDomain):
         return ~x.isin(list(c.values))
     return None
+
+log = logging.getLogger("dqloop.scan")
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,8 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
         raise SetupError(f"validate's pass runs Python on the Spark executors, and their Python has no module "
                          f"{missing.group(1)!r}.", "point spark.pyspark.python (or PYSPARK_PYTHON) at a Python "
                          "with dqloop installed: its .venv, or the environment scripts/package builds") from None
+    log.debug("the pass: %d partitions, %d bytes of tallies to the driver", len(partitions),
+              sum(len(r["tallies"]) for r in partitions))
     rows, tallies = tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
     measured = {c.name: _Measured() for c in plan.columns}
     packed = [c for c in plan.columns if c.name in plan.known]

@@ -16,7 +16,9 @@ Each runs once untimed on --warmup first; then the floor and the tool are timed 
 
 from __future__ import annotations
 
+import logging
 import re
+import resource
 import sys
 from argparse import Namespace
 from pathlib import Path
@@ -29,6 +31,20 @@ from constraints.deequ import ensure_callback_server, pydeequ_module, shutdown_c
 from jobs import baseline as baseline_job, validate as validate_job  # noqa: E402
 from jobs.io import write_folder  # noqa: E402
 from jobs.session import build_session  # noqa: E402
+
+
+class PassLog(logging.Handler):
+    """What validate's pass sent to the driver (constraints.scan logs it at debug level): partitions, bytes."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.last: dict = {}
+        scan_log = logging.getLogger("dqloop.scan")
+        scan_log.setLevel(logging.DEBUG)
+        scan_log.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.last = {"pass_partitions": record.args[0], "to_driver_bytes": record.args[1]}
 
 
 def baseline_args(path: str, out: str = "unused") -> Namespace:
@@ -78,10 +94,13 @@ def main() -> None:
             from constraints.validation import validate
             base = validate_job.read_baseline(args.baseline)
 
+            passes = PassLog()
+
             def work(path):
                 report = validate(spark, read(path), base, "p")
                 return {"rows": report.rows, "checks": len(report.results), "violations": len(report.violations),
-                        "failed": sorted({f"{r.check}:{r.feature}" for r in report.violations})}
+                        "failed": sorted({f"{r.check}:{r.feature}" for r in report.violations}), **passes.last,
+                        "python_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
             data = args.data
         elif args.only == "pydeequ-profile":
             profiles = pydeequ_module("profiles")
