@@ -100,7 +100,7 @@ def main() -> None:
                 report = validate(spark, read(path), base, "p")
                 return {"rows": report.rows, "checks": len(report.results), "violations": len(report.violations),
                         "failed": sorted({f"{r.check}:{r.feature}" for r in report.violations}), **passes.last,
-                        "python_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+                        "python_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
             data = args.data
         elif args.only == "pydeequ-profile":
             profiles = pydeequ_module("profiles")
