@@ -42,6 +42,8 @@ from constraints.grid import GridCounts, grid_points
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, SplitStats
 from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative, Suite
 
+log = logging.getLogger("dqloop.scan")
+
 MAX_KNOWN = 32   # a column's known categories are grouped by position up to this many, else by value
 
 
@@ -57,8 +59,6 @@ def offending(c: Constraint, col: Column) -> SparkColumn | None:
     if isinstance(c, IsInDomain):
         return ~x.isin(list(c.values))
     return None
-
-log = logging.getLogger("dqloop.scan")
 
 
 @dataclass(frozen=True)
