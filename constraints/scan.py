@@ -190,13 +190,15 @@ class _Measured:
     values: dict[str, int] = field(default_factory=dict)   # values outside the known categories (all if grouped)
 
 
-def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.Lane]]:
+def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.Lane], dict[str, tuple[str, int]]]:
     """The columns Spark computes for the pass's Python workers, and what each worker tallies of them
     (constraints.tally): per numeric column its values (`v`, NaN for non-finite ones), per known
     categorical its category's position packed with seven others into a long (`p`; 0: absent, one past
     the last: unseen), per other string its length (`n`) and, sketched, its hash (`h`); flags for values
-    not of the type (`t`) and for each counted rule's offending rows (`r`)."""
+    not of the type (`t`) and for each counted rule's offending rows (`r`). Also where each known
+    categorical went: column -> (its `p` lane, its byte in the long)."""
     lanes: dict[str, tally.Lane] = {}
+    slots: dict[str, tuple[str, int]] = {}
     exprs: list[SparkColumn] = []
     packed: list[tuple[Column, SparkColumn]] = []
 
@@ -225,17 +227,18 @@ def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.
         for j, (_, position) in enumerate(group):
             word = word + F.shiftleft(position.cast("long"), 8 * j)
         lane(f"p{g}", word, tally.Positions(tuple(len(plan.known[c.name]) + 2 for c, _ in group)))
+        slots.update({c.name: (f"p{g}", j) for j, (c, _) in enumerate(group)})
     by_name = {c.name: c for c in plan.columns}
     for i, rule in plan.rules:
         col = by_name[rule.column]
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
-    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
+    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes, slots
 
 
 def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int]]:
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
-    lanes_df, lanes = _lanes(data, plan)
+    lanes_df, lanes, slots = _lanes(data, plan)
     try:
         partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
     except PythonException as exc:
@@ -249,12 +252,11 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
               sum(len(r["tallies"]) for r in partitions))
     rows, tallies = tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
     measured = {c.name: _Measured() for c in plan.columns}
-    packed = [c for c in plan.columns if c.name in plan.known]
     for k, c in enumerate(plan.columns):
         m = measured[c.name]
-        if c.name in plan.known:
-            g, j = divmod(packed.index(c), tally.PACKED)
-            counts = tallies.get(f"p{g * tally.PACKED}")
+        if c.name in slots:
+            word, j = slots[c.name]
+            counts = tallies.get(word)
             m.cells = {b: int(n) for b, n in enumerate(counts[j]) if b and n} if counts is not None else {}
             m.present = sum(m.cells.values())
         elif (t := tallies.get(f"v{k}")) is not None:

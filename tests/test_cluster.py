@@ -92,8 +92,8 @@ def documents(folder, names) -> dict:
 # Deequ's KLL compactor flips a coin from a JVM-wide random generator, so once a level compacts, two runs
 # over the same rows keep different items (seen: the same table gave different sketches in a fresh cluster
 # JVM and in a test session that had computed other sketches before). Everything else must be equal to the
-# last digit, except floating-point sums: Spark merges partial sums in the order shuffle blocks arrive, which
-# differs between a cluster and local mode, so they agree to about 1e-15 (rel 1e-12 allowed), not bitwise;
+# last digit, except floating-point sums: the baseline's aggregations merge partial sums in the order they
+# arrive, which differs between a cluster and local mode, so they agree to about 1e-15 (rel 1e-12 allowed);
 # sketches must agree in shape and as distributions (the largest CDF gap within both sketches'
 # rank error), and what derives from them (bucket counts, drift distances) within that error.
 def _sketch_gap(a: dict, b: dict) -> float:
