@@ -1,7 +1,7 @@
 """A partition's metrics for validate: one pass over the rows, no shuffle.
 
 Validate knows from its baseline what to measure, so it asks for exactly that. Spark computes a few
-lanes per row (a numeric column's value, a known category's position, a string's length and hash, a
+lanes per row (a numeric column's value, a known categorical's value, a string's length and hash, a
 counted rule's verdict) and hands them as Arrow batches to Python workers that tally each partition with
 numpy (constraints.tally): per numeric column count, min, max, sum and sum of squares less the baseline
 mean and counts per cell of its baseline grid (constraints.grid); counts per known category; a
@@ -9,9 +9,10 @@ HyperLogLog of other strings (constraints.hll); distinct values of unique column
 partition comes back. (Deequ's analyzers cost about three times as much for the same statistics, and a
 grouping of (key, value) entries per row twice as much as this pass; bench/RESULTS.md.)
 
-Two narrow jobs follow only where needed: the exact distinct count of a unique integral column whose
-partitions' value ranges overlap, from Spark's bitmaps (it reads that one column), and values by
-themselves (unseen categories, too many categories, a unique column not settled otherwise). The suite's
+Narrow jobs follow only where needed: the exact distinct count of a unique integral column whose
+partitions' value ranges overlap, from Spark's bitmaps (it reads that one column); other unique columns
+from their values' 64-bit hashes (one job, shuffling hashes, not values); and values by themselves
+(unseen categories, too many categories, a unique column whose hashes repeat). The suite's
 row-level rules are judged from the counts: domains and lengths from the categories, ranges kept by a
 share of the rows from the grid (their bounds are grid points), rules every row must keep from min and
 max; the others are counted in the pass.
@@ -44,7 +45,7 @@ from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRang
 
 log = logging.getLogger("dqloop.scan")
 
-MAX_KNOWN = 32   # a column's known categories are grouped by position up to this many, else by value
+MAX_KNOWN = 10_000   # a column's known categories are counted by position in the pass up to this many, else by value
 
 
 def offending(c: Constraint, col: Column) -> SparkColumn | None:
@@ -160,6 +161,11 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
                 and m.high - m.low + 1 <= BITMAP_SPAN * m.present:   # sparse values: one 4 KiB bitmap each
             m.distinct = _distinct_integers(data, c)
             m.most = 1 if m.distinct == m.present else 0   # 0: a value occurs twice, counted by value below
+    hashed = [c for c in present if c.name in plan.unique and not measured[c.name].most
+              and c.name not in plan.grouped_categorical]
+    for name, (distinct, most) in (_hashed_multiplicity(data, hashed) if hashed else {}).items():
+        if most == 1:   # no hash twice, so no value twice; else counted by value below (a collision is not a repeat)
+            measured[name].distinct, measured[name].most = distinct, 1
     by_value = [c for c in present if c.name in plan.grouped_categorical
                 or (c.name in plan.known and measured[c.name].cells.get(len(plan.known[c.name]) + 1))
                 or (c.name in plan.unique and not measured[c.name].most)]
@@ -190,17 +196,15 @@ class _Measured:
     values: dict[str, int] = field(default_factory=dict)   # values outside the known categories (all if grouped)
 
 
-def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.Lane], dict[str, tuple[str, int]]]:
+def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.Lane]]:
     """The columns Spark computes for the pass's Python workers, and what each worker tallies of them
     (constraints.tally): per numeric column its values (`v`, NaN for non-finite ones), per known
-    categorical its category's position packed with seven others into a long (`p`; 0: absent, one past
-    the last: unseen), per other string its length (`n`) and, sketched, its hash (`h`); flags for values
-    not of the type (`t`) and for each counted rule's offending rows (`r`). Also where each known
-    categorical went: column -> (its `p` lane, its byte in the long)."""
+    categorical its values (`k`, looked up among the known categories by the worker), per other string
+    its length (`n`) and, sketched, its hash (`h`); flags for values not of the type (`t`) and for each
+    counted rule's offending rows (`r`). Lookups stay out of Spark's generated code: a CASE per category
+    over many columns made methods HotSpot would not compile (bench/RESULTS.md, table shapes)."""
     lanes: dict[str, tally.Lane] = {}
-    slots: dict[str, tuple[str, int]] = {}
     exprs: list[SparkColumn] = []
-    packed: list[tuple[Column, SparkColumn]] = []
 
     def lane(name: str, expr: SparkColumn, kind: tally.Lane) -> None:
         exprs.append(expr.alias(name))
@@ -209,7 +213,7 @@ def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.
     for k, c in enumerate(plan.columns):
         x = F.col(c.alias)
         if c.name in plan.known:
-            packed.append((c, F.when(x.isNotNull(), _position(x, plan.known[c.name])).otherwise(F.lit(0))))
+            lane(f"k{k}", x, tally.Categories(plan.known[c.name]))
         elif c.is_numeric:
             value = x.cast("long" if c.inferred_type == INTEGRAL else "double")
             if c.inferred_type == FRACTIONAL:   # the projection made non-finite values null and flagged them
@@ -221,24 +225,17 @@ def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.
                 lane(f"h{k}", hll.hashed(x), tally.Registers())
         if c.is_retyped:
             lane(f"t{k}", ~F.col(c.typeok_alias), tally.Flags())
-    for g in range(0, len(packed), tally.PACKED):
-        group = packed[g:g + tally.PACKED]
-        word = F.lit(0).cast("long")
-        for j, (_, position) in enumerate(group):
-            word = word + F.shiftleft(position.cast("long"), 8 * j)
-        lane(f"p{g}", word, tally.Positions(tuple(len(plan.known[c.name]) + 2 for c, _ in group)))
-        slots.update({c.name: (f"p{g}", j) for j, (c, _) in enumerate(group)})
     by_name = {c.name: c for c in plan.columns}
     for i, rule in plan.rules:
         col = by_name[rule.column]
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
-    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes, slots
+    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
 
 
 def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int]]:
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
-    lanes_df, lanes, slots = _lanes(data, plan)
+    lanes_df, lanes = _lanes(data, plan)
     try:
         partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
     except PythonException as exc:
@@ -254,11 +251,11 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
     measured = {c.name: _Measured() for c in plan.columns}
     for k, c in enumerate(plan.columns):
         m = measured[c.name]
-        if c.name in slots:
-            word, j = slots[c.name]
-            counts = tallies.get(word)
-            m.cells = {b: int(n) for b, n in enumerate(counts[j]) if b and n} if counts is not None else {}
+        if (counts := tallies.get(f"k{k}")) is not None:
+            m.cells = {b: int(n) for b, n in enumerate(counts) if b and n}
             m.present = sum(m.cells.values())
+        elif c.name in plan.known:
+            m.cells, m.present = {}, 0
         elif (t := tallies.get(f"v{k}")) is not None:
             m.present, m.nonfinite, m.shifted, m.squares, m.low, m.high = \
                 t.present, t.nonfinite, t.shifted, t.squares, t.low, t.high
@@ -284,12 +281,16 @@ def _distinct_integers(data: DataFrame, c: Column) -> int:
     return int(bitmaps.agg(F.sum(F.bitmap_count("bits"))).collect()[0][0] or 0)
 
 
-def _position(x: SparkColumn, known: tuple[str, ...]) -> SparkColumn:
-    """1-based position of `x` among the known categories; len(known) + 1 for any other value."""
-    position = F.lit(len(known) + 1)
-    for j, v in reversed(list(enumerate(known, start=1))):
-        position = F.when(x == F.lit(v), F.lit(j)).otherwise(position)
-    return position
+def _hashed_multiplicity(data: DataFrame, columns: list[Column]) -> dict[str, tuple[int, int]]:
+    """Distinct 64-bit hashes (xxhash64) of unique columns' values and the largest count of one, one job
+    for all of them: it shuffles 8-byte hashes, not the values. No hash twice means no value twice; a
+    repeated hash may be a collision (about n**2 / 2**65), so the caller confirms it by value."""
+    entries = [F.struct(F.lit(k).alias("k"), F.when(F.col(c.alias).isNotNull(), F.xxhash64(F.col(c.alias)))
+                        .alias("h")) for k, c in enumerate(columns)]
+    counted = data.select(F.explode(F.array(*entries)).alias("e")).select("e.k", "e.h") \
+        .where(F.col("h").isNotNull()).groupBy("k", "h").agg(F.count(F.lit(1)).alias("n"))
+    per_column = counted.groupBy("k").agg(F.count(F.lit(1)).alias("distinct"), F.max("n").alias("most"))
+    return {columns[r["k"]].name: (int(r["distinct"]), int(r["most"])) for r in per_column.collect()}
 
 
 def _value_counts(data: DataFrame, plan: ScanPlan, columns: list[Column]) -> dict[str, tuple[int, int, dict[str, int]]]:

@@ -9,7 +9,8 @@ tallies in partition order (`merge_partitions`). No shuffle, no grouping: a sing
               the baseline mean (no cancellation while the mean stays near the baseline's), min, max, counts
               per grid cell; for unique columns the distinct values and the largest count of one, exact within
               a partition and exact overall while the partitions' value ranges do not overlap (`Run`)
-  Positions   up to eight known-category positions, one per byte of a long (0: absent): counts per position
+  Categories  a categorical column's values, looked up among the baseline's categories (Arrow's hashed
+              index_in): counts per known category, of other values and of nulls
   Registers   HyperLogLog ranks of 64-bit hashes (constraints.hll)
   Lengths     string lengths: count, min, max
   Flags       a boolean: the rows where it holds
@@ -27,11 +28,8 @@ import pyarrow.compute as pc
 
 from constraints import hll
 
-__all__ = ["Numbers", "Positions", "Registers", "Lengths", "Flags", "Lane", "Run", "distinct_and_most",
-           "tally_partition", "merge_partitions", "SCHEMA", "DDL", "PACKED"]
-
-PACKED = 8   # positions per Positions lane: one byte each of a 64-bit long
-
+__all__ = ["Numbers", "Categories", "Registers", "Lengths", "Flags", "Lane", "Run", "distinct_and_most",
+           "tally_partition", "merge_partitions", "SCHEMA", "DDL"]
 
 @dataclass
 class NumberTally:
@@ -122,17 +120,26 @@ def distinct_and_most(runs: Iterable[Run]) -> tuple[int, int] | None:
 
 
 @dataclass(frozen=True)
-class Positions:
-    sizes: tuple[int, ...]                   # per packed column: positions 0 (absent) .. its last
+class Categories:
+    """A categorical column's values looked up among its known categories by Arrow's hashed `index_in`:
+    counts per position (0: absent, 1..k: the known categories in order, k + 1: any other value)."""
 
-    def fold(self, lane: pa.Array) -> list[np.ndarray]:
-        packed = lane.to_numpy().astype("<i8", copy=False).view(np.uint8).reshape(-1, PACKED)
-        return [np.bincount(packed[:, j], minlength=size) for j, size in enumerate(self.sizes)]
+    known: tuple[str, ...]
+    value_set: pa.Array = field(init=False, repr=False, compare=False)
 
-    def merge(self, a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
-        return [x + y for x, y in zip(a, b)]
+    def __post_init__(self):
+        object.__setattr__(self, "value_set", pa.array(self.known, pa.string()))
 
-    def close(self, t: list[np.ndarray]) -> list[np.ndarray]:
+    def fold(self, lane: pa.Array) -> np.ndarray:
+        k = len(self.known)
+        found = pc.index_in(lane, value_set=self.value_set).fill_null(k).to_numpy().astype(np.intp, copy=False)
+        positions = np.where(lane.is_valid().to_numpy(zero_copy_only=False), found + 1, 0)
+        return np.bincount(positions, minlength=k + 2)
+
+    def merge(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    def close(self, t: np.ndarray) -> np.ndarray:
         return t
 
 
@@ -180,7 +187,7 @@ class Flags:
         return t
 
 
-Lane = Union[Numbers, Positions, Registers, Lengths, Flags]
+Lane = Union[Numbers, Categories, Registers, Lengths, Flags]
 SCHEMA = pa.schema([("rows", pa.int64()), ("tallies", pa.binary())])   # one row per partition
 DDL = "rows long, tallies binary"                                      # the same, for Spark
 

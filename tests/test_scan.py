@@ -123,3 +123,24 @@ def test_unique_columns_exact_when_partitions_share_a_value_range(spark, bad_bat
         ident = validate(spark, df.repartition(3), base, "p").profile.column("id")
         expected = frame["id"].value_counts()
         assert (ident.distinct_count, ident.train.max_multiplicity) == (len(expected), expected.max())
+
+
+def test_unique_string_ids_settled_from_hashes_and_repeats_counted_by_value(spark, tmp_path):
+    """A unique string column: its 64-bit hashes settle it when none repeats; repeats are counted by value."""
+    rng = np.random.default_rng(11)
+
+    def frame(n, seed):
+        r = np.random.default_rng(seed)
+        return pd.DataFrame({"key": [f"k-{seed}-{i:07d}" for i in range(n)], "x": r.normal(size=n)})
+
+    run_baseline(spark, write_parquet(frame(3_000, 1), tmp_path / "train"), tmp_path / "base")
+    base = load_baseline(read_folder(str(tmp_path / "base"), ("statistics.json", "constraints.json", "suite.json")))
+    assert any(s.constraint.column == "key" and type(s.constraint).__name__ == "IsUnique" for s in base.suite.constraints)
+    good = frame(8_000, 2)
+    twice = good.copy()
+    twice.loc[rng.choice(8_000, 6, replace=False), "key"] = ["k-2-0000001"] * 3 + ["k-2-0000002"] * 3
+    for name, f in (("good", good), ("twice", twice)):
+        df = spark.read.parquet(str(write_parquet(f, tmp_path / name))).repartition(3)
+        key = validate(spark, df, base, name).profile.column("key")
+        counts = f["key"].value_counts()
+        assert (key.distinct_count, key.train.max_multiplicity) == (len(counts), counts.max()), name

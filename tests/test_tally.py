@@ -61,14 +61,14 @@ def test_unique_values_settled_only_while_partition_ranges_do_not_overlap():
     assert tally.distinct_and_most(shared["x"].runs) is None          # 5 and 9500 in two partitions each
 
 
-def test_positions_count_each_packed_column():
+def test_categories_count_known_values_others_and_nulls():
     rng = np.random.default_rng(2)
-    sizes = (4, 7, 34)
-    columns = [rng.integers(0, size, 2500) for size in sizes]
-    words = [sum(int(col[i]) << (8 * j) for j, col in enumerate(columns)) for i in range(2500)]
-    _, merged = _tally(_batches(words, 600, pa.int64()), tally.Positions(sizes), partitions=2)
-    for counts, col, size in zip(merged["x"], columns, sizes):
-        assert counts.tolist() == [int((col == b).sum()) for b in range(size)]
+    known = ("a", "b", "é ü", "")
+    values = [None if r < 0.1 else ["a", "b", "é ü", "", "zz", "A"][int(r * 60) % 6] for r in rng.random(2500)]
+    _, merged = _tally(_batches(values, 600, pa.string()), tally.Categories(known), partitions=2)
+    expected = [sum(v is None for v in values), *[values.count(k) for k in known],
+                sum(v is not None and v not in known for v in values)]
+    assert merged["x"].tolist() == expected
 
 
 def test_lengths_and_flags():
