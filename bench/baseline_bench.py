@@ -98,7 +98,7 @@ def measure(spark, path: Path, out: Path) -> dict:
         rows = floor(spark, path)
     c1, t1 = jvm_cpu(spark), time.perf_counter()
     args = Namespace(input=str(path), output=str(out), format="auto", columns=None, exclude=[],
-                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100)
+                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
     before = ungrouped_jobs(spark)
     prof, suite, profile_jobs = baseline.compute(spark, args)  # profile_jobs: the jobs of profile() only
     c2, t2 = jvm_cpu(spark), time.perf_counter()

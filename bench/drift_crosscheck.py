@@ -80,7 +80,7 @@ def main() -> None:
     spark = build_session("drift-crosscheck", "local[2]")
     try:
         b = argparse.Namespace(input=str(work / "train"), output=str(work / "baseline"), format="auto", columns=None,
-                               exclude=[], predictions=["score"], holdout_fraction=0.2, seed=42, max_categories=100)
+                               exclude=[], predictions=["score"], holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
         prof, suite, _ = baseline_job.compute(spark, b)
         write_folder(str(work / "baseline"), baseline_job.documents(prof, suite))
         v = argparse.Namespace(baseline=str(work / "baseline"), input=str(work / "production"),

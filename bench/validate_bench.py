@@ -42,7 +42,7 @@ SECTION = "## Validate per partition vs. one plain scan (bench/validate_bench.py
 def make_baseline(spark, data_dir: Path, out: Path):
     train = table_path(data_dir, 200_000)
     args = Namespace(input=str(train), output=str(out), format="auto", columns=None, exclude=[],
-                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100)
+                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
     prof, suite, _ = baseline.compute(spark, args)
     write_folder(str(out), baseline.documents(prof, suite))
     return validate_job.read_baseline(str(out))

@@ -1,7 +1,9 @@
 """Category frequencies and exact uniqueness for many columns in one grouping pass.
 
 Deequ runs one grouping pass per column set (Histogram, Uniqueness, ...), which makes wide tables
-slow. Here all chosen columns are unpivoted into (column, value) pairs and grouped once.
+slow. Here all chosen columns are unpivoted into (column, value) pairs and grouped once
+(`count_categories`), or, where only multiplicities matter, into (column, 64-bit hash) pairs
+(`hashed_multiplicity`: a shuffle of hashes, not of values).
 """
 
 from __future__ import annotations
@@ -56,3 +58,20 @@ def count_categories(data: DataFrame, categorical: list[Column], unique_candidat
             if row["k"] in keep_values else None,
         )
     return out
+
+
+def hashed_multiplicity(data: DataFrame, columns: list[Column]) -> dict[str, tuple[int, dict[str, int]]]:
+    """{name: (distinct hashes, split -> largest count of one hash)} of the columns' values' xxhash64, one
+    job for all of them. No hash twice means no value twice; a repeated hash may be a collision (about
+    n**2 / 2**65 for n values), so a caller confirms a repeat by value (`count_categories`)."""
+    holdout = F.col(HOLDOUT).cast("long")
+    entries = F.explode(F.array(*[
+        F.struct(F.lit(k).alias("k"), F.when(F.col(c.alias).isNotNull(), F.xxhash64(F.col(c.alias))).alias("h"))
+        for k, c in enumerate(columns)])).alias("e")
+    long = data.select(holdout.alias("held"), entries).select("held", "e.k", "e.h").where(F.col("h").isNotNull())
+    grouped = long.groupBy("k", "h").agg(F.sum(1 - F.col("held")).alias("t"), F.sum("held").alias("o"))
+    per_column = grouped.groupBy("k").agg(F.count(F.lit(1)).alias("distinct"), F.max(F.col("t") + F.col("o")).alias("a"),
+                                          F.max("t").alias("t"), F.max("o").alias("o"))
+    return {columns[r["k"]].name: (int(r["distinct"]), {"all": int(r["a"]), "train": int(r["t"] or 0),
+                                                        "holdout": int(r["o"] or 0)})
+            for r in per_column.collect()}

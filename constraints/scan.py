@@ -37,6 +37,7 @@ from pyspark.sql import functions as F
 
 from constraints import hll, tally
 from constraints.baseline import Baseline
+from constraints.categories import hashed_multiplicity
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
 from constraints.errors import SetupError
 from constraints.grid import GridCounts, grid_points
@@ -163,8 +164,8 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
             m.most = 1 if m.distinct == m.present else 0   # 0: a value occurs twice, counted by value below
     hashed = [c for c in present if c.name in plan.unique and not measured[c.name].most
               and c.name not in plan.grouped_categorical]
-    for name, (distinct, most) in (_hashed_multiplicity(data, hashed) if hashed else {}).items():
-        if most == 1:   # no hash twice, so no value twice; else counted by value below (a collision is not a repeat)
+    for name, (distinct, most) in (hashed_multiplicity(data, hashed) if hashed else {}).items():
+        if most["all"] == 1:   # no hash twice, so no value twice; else counted by value below (a collision is not a repeat)
             measured[name].distinct, measured[name].most = distinct, 1
     by_value = [c for c in present if c.name in plan.grouped_categorical
                 or (c.name in plan.known and measured[c.name].cells.get(len(plan.known[c.name]) + 1))
@@ -279,18 +280,6 @@ def _distinct_integers(data: DataFrame, c: Column) -> int:
     bitmaps = data.where(x.isNotNull()).groupBy(F.bitmap_bucket_number(x).alias("bucket")) \
         .agg(F.bitmap_construct_agg(F.bitmap_bit_position(x)).alias("bits"))
     return int(bitmaps.agg(F.sum(F.bitmap_count("bits"))).collect()[0][0] or 0)
-
-
-def _hashed_multiplicity(data: DataFrame, columns: list[Column]) -> dict[str, tuple[int, int]]:
-    """Distinct 64-bit hashes (xxhash64) of unique columns' values and the largest count of one, one job
-    for all of them: it shuffles 8-byte hashes, not the values. No hash twice means no value twice; a
-    repeated hash may be a collision (about n**2 / 2**65), so the caller confirms it by value."""
-    entries = [F.struct(F.lit(k).alias("k"), F.when(F.col(c.alias).isNotNull(), F.xxhash64(F.col(c.alias)))
-                        .alias("h")) for k, c in enumerate(columns)]
-    counted = data.select(F.explode(F.array(*entries)).alias("e")).select("e.k", "e.h") \
-        .where(F.col("h").isNotNull()).groupBy("k", "h").agg(F.count(F.lit(1)).alias("n"))
-    per_column = counted.groupBy("k").agg(F.count(F.lit(1)).alias("distinct"), F.max("n").alias("most"))
-    return {columns[r["k"]].name: (int(r["distinct"]), int(r["most"])) for r in per_column.collect()}
 
 
 def _value_counts(data: DataFrame, plan: ScanPlan, columns: list[Column]) -> dict[str, tuple[int, int, dict[str, int]]]:

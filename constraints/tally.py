@@ -14,6 +14,9 @@ tallies in partition order (`merge_partitions`). No shuffle, no grouping: a sing
   Registers   HyperLogLog ranks of 64-bit hashes (constraints.hll)
   Lengths     string lengths: count, min, max
   Flags       a boolean: the rows where it holds
+  Described   (the baseline) a numeric column per held-out split: present, min, max; over both, count, sum,
+              mean and centred sum of squares, non-finite values, a KLL sketch (Apache DataSketches)
+  Strings     (the baseline) a string column per held-out split: lengths, and counts per value up to a cap
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import pyarrow.compute as pc
 
 from constraints import hll
 
-__all__ = ["Numbers", "Categories", "Registers", "Lengths", "Flags", "Lane", "Run", "distinct_and_most",
+__all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags", "Lane", "Run", "distinct_and_most",
            "tally_partition", "merge_partitions", "SCHEMA", "DDL"]
 
 @dataclass
@@ -187,7 +190,122 @@ class Flags:
         return t
 
 
-Lane = Union[Numbers, Categories, Registers, Lengths, Flags]
+@dataclass
+class DescribedTally:
+    """A numeric column as the baseline describes it: per split (training, held-out) the values present and
+    their extremes; over both, count, sum, mean and centred sum of squares (merged by Chan et al.'s
+    formula, no cancellation), non-finite values and a KLL sketch (Apache DataSketches)."""
+
+    splits: tuple[LengthTally, LengthTally] = (LengthTally(), LengthTally())
+    count: int = 0
+    nonfinite: int = 0
+    total: float = 0.0
+    mean: float = 0.0
+    m2: float = 0.0
+    sketch: object = None                    # kll_doubles_sketch while folding, its bytes once closed
+
+
+@dataclass(frozen=True)
+class Described:
+    """A baseline's numeric column (null: absent; NaN: non-finite), split by the held-out flag."""
+
+    k: int = 2048                            # the KLL sketch's size (Deequ's sketchSize)
+
+    def fold(self, lane: pa.Array, holdout: np.ndarray, so_far: DescribedTally | None = None) -> DescribedTally:
+        valid = lane.is_valid().to_numpy(zero_copy_only=False)
+        v = lane.fill_null(0).to_numpy()[valid]
+        held = holdout[valid]
+        nonfinite = 0
+        if v.dtype.kind == "f":
+            finite = ~np.isnan(v)
+            nonfinite = int(len(v) - finite.sum())
+            v, held = v[finite], held[finite]
+        t = DescribedTally(splits=(_extent(v[~held]), _extent(v[held])), count=len(v), nonfinite=nonfinite)
+        t.sketch = _kll(self.k)
+        if len(v):
+            x = v.astype(np.float64, copy=False)
+            t.total, t.mean = float(x.sum()), float(x.mean())
+            d = x - t.mean
+            t.m2 = float(d @ d)
+            t.sketch.update(x)
+        return t
+
+    def merge(self, a: DescribedTally, b: DescribedTally) -> DescribedTally:
+        n = a.count + b.count
+        delta = b.mean - a.mean
+        mean = a.mean + delta * b.count / n if n else 0.0
+        m2 = a.m2 + b.m2 + delta * delta * a.count * b.count / n if n else 0.0
+        sketch = _opened(a.sketch, self.k)
+        sketch.merge(_opened(b.sketch, self.k))
+        splits = tuple(_extents(x, y) for x, y in zip(a.splits, b.splits))
+        return DescribedTally(splits, n, a.nonfinite + b.nonfinite, a.total + b.total, mean, m2, sketch)
+
+    def close(self, t: DescribedTally) -> DescribedTally:
+        t.sketch = _opened(t.sketch, self.k).serialize()
+        return t
+
+
+@dataclass(frozen=True)
+class Strings:
+    """A baseline's string column, split by the held-out flag: per split the lengths (present, shortest,
+    longest) and the counts per value while there are at most `cap` distinct values (None once there are
+    more: not categorical; the worker then stops counting values)."""
+
+    cap: int
+
+    def fold(self, lane: pa.Array, holdout: np.ndarray, so_far=None) -> tuple[tuple[LengthTally, dict | None], ...]:
+        """Per split (training, held-out): lengths, and counts per value unless the partition's values of
+        that split already were too many (`so_far`: the partition's tally up to this batch)."""
+        mask = pa.array(holdout)
+        over = [so_far is not None and counts is None for _, counts in so_far] if so_far else [False, False]
+        return tuple((Lengths().fold(pc.utf8_length(part)), None if done else self._counts(part))
+                     for part, done in zip((lane.filter(pc.invert(mask)), lane.filter(mask)), over))
+
+    def _counts(self, part: pa.Array) -> dict[str, int] | None:
+        counted = pc.value_counts(part.drop_null())
+        if len(counted) > self.cap:
+            return None
+        return dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()))
+
+    def merge(self, a, b):
+        return tuple((Lengths().merge(la, lb), self._merged(ca, cb)) for (la, ca), (lb, cb) in zip(a, b))
+
+    def _merged(self, a: dict | None, b: dict | None) -> dict | None:
+        if a is None or b is None:
+            return None
+        out = dict(a)
+        for v, n in b.items():
+            out[v] = out.get(v, 0) + n
+        return out if len(out) <= self.cap else None
+
+    def close(self, t):
+        return t
+
+
+def _extent(v: np.ndarray) -> LengthTally:
+    return LengthTally(len(v), v.min().item(), v.max().item()) if len(v) else LengthTally()
+
+
+def _extents(a: LengthTally, b: LengthTally) -> LengthTally:
+    return LengthTally(a.present + b.present, _least(a.low, b.low), _most(a.high, b.high))
+
+
+def _kll(k: int):
+    from datasketches import kll_doubles_sketch   # imported where sketches are made: workers and driver
+    return kll_doubles_sketch(k)
+
+
+def _opened(sketch, k: int):
+    if sketch is None:
+        return _kll(k)
+    if isinstance(sketch, bytes):
+        from datasketches import kll_doubles_sketch
+        return kll_doubles_sketch.deserialize(sketch)
+    return sketch
+
+
+Lane = Union[Numbers, Categories, Registers, Lengths, Flags, Described, Strings]
+SPLIT = "split"    # the lane of the held-out flag, for lanes folded per split (Described, Strings)
 SCHEMA = pa.schema([("rows", pa.int64()), ("tallies", pa.binary())])   # one row per partition
 DDL = "rows long, tallies binary"                                      # the same, for Spark
 
@@ -197,8 +315,12 @@ def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -
     rows, tallies = 0, {}
     for batch in batches:
         rows += batch.num_rows
+        holdout = None
+        if SPLIT in batch.schema.names:
+            holdout = batch.column(SPLIT).fill_null(False).to_numpy(zero_copy_only=False)
         for name, lane in lanes.items():
-            t = lane.fold(batch.column(name))
+            t = lane.fold(batch.column(name), holdout, tallies.get(name)) \
+                if isinstance(lane, (Described, Strings)) else lane.fold(batch.column(name))
             tallies[name] = lane.merge(tallies[name], t) if name in tallies else t
     closed = {name: lanes[name].close(t) for name, t in tallies.items()}
     yield pa.RecordBatch.from_pydict({"rows": [rows], "tallies": [pickle.dumps(closed)]}, schema=SCHEMA)

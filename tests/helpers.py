@@ -11,7 +11,7 @@ import pandas as pd
 
 def baseline_args(input_path, output, **overrides) -> argparse.Namespace:
     args = dict(input=str(input_path), output=str(output), format="auto", columns=None, exclude=[], predictions=[],
-                holdout_fraction=0.2, seed=42, max_categories=100)
+                holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
     args.update(overrides)
     return argparse.Namespace(**args)
 

@@ -49,7 +49,7 @@ class PassLog(logging.Handler):
 
 def baseline_args(path: str, out: str = "unused") -> Namespace:
     return Namespace(input=path, output=out, format="auto", columns=None, exclude=[],
-                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100)
+                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
 
 
 def suggested_checks(spark, suggestions: dict) -> tuple[object, list[str], list[str]]:
