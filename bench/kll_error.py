@@ -24,7 +24,8 @@ sys.path.insert(0, str(REPO))
 from constraints.columns import plan_columns, projection  # noqa: E402
 from constraints.deequ import shutdown_callback_server  # noqa: E402
 from constraints.distance import Sketch  # noqa: E402
-from constraints.profile import ProfileOptions, profile  # noqa: E402
+from constraints.deequ_profile import profile  # noqa: E402
+from constraints.profile import ProfileOptions  # noqa: E402
 from jobs.session import build_session  # noqa: E402
 
 

@@ -111,7 +111,7 @@ def timed(spark, fn, label: str, reps: int = 1) -> dict:
 
 
 def deequ_pieces(spark, data, columns, kll: KllParameters):
-    """Analyzer groups as validate plans them (profile._run_analyzers with splits=False)."""
+    """Analyzer groups as validate plans them (deequ_profile._run_analyzers with splits=False)."""
     a = pydeequ_module("analyzers")
     plain, acd, klls = [a.Size()], [], []
     params = a.KLLParameters(spark, kll.sketch_size, kll.shrinking_factor, kll.buckets)

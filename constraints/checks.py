@@ -23,7 +23,7 @@ from constraints.grid import grid_drift
 from constraints.profile import ColumnProfile, Profile
 from constraints.thresholds import (Threshold, Thresholds, ks_threshold, linf_shares_threshold, share_rise_threshold,
                                     sketch_rank_error)
-from constraints.verification import ConstraintResult
+from constraints.suite import ConstraintResult
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 COMPLETENESS_SIGMAS = 3.0  # completeness may fall this many binomial standard deviations below the baseline

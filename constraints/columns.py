@@ -2,18 +2,20 @@
 
 Inside Spark plans every profiled column is renamed to a safe alias (`c0`, `c1`, ...), so names
 with spaces, dots, backticks or non-ASCII characters never reach an expression parser.
+The values (Column, the type names) import no Spark; the functions that read a Spark schema or build a
+projection import it when called, so the pure core (suite, rules, thresholds) loads without pyspark.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
-
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
+from typing import TYPE_CHECKING, Iterable
 
 from constraints.errors import UsageError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from pyspark.sql import types as T
 
 INTEGRAL = "Integral"
 FRACTIONAL = "Fractional"
@@ -75,6 +77,7 @@ class SkippedColumn:
 
 def sagemaker_type(data_type: T.DataType) -> str | None:
     """SageMaker's inferred_type for a Spark type; None when dqloop cannot profile the type."""
+    from pyspark.sql import types as T
     if isinstance(data_type, (T.ByteType, T.ShortType, T.IntegerType, T.LongType)):
         return INTEGRAL
     if isinstance(data_type, (T.FloatType, T.DoubleType, T.DecimalType)):
@@ -97,6 +100,8 @@ def plan_columns(
 
     `ignore` names columns left out silently (partition columns of a Hive-style table).
     """
+    from pyspark.sql import types as T
+
     names = [f.name for f in schema.fields]
     include = list(include) if include is not None else None
     exclude, predictions, ignore = set(exclude), list(predictions), set(ignore)
@@ -134,6 +139,8 @@ def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: fl
     Decimals become doubles; NaN and +-Inf become null (their count is kept in a flag column);
     booleans, dates and timestamps become strings, as SageMaker sees them in CSV.
     """
+    from pyspark.sql import functions as F
+
     exprs = []
     for c in columns:
         quoted = f"`{c.name.replace('`', '``')}`"

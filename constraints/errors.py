@@ -12,9 +12,12 @@
         └── UnreadableInput     a file is corrupt, of an unknown format, or unparsable
 
 Each carries its exit code: UsageError (and BaselineError) and InputNotFound -> 2, the others -> 3.
+The commands' exit statuses are named here too, so job modules need not import the command line.
 """
 
 from __future__ import annotations
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3   # DqloopError.exit_code uses 2 and 3
 
 
 class DqloopError(Exception):

@@ -153,24 +153,23 @@ def _ones(splits) -> dict[str, int]:
 
 def _kll(t: tally.DescribedTally, params: KllParameters, low: float, high: float) -> Kll | None:
     """Deequ's BucketDistribution from a DataSketches sketch: equal-width buckets between min and max
-    counted on the sketch (as Deequ counts them on its own), and the sketch's items by compactor level."""
+    counted on the sketch (as Deequ counts them on its own), and the sketch's retained items as compactor
+    levels (level h weighing 2**h). The items' weights come from the sketch's ranks (its iterator reports
+    weight 1 for every item of a merged sketch); an item of weight w goes into each level of w's binary
+    digits, so the levels describe exactly the sketch's distribution."""
     from datasketches import kll_doubles_sketch
 
     sketch = kll_doubles_sketch.deserialize(t.sketch) if isinstance(t.sketch, bytes) else t.sketch
     if sketch.is_empty():
         return None
-    by_weight: dict[int, list[float]] = {}
-    for item, weight in sketch:
-        by_weight.setdefault(int(weight), []).append(float(item))
-    top = max(by_weight).bit_length()
-    levels = tuple(tuple(sorted(by_weight.get(1 << h, ()))) for h in range(top))
+    items = np.unique(np.fromiter((item for item, _ in sketch), dtype=float))
+    ranks = np.rint(np.asarray(sketch.get_cdf(items.tolist(), True))[:len(items)] * sketch.n).astype(np.int64)
+    weights = np.diff(ranks, prepend=0)
+    levels = tuple(tuple(items[(weights >> h) & 1 == 1].tolist()) for h in range(int(weights.max()).bit_length()))
     n = params.buckets
-    edges = np.linspace(low, high, n + 1) if high > low else np.array([low] * (n + 1))
-    if high > low:
-        cdf = np.asarray(sketch.get_cdf(edges[1:-1].tolist()), dtype=float)   # P(X < edge) ... and 1.0
-        counts = np.diff(np.round(np.concatenate(([0.0], cdf)) * sketch.n)).astype(int)
-    else:
-        counts = np.array([sketch.n] + [0] * (n - 1))
+    edges = np.linspace(low, high, n + 1)
+    below = np.searchsorted(items, edges[1:-1], side="left")      # items below each inner edge
+    counts = np.diff(np.concatenate(([0], np.cumsum(weights)[below - 1] * (below > 0), [sketch.n])))
     buckets = tuple((float(edges[i]), float(edges[i + 1]), int(counts[i])) for i in range(n))
     return Kll(buckets, KLL_C, params.sketch_size, levels)
 

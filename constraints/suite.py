@@ -168,6 +168,15 @@ def constraint_from_dict(d: dict[str, Any]) -> Constraint:
 
 
 @dataclass(frozen=True)
+class ConstraintResult:
+    """A constraint judged on a data set (by any backend): kept or not, and why."""
+
+    constraint: Constraint
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """A suggested constraint with where it came from and how it fared on the held-out split."""
 

@@ -8,7 +8,7 @@ the constraint's own `evaluate` on the scanned metrics (present count, exact mul
 the suggestion rules judge them.
 
 Every constraint becomes one Deequ check named after its position in the suite; they run in the
-same VerificationSuite run as the data's profile (profile.profile_and_check), so Deequ fuses their
+same VerificationSuite run as the data's profile (deequ_profile.profile_and_check), so Deequ fuses their
 metrics into that scan. Uniqueness is judged from the exact value counts of the profile's grouping
 pass, instead of a Deequ grouping pass per unique column.
 """
@@ -22,16 +22,10 @@ from pyspark.sql import DataFrame, SparkSession
 
 from constraints.columns import Column, projection
 from constraints.deequ import ensure_callback_server, pydeequ_module
-from constraints.profile import CheckOutcome, Profile, ProfileOptions, profile_and_check
-from constraints.suite import (Constraint, HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange,
-                               IsNonNegative, IsUnique, Suite)
-
-
-@dataclass(frozen=True)
-class ConstraintResult:
-    constraint: Constraint
-    passed: bool
-    message: str
+from constraints.deequ_profile import profile_and_check
+from constraints.profile import CheckOutcome, Profile, ProfileOptions
+from constraints.suite import (Constraint, ConstraintResult, HasCompleteness, HasLengthBetween, HasType, IsInDomain,
+                               IsInRange, IsNonNegative, IsUnique, Suite)
 
 
 def _add(check, c: Constraint, a: str):

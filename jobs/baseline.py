@@ -22,8 +22,9 @@ if __package__ in (None, ""):  # run as a script by spark-submit
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
-from constraints import (EmptyInput, UsageError, KllParameters, ProfileOptions, constraints_document, plan_columns, profile,
+from constraints import (EmptyInput, UsageError, KllParameters, ProfileOptions, constraints_document, plan_columns,
                          projection, statistics_document, suggest)
+from constraints.deequ_profile import profile
 from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
 from constraints.profile import Profile

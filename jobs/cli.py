@@ -12,9 +12,7 @@ import logging
 import os
 import sys
 
-from constraints.errors import DqloopError
-
-EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3  # DqloopError.exit_code uses 2 and 3
+from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS, DqloopError  # noqa: F401 (re-exported)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlparse
 
 
 from constraints.errors import UsageError
-from jobs.cli import EXIT_OK, EXIT_RUNTIME
+from constraints.errors import EXIT_OK, EXIT_RUNTIME
 from jobs.history import load_history
 from jobs.io import write_file
 from jobs.render import exposition, history_samples, index_page

@@ -6,7 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
+
+from constraints.distance import Sketch
+from constraints.thresholds import sketch_rank_error
 
 
 def baseline_args(input_path, output, **overrides) -> argparse.Namespace:
@@ -78,3 +83,44 @@ def check_constraints_schema(doc: dict) -> None:
                        "distribution_constraints"}
     assert set(mc["distribution_constraints"]) == {"perform_comparison", "comparison_threshold", "comparison_method",
                                                    "categorical_comparison_threshold", "categorical_drift_method"}
+
+
+# A KLL compactor flips a coin (Deequ's from a JVM-wide random generator, DataSketches' from its own), so once
+# a level compacts, two runs over the same rows keep different items, and merging partitions in another
+# order gives levels of other sizes. Everything else must be equal to the
+# last digit, except floating-point sums: the baseline's aggregations merge partial sums in the order they
+# arrive, which differs between a cluster and local mode, so they agree to about 1e-15 (rel 1e-12 allowed);
+# sketches must agree as distributions (the largest CDF gap within both sketches'
+# rank error), and what derives from them (bucket counts, drift distances) within that error.
+def _sketch_gap(a: dict, b: dict) -> float:
+    sa, sb = Sketch.from_levels(a["data"]), Sketch.from_levels(b["data"])
+    grid = np.union1d(sa.values, sb.values)
+    return float(np.max(np.abs(sa.cdf(grid) - sb.cdf(grid))))
+
+
+def assert_same(a, b, path="", rows=None, loose=False):
+    """Exact equality, except for KLL sketches and the values derived from them (see above)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), path
+        if "sketch" in a and "buckets" in a:  # a KLL distribution
+            levels = max(len(a["sketch"]["data"]), len(b["sketch"]["data"]))
+            assert a["sketch"]["parameters"] == b["sketch"]["parameters"], path
+            error = 2 * sketch_rank_error(levels)
+            assert _sketch_gap(a["sketch"], b["sketch"]) <= error, path
+            for x, y in zip(a["buckets"], b["buckets"]):
+                assert (x["lower_bound"], x["upper_bound"]) == (y["lower_bound"], y["upper_bound"]), path
+                assert abs(x["count"] - y["count"]) <= error * rows + 1, path
+            return
+        drift = a.get("check") == "baseline_drift_check"
+        for k in a:
+            assert_same(a[k], b[k], f"{path}/{k}", a.get("dataset", {}).get("item_count", rows), loose or drift)
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]", rows, loose)
+    elif loose and isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=0.05, abs=0.005), path  # distances from a baseline sketch
+    elif isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-12), path   # sums merged in another order
+    else:
+        assert a == b, path

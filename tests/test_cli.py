@@ -14,7 +14,7 @@ import pandera.pandas as pa
 import pytest
 
 from conftest import REPO, run_dqloop
-from helpers import write_parquet
+from helpers import assert_same, write_parquet
 from jobs.sample_data import make_frame
 
 
@@ -45,8 +45,8 @@ def test_dqloop_and_spark_submit_write_the_same_baseline(sample, tmp_path):
                              "jobs/baseline.py", *args, "--output", str(tmp_path / "submit")],
                             capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert submit.returncode == 0, submit.stderr[-3000:]
-    for name in ("statistics.json", "constraints.json"):
-        assert json.loads((tmp_path / "cli" / name).read_text()) == json.loads((tmp_path / "submit" / name).read_text())
+    for name in ("statistics.json", "constraints.json"):   # KLL sketches: equal within their rank error
+        assert_same(json.loads((tmp_path / "cli" / name).read_text()), json.loads((tmp_path / "submit" / name).read_text()))
     a, b = (json.loads((tmp_path / d / "suite.json").read_text()) for d in ("cli", "submit"))
     assert a["constraints"] == b["constraints"] and a["columns"] == b["columns"]
     assert "email_domain" not in {c["name"] for c in a["columns"]}
