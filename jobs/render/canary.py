@@ -44,7 +44,8 @@ def canary_page(doc: dict[str, Any], looks: Sequence[dict[str, Any]], partition:
             f"<b id=\"sequence\">{esc(_interval(seq['lower'], seq['upper'], _pts))}</b></div>",
             f"<div>labeled rows<b id=\"labeled\">{esc(fmt(acc['labeled']))}</b></div>",
             f"<div>labels still needed to promote<b id=\"still-needed\">"
-            f"{esc(fmt(need['still_needed_to_promote_if_equal']))}</b></div>",
+            f"{esc(fmt(need['still_needed_to_promote_if_equal']) if v['decision'] == 'keep watching' else 'none: decided')}"
+            "</b></div>",
             "</div>",
             "<h2>Accuracy</h2>"]
     rows = []
@@ -83,12 +84,20 @@ def canary_page(doc: dict[str, Any], looks: Sequence[dict[str, Any]], partition:
              table(["signal", "statistic", "value", "p-value", ""], sig_rows, id_="signals")]
     if looks:
         xs = [f"look {lk['look']}" for lk in looks]
+        margin = doc["settings"]["margin"]
+        ends = [x for lk in looks for x in (lk.get("lower"), lk.get("upper")) if x is not None]
+        lo, hi = min(ends + [-2 * margin]), max(ends + [margin])
+        pad = 0.05 * (hi - lo)
         body += ["<h2>Across looks</h2>",
                  line_chart(xs, [("difference", [lk.get("difference") for lk in looks], CURRENT),
                                  ("margin", [-doc["settings"]["margin"]] * len(looks), BAD),
                                  ("zero", [0.0] * len(looks), BASE)],
                             "accuracy difference per look, with its always-valid interval",
-                            band=([lk.get("lower") for lk in looks], [lk.get("upper") for lk in looks])),
+                            band=([lk.get("lower") for lk in looks], [lk.get("upper") for lk in looks]),
+                            y_range=(lo - pad, hi + pad)),
+                 "<p class=\"legend\"><span class=\"sw-cur\">&#9632;</span> difference with its always-valid "
+                 "interval per look; red: minus the margin (promote when the interval is above it); blue: 0 (roll "
+                 "back when the interval is below it)</p>",
                  table(["look", "partition", "run time", "labeled", "difference", "interval", "verdict"],
                        [[number(lk["look"]), text(lk["partition"]), text(lk["run_time"]), number(lk["labeled"]),
                          number(lk.get("difference"), _pts(lk.get("difference"))),
