@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from canary import judge, shift
 from canary.intervals import newcombe
@@ -74,6 +75,10 @@ def binary_differences(truth_a, pred_a, w_a, truth_b, pred_b, w_b, positive: str
     return out
 
 
+def _classes(*arrays: np.ndarray) -> list[str]:
+    return sorted(set().union(*(map(str, pd.unique(pd.Series(a))) for a in arrays)))
+
+
 def _positive(classes: list[str], positive: str | None, predicted: np.ndarray) -> str | None:
     if len(classes) != 2:
         return None
@@ -82,9 +87,8 @@ def _positive(classes: list[str], positive: str | None, predicted: np.ndarray) -
     named = next((c for c in classes if c.lower() in ("1", "true", "yes", "positive")), None)
     if named:
         return named
-    values, counts = np.unique(np.asarray(predicted).astype(str), return_counts=True)
-    seen = dict(zip(values, counts))
-    return min(classes, key=lambda c: (seen.get(c, 0), c))
+    seen = pd.Series(predicted).astype(str).value_counts()
+    return min(classes, key=lambda c: (int(seen.get(c, 0)), c))
 
 
 def traffic_split(*, control_pred: np.ndarray, candidate_pred: np.ndarray, control_score: np.ndarray | None,
@@ -97,7 +101,7 @@ def traffic_split(*, control_pred: np.ndarray, candidate_pred: np.ndarray, contr
     ta, pa, wa = (np.asarray(x) for x in labeled_control)
     tb, pb, wb = (np.asarray(x) for x in labeled_candidate)
     wa, wb = wa.astype(float), wb.astype(float)
-    classes = sorted(set(map(str, control_pred)) | set(map(str, candidate_pred)) | set(map(str, ta)) | set(map(str, tb)))
+    classes = _classes(control_pred, candidate_pred, ta, tb)
     pos = _positive(classes, positive, np.concatenate([np.asarray(control_pred), np.asarray(candidate_pred)]))
     ca = (ta.astype(str) == pa.astype(str)).astype(float)
     cb = (tb.astype(str) == pb.astype(str)).astype(float)
@@ -123,7 +127,7 @@ def shadow(*, control_pred: np.ndarray, candidate_pred: np.ndarray, control_scor
     s = settings
     t, pa, pb, w = (np.asarray(x) for x in labeled)
     w = w.astype(float)
-    classes = sorted(set(map(str, control_pred)) | set(map(str, candidate_pred)) | set(map(str, t)))
+    classes = _classes(control_pred, candidate_pred, t)
     pos = _positive(classes, positive, np.asarray(control_pred))
     flips = shift.flip_rate(control_pred, candidate_pred, s.level)
     ca, cb = t.astype(str) == pa.astype(str), t.astype(str) == pb.astype(str)

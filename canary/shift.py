@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from labeling.quality import wilson
@@ -40,21 +41,21 @@ def _f(x):
     return None if x is None or not np.isfinite(x) else float(x)
 
 
-def _shares(values: np.ndarray, classes: list[str]) -> list[float]:
-    n = max(len(values), 1)
-    return [float(np.sum(values == c)) / n for c in classes]
+def _counts(values: np.ndarray, classes: list[str]) -> np.ndarray:
+    """How often each class occurs (hash-based counting: fast on millions of rows)."""
+    seen = pd.Series(values).astype(str).value_counts()
+    return np.array([int(seen.get(c, 0)) for c in classes])
 
 
 def class_shares(control: np.ndarray, candidate: np.ndarray, classes: list[str], alpha: float,
                  min_share: float) -> Shift:
     """Unpaired: chi-square test of homogeneity of the predicted classes; size = largest share difference."""
-    a, b = np.asarray(control).astype(str), np.asarray(candidate).astype(str)
-    sa, sb = _shares(a, classes), _shares(b, classes)
+    table = np.array([_counts(control, classes), _counts(candidate, classes)])
+    sa, sb = (list(map(float, row / max(row.sum(), 1))) for row in table)
     biggest = max((abs(x - y) for x, y in zip(sa, sb)), default=0.0)
-    table = np.array([[np.sum(a == c) for c in classes], [np.sum(b == c) for c in classes]])
     table = table[:, table.sum(axis=0) > 0]
     p = float(stats.chi2_contingency(table, correction=False).pvalue) if table.shape[1] > 1 and min(
-        len(a), len(b)) > 0 else 1.0
+        len(control), len(candidate)) > 0 else 1.0
     return Shift("predicted class shares", "largest share difference", biggest, p,
                  bool(p < alpha and biggest >= min_share),
                  {"classes": classes, "control_shares": sa, "candidate_shares": sb, "test": "chi-square"})

@@ -135,6 +135,18 @@ def _labels(args: argparse.Namespace) -> pd.DataFrame | None:
     return out
 
 
+def _join(labels: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """Labels joined to the partition's rows on the id: on the integers when the ids are integral (fast on
+    millions of rows), on their text otherwise; `key` stays the id's text."""
+    ids = frame[id_column]
+    if pd.api.types.is_integer_dtype(ids):
+        as_int = pd.to_numeric(labels["key"], errors="coerce")
+        usable = labels[as_int.notna() & (as_int == as_int.round())].assign(_id=as_int.dropna().astype("int64"))
+        return usable.merge(frame.rename(columns={id_column: "_id"}) if id_column != "_id" else frame,
+                            on="_id", how="inner")
+    return labels.merge(frame.assign(_key=ids.astype(str)), left_on="key", right_on="_key", how="inner")
+
+
 def _read_state(root: Path) -> tuple[pd.DataFrame, list[dict]]:
     folder = root / STATE
     labeled, looks = pd.DataFrame(columns=STATE_COLUMNS), []
@@ -177,8 +189,7 @@ def run(args: argparse.Namespace) -> int:
     cols = [args.id_column, args.prediction_column, args.arm_column, args.score_column,
             args.candidate_prediction_column, args.candidate_score_column]
     frame = read_partition(args.input, args.format, list(dict.fromkeys(c for c in cols if c)))
-    frame["_key"] = frame[args.id_column].astype(str)
-    if frame["_key"].duplicated().any():
+    if frame[args.id_column].duplicated().any():
         raise UsageError(f"Column {args.id_column} is not a row id: some values occur more than once.",
                          "choose a unique id column (--id-column)")
     labels = _labels(args)
@@ -194,15 +205,16 @@ def run(args: argparse.Namespace) -> int:
             if value not in found:
                 raise UsageError(f"No row of {args.input} has {args.arm_column} = {value!r} ({flag}).",
                                  f"the arms found are: {', '.join(found)}")
-        frame = frame[arms.isin([args.control_arm, args.candidate_arm])]
-        arm = np.where(frame[args.arm_column].astype(str) == args.control_arm, "control", "candidate")
-        frame = frame.assign(_arm=arm)
+        if len(found) > 2:   # other arms (a third model) are left out
+            keep = arms.isin([args.control_arm, args.candidate_arm])
+            frame, arms = frame[keep], arms[keep]
+        frame = frame.assign(_arm=np.where(arms == args.control_arm, "control", "candidate"))
     else:
         frame = frame.assign(_arm="both")
     new = pd.DataFrame(columns=STATE_COLUMNS)
     unmatched = 0
     if labels is not None:
-        joined = labels.merge(frame, left_on="key", right_on="_key", how="inner")
+        joined = _join(labels, frame, args.id_column)
         unmatched = len(labels) - len(joined)
         new = pd.DataFrame({"partition": partition, "row_key": joined["key"], "arm": joined["_arm"],
                             "truth": joined["truth"], "pred": joined[args.prediction_column].astype(str),

@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--niter", type=int, default=5000, help="MCMC iterations (default: 5000; R's default is 1000)")
     p.add_argument("--burn-in", type=int, default=500, help="iterations discarded (default: 500)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default: 1): same seed, same figures")
+    p.add_argument("--prior-level-sd", type=float, default=0.01,
+                   help="R's prior.level.sd: the prior guess of the level's random-walk s.d., in s.d.s of the series "
+                        "(default: 0.01, R's; use 0.1 for a series that wanders and has no control series)")
     p.add_argument("--nseasons", type=int, help="add a seasonal component with this many seasons (e.g. 7 for daily data)")
     p.add_argument("--title", help="the page's title")
     p.add_argument("--fail-on-effect", action="store_true", help="exit 1 when an effect is found")
@@ -112,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.alpha < 0.5:
         raise UsageError(f"--alpha must be between 0 and 0.5, not {args.alpha}.", "e.g. --alpha 0.05")
+    if not args.prior_level_sd > 0:
+        raise UsageError("--prior-level-sd must be positive.", "e.g. 0.01 (R's default) or 0.1")
     if args.niter <= args.burn_in or args.burn_in < 0:
         raise UsageError("--niter must exceed --burn-in (and --burn-in be >= 0).", "e.g. --niter 5000 --burn-in 500")
     frame, name = _frame(args)
@@ -120,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"Intervention: {exc}.", "give the first point after the change (--intervention)") from None
     settings = Settings(alpha=args.alpha, niter=args.niter, nwarmup=args.burn_in, seed=args.seed,
-                        nseasons=args.nseasons)
+                        nseasons=args.nseasons, prior_level_sd=args.prior_level_sd)
     try:
         impact = estimate(frame, post, settings)
     except ValueError as exc:
