@@ -122,6 +122,15 @@ def estimate(frame: pd.DataFrame, post: int, settings: Settings = Settings()) ->
         conclusion = (f"no effect beyond chance: average effect {average['absolute_effect']:.4g} with a {level:.0%} "
                       f"interval {r.ci_lower:.4g} to {r.ci_upper:.4g} that includes 0 (posterior tail-area "
                       f"probability {p:.3g})")
+    warnings = []
+    if frame.shape[1] == 1:
+        warnings.append("no control series: the counterfactual is the series' own level carried forward, which is "
+                        "trustworthy only if the series was stable before the change; on a series that wanders, "
+                        "false effects are common (bench/RESULTS.md, Impact). Add a control series the change did "
+                        "not touch (--control-metric / --control-columns)")
+    if post < 2 * m:
+        warnings.append(f"{post} points before the change and {m} after: CausalImpact wants at least twice as many before "
+                        "than after")
     doc = {
         "version": 1,
         "response": str(frame.columns[0]), "controls": [str(c) for c in frame.columns[1:]],
@@ -130,7 +139,7 @@ def estimate(frame: pd.DataFrame, post: int, settings: Settings = Settings()) ->
         "alpha": settings.alpha,
         "average": average, "cumulative": cumulative,
         "posterior_tail_probability": p, "posterior_probability_of_effect": 1 - p,
-        "effect_detected": detected, "conclusion": conclusion,
+        "effect_detected": detected, "conclusion": conclusion, "warnings": warnings,
         "model": {"library": LIBRARY, "version": metadata.version(LIBRARY), **settings.model_args(),
                   "state": "local level" + (f" + {settings.nseasons}-season component" if settings.nseasons else "")
                            + (" + spike-and-slab regression on the controls" if frame.shape[1] > 1 else ""),

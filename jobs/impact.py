@@ -146,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
                f"{100 * a['relative_effect']:.3g}% ({100 * a['relative_effect_lower']:.3g}% to "
                f"{100 * a['relative_effect_upper']:.3g}%)\n"
                f"  cumulative effect {doc['cumulative']['absolute_effect']:.4g} "
-               f"({doc['cumulative']['absolute_effect_lower']:.4g} to {doc['cumulative']['absolute_effect_upper']:.4g})\n")
+               f"({doc['cumulative']['absolute_effect_lower']:.4g} to {doc['cumulative']['absolute_effect_upper']:.4g})\n"
+               + "".join(f"  note: {w}\n" for w in doc["warnings"]))
     target = write_folder(args.output, {"impact.json": json_text(doc), "impact.html": impact_page(doc, title),
                                         "impact.prom": prom, "summary.txt": summary})
     if args.prometheus_textfile:

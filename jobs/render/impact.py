@@ -99,6 +99,7 @@ def impact_page(doc: dict[str, Any], title: str) -> str:
             + (f", controls {esc(', '.join(doc['controls']))}" if doc["controls"] else ", no control series")
             + f". Model: {esc(doc['model']['library'])} {esc(doc['model']['version'])} ({esc(doc['model']['state'])}, "
               f"{doc['model']['niter']} iterations, {doc['model']['nwarmup']} burn-in, seed {doc['model']['seed']}).</p>",
+            *[f"<p class=\"legend warning\">Note: {esc(w)}.</p>" for w in doc["warnings"]],
             "<h2>Posterior inference</h2>"]
     rows = []
     for name, block in (("average", a), ("cumulative", c)):
