@@ -14,7 +14,8 @@ rate (--alpha: the chance of rolling back a candidate that is not worse, and of 
 than --margin, over all looks). Outputs, all-or-nothing, in DIR/<partition>/: canary.json (the verdict with
 reasons, per-arm metrics in SageMaker's model-quality shape, differences with intervals, labels still
 needed, label-free signals), canary.html (offline page), canary.prom (Prometheus text), summary.txt; the
-look history in DIR/_canary/looks.json. The input is read with pyarrow (only the needed columns): no Spark.
+look history in DIR/_canary/looks.json. The input is read with pyarrow (only the needed columns); --spark (or
+a URI such as s3a://...) reads it through Spark like validate does.
 
 Exit status (for schedulers): 0 promote or keep watching (nothing to undo: an hourly task stays green while
 labels accumulate; the verdict is the first line of stdout and canary.json's verdict.decision); 1 roll back
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from constraints.errors import InputNotFound, UnreadableInput, UsageError
+from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
 from jobs.io import json_text, write_file, write_folder
 
 STATE = "_canary"
@@ -80,6 +81,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     dec.add_argument("--positive-label", help="positive class of a binary model (default: 1/true/yes/positive, "
                                               "else the rarer predicted class)")
     p.add_argument("--prometheus-textfile", metavar="FILE", help="also write the metrics to FILE (atomically)")
+    p.add_argument("--spark", action="store_true",
+                   help="read the input through Spark (jobs/io.py: any Hadoop filesystem, the cluster's jars and "
+                        "credentials); automatic for a URI such as s3a://... The needed columns come to the driver")
 
 
 def _settings(args: argparse.Namespace):
@@ -135,6 +139,27 @@ def _labels(args: argparse.Namespace) -> pd.DataFrame | None:
     return out
 
 
+def _read(args: argparse.Namespace, columns: list[str]) -> pd.DataFrame:
+    """The needed columns of the partition: with pyarrow (local paths), or through Spark (--spark, URIs)."""
+    from jobs.io import is_local
+
+    if not (args.spark or not is_local(args.input)):
+        from jobs.label import read_partition
+        return read_partition(args.input, args.format, columns)
+    from jobs.io import read_table
+    from jobs.session import spark_session
+
+    with spark_session("dqloop-canary", getattr(args, "master", None)) as spark:
+        df = read_table(spark, args.input, args.format).df
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise UsageError(f"Column(s) {', '.join(missing)} not in {args.input}.", f"choose among: {', '.join(df.columns)}")
+        frame = df.select(*columns).toPandas()
+    if frame.empty:
+        raise EmptyInput(f"Input {args.input} has no rows.", "point --input at a partition with predictions")
+    return frame
+
+
 def _join(labels: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
     """Labels joined to the partition's rows on the id: on the integers when the ids are integral (fast on
     millions of rows), on their text otherwise; `key` stays the id's text."""
@@ -173,7 +198,7 @@ def _write_parquet(frame: pd.DataFrame, target: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from canary import report as canary_report
-    from jobs.label import read_partition
+    from jobs.io import is_local
     from jobs.render import exposition
     from jobs.render.canary import canary_page, canary_samples
 
@@ -182,13 +207,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("Give either --arm-column (traffic split) or --candidate-prediction-column (shadow).",
                          "traffic split: the arms served different rows; shadow: both models predicted every row")
     mode = canary_report.TRAFFIC_SPLIT if args.arm_column else canary_report.SHADOW
+    if not is_local(args.output_root):
+        raise UsageError(f"--output-root {args.output_root} is not a local folder.",
+                         "write the canary's outputs and state to a local folder (the input may be a URI)")
     root = Path(args.output_root)
     partition = args.partition or Path(args.input.rstrip("/")).name
     if not partition or partition.startswith(("_", ".")):
         raise UsageError(f"Partition name {partition!r} is not usable.", "pass --partition NAME")
     cols = [args.id_column, args.prediction_column, args.arm_column, args.score_column,
             args.candidate_prediction_column, args.candidate_score_column]
-    frame = read_partition(args.input, args.format, list(dict.fromkeys(c for c in cols if c)))
+    frame = _read(args, list(dict.fromkeys(c for c in cols if c)))
     if frame[args.id_column].duplicated().any():
         raise UsageError(f"Column {args.id_column} is not a row id: some values occur more than once.",
                          "choose a unique id column (--id-column)")

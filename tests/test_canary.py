@@ -272,3 +272,24 @@ def test_shadow_with_labels_from_label_studio(ls, tmp_path):
     # 70 labels cannot settle a 1-point margin: keep watching, with the labels still needed
     assert doc["verdict"]["decision"] == "keep watching" and r.returncode == 0
     assert acc["labels_needed"]["still_needed_to_promote_if_equal"] > 0
+
+
+def test_a_uri_is_read_through_spark_with_the_same_figures(tmp_path):
+    """file:// goes through Spark (jobs/io.py, as validate reads); the figures equal the pyarrow path's."""
+    table = tmp_path / "predictions"
+    frame = _hour(table / "hour=01", 9, 2000, 0.88, 0.86, 0)
+    frame.sample(800, random_state=1)[["id", "truth"]].rename(columns={"truth": "label"}).to_parquet(
+        tmp_path / "truth.parquet", index=False)
+    docs = []
+    for source, out in ((f"file://{table}/hour=01", tmp_path / "spark"), (str(table / "hour=01"), tmp_path / "arrow")):
+        r = run_dqloop("canary", "--input", source, "--output-root", str(out), "--arm-column", "arm",
+                       "--score-column", "score", "--labels", str(tmp_path / "truth.parquet"))
+        assert r.returncode == 0, r.stderr
+        docs.append(json.loads((out / "hour=01" / "canary.json").read_text()))
+    spark_doc, arrow_doc = docs
+    assert spark_doc["partition"] == arrow_doc["partition"] == "hour=01"
+    for key in ("accuracy", "signals", "metric_differences", "verdict", "rows"):
+        assert spark_doc[key] == arrow_doc[key], key
+    bad = run_dqloop("canary", "--input", f"file://{table}/hour=01", "--output-root", "s3a://bucket/canary",
+                     "--arm-column", "arm")
+    assert bad.returncode == 2 and "not a local folder" in bad.stderr
