@@ -172,18 +172,20 @@ def _join(labels: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.DataF
     return labels.merge(frame.assign(_key=ids.astype(str)), left_on="key", right_on="_key", how="inner")
 
 
-def _read_state(root: Path) -> tuple[pd.DataFrame, list[dict]]:
+def _read_state(root: Path) -> tuple[pd.DataFrame, list[dict], str | None]:
+    """The labeled rows of earlier looks, the look history and the canary's mode (None before the first look)."""
     folder = root / STATE
-    labeled, looks = pd.DataFrame(columns=STATE_COLUMNS), []
+    labeled, looks, mode = pd.DataFrame(columns=STATE_COLUMNS), [], None
     try:
         if (folder / "labeled.parquet").exists():
             labeled = pd.read_parquet(folder / "labeled.parquet")
         if (folder / "looks.json").exists():
-            looks = json.loads((folder / "looks.json").read_text(encoding="utf-8"))["looks"]
+            state = json.loads((folder / "looks.json").read_text(encoding="utf-8"))
+            looks, mode = state["looks"], state["mode"]
     except Exception as exc:
         raise UnreadableInput(f"The canary's state in {folder} is unreadable: {type(exc).__name__}: {exc}",
                               f"restore it, or remove {folder} to start the canary's looks afresh") from None
-    return labeled, looks
+    return labeled, looks, mode
 
 
 def _write_parquet(frame: pd.DataFrame, target: Path) -> None:
@@ -200,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     from canary import report as canary_report
     from jobs.io import is_local
     from jobs.render import exposition
-    from jobs.render.canary import canary_page, canary_samples
+    from jobs.render.canary import HELP, canary_page, canary_samples
 
     settings = _settings(args)
     if bool(args.arm_column) == bool(args.candidate_prediction_column):
@@ -221,9 +223,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"Column {args.id_column} is not a row id: some values occur more than once.",
                          "choose a unique id column (--id-column)")
     labels = _labels(args)
-    old, looks = _read_state(root)
-    if len(old) and set(old["arm"]) and (("both" in set(old["arm"])) != (mode == canary_report.SHADOW)):
-        raise UsageError(f"{root / STATE} holds looks of another mode than {mode}.",
+    old, looks, earlier = _read_state(root)
+    if earlier is not None and earlier != mode:
+        raise UsageError(f"{root / STATE} holds the looks of a {earlier} canary, not a {mode} one.",
                          "use another --output-root for this canary")
     score = lambda c: frame[c].to_numpy(dtype=float) if c else None  # noqa: E731
     if mode == canary_report.TRAFFIC_SPLIT:
@@ -280,11 +282,12 @@ def run(args: argparse.Namespace) -> int:
                       "labeled_this_partition": int(len(new)), "difference": seq["value"], "lower": seq["lower"],
                       "upper": seq["upper"], "decision": doc["verdict"]["decision"]}]
     doc.update({"partition": partition, "run_time": now, "input": args.input,
-                "labels": {"source": args.label_studio_project and f"label studio project {args.label_studio_project}"
-                           or args.labels, "this_partition": int(len(new)), "not_in_partition": unmatched,
+                "labels": {"source": (f"Label Studio project {args.label_studio_project}" if args.label_studio_project
+                                      else args.labels),
+                           "this_partition": int(len(new)), "not_in_partition": unmatched,
                            "all_looks": int(len(labeled))},
                 "looks": looks})
-    prom = exposition(canary_samples(doc, partition))
+    prom = exposition(canary_samples(doc, partition), HELP)
     summary = _summary(doc)
     target = write_folder(str(root / partition), {"canary.json": json_text(doc),
                                                   "canary.html": canary_page(doc, looks, partition),

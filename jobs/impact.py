@@ -111,7 +111,7 @@ def _frame(args: argparse.Namespace) -> tuple[pd.DataFrame, str]:
 def run(args: argparse.Namespace) -> int:
     from causal import Settings, estimate, post_start
     from jobs.render import exposition
-    from jobs.render.impact import impact_page, impact_samples
+    from jobs.render.impact import HELP, impact_page, impact_samples
 
     if not 0 < args.alpha < 0.5:
         raise UsageError(f"--alpha must be between 0 and 0.5, not {args.alpha}.", "e.g. --alpha 0.05")
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     doc["series"] = name
     doc["source"] = args.metrics_repo or args.series
     title = args.title or f"impact on {name}"
-    prom = exposition(impact_samples(doc, name))
+    prom = exposition(impact_samples(doc, name), HELP)
     a = doc["average"]
     summary = (f"impact on {name} from {doc['intervention']['first_post_point']}: "
                f"{'effect' if impact.detected else 'no effect'}\n  {doc['conclusion']}\n"

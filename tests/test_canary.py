@@ -83,6 +83,26 @@ def test_paired_uses_mcnemar_on_the_discordant_pairs():
     assert lab.sequence.value == pytest.approx(cb.mean() - ca.mean())
 
 
+def test_weighted_labels_enter_with_hajek_and_kish():
+    """Labels drawn with unequal inclusion probabilities (dqloop label push): weighted accuracy and Kish's effective
+    size, and Newcombe's interval on them (statsmodels' Wilson limits at that size)."""
+    from canary import Settings, unpaired
+
+    rng = np.random.default_rng(4)
+    ca, cb = (rng.random(120) < 0.8).astype(float), (rng.random(90) < 0.7).astype(float)
+    wa, wb = rng.uniform(1, 5, 120), rng.uniform(1, 5, 90)
+    lab = unpaired(ca, wa, cb, wb, Settings())
+    pa, pb = np.sum(wa * ca) / wa.sum(), np.sum(wb * cb) / wb.sum()
+    na, nb = wa.sum() ** 2 / np.sum(wa ** 2), wb.sum() ** 2 / np.sum(wb ** 2)
+    assert lab.control.accuracy == pytest.approx(pa) and lab.control.effective == pytest.approx(na)
+    assert lab.candidate.effective == pytest.approx(nb) and nb < 90
+    la, ua = proportion_confint(pa * na, na, method="wilson")
+    lb, ub = proportion_confint(pb * nb, nb, method="wilson")
+    d = pb - pa
+    assert lab.fixed.lower == pytest.approx(d - math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2))
+    assert lab.fixed.upper == pytest.approx(d + math.sqrt((ub - pb) ** 2 + (pa - la) ** 2))
+
+
 def test_verdicts_from_the_sequence():
     from canary import PROMOTE, ROLL_BACK, WATCH, Settings, unpaired, verdict
 
@@ -193,6 +213,9 @@ def test_canary_without_labels_keeps_watching_and_usage_errors(tmp_path):
     both = run_dqloop("canary", "--input", str(table / "hour=01"), "--output-root", str(tmp_path / "o"),
                       "--arm-column", "arm", "--candidate-prediction-column", "predicted_label")
     assert both.returncode == 2 and "either --arm-column" in both.stderr
+    mode = run_dqloop("canary", "--input", str(table / "hour=01"), "--output-root", str(tmp_path / "o"),
+                      "--candidate-prediction-column", "predicted_label")
+    assert mode.returncode == 2 and "looks of a traffic-split canary, not a shadow one" in mode.stderr
     margin = run_dqloop("canary", "--input", str(table / "hour=01"), "--output-root", str(tmp_path / "o"),
                         "--arm-column", "arm", "--margin", "0")
     assert margin.returncode == 2 and "--margin must be between" in margin.stderr

@@ -13,6 +13,17 @@ from jobs.render.charts import BAD, BASE, CURRENT, line_chart
 from jobs.render.html import Cell, esc, fmt, number, page, table, text
 from jobs.render.prometheus import Sample
 
+HELP = {   # jobs.render.prometheus.exposition's HELP lines for these families
+    "canary_verdict": "Canary verdict: 1 for the decision taken (promote, keep watching, roll back), 0 for the others.",
+    "canary_look": "Number of this look at the canary (each dqloop canary run is one).",
+    "canary_accuracy": "Accuracy of the arm's model on the labeled rows of all looks so far.",
+    "canary_labeled": "Labeled rows of the arm, all looks so far.",
+    "canary_accuracy_difference": "Candidate minus control accuracy.",
+    "canary_accuracy_difference_lower": "Lower bound of the always-valid confidence sequence of the accuracy difference.",
+    "canary_accuracy_difference_upper": "Upper bound of the always-valid confidence sequence of the accuracy difference.",
+    "canary_labels_still_needed": "Labels still needed (both arms) to promote a candidate as accurate as control.",
+}
+
 BADGE = {"promote": "v-ok", "roll back": "v-violations", "keep watching": "v-empty"}
 DECISIONS = ("promote", "keep watching", "roll back")
 

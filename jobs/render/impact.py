@@ -12,6 +12,17 @@ from jobs.render.html import esc, fmt, number, page, table, text
 from jobs.render.prometheus import Sample
 
 BAND = "#5b8def"
+HELP = {
+    "impact_average_absolute_effect": "CausalImpact: average effect over the post-intervention points.",
+    "impact_average_absolute_effect_lower": "Lower bound of the average effect's posterior interval.",
+    "impact_average_absolute_effect_upper": "Upper bound of the average effect's posterior interval.",
+    "impact_cumulative_absolute_effect": "CausalImpact: cumulative effect over the post-intervention points.",
+    "impact_cumulative_absolute_effect_lower": "Lower bound of the cumulative effect's posterior interval.",
+    "impact_cumulative_absolute_effect_upper": "Upper bound of the cumulative effect's posterior interval.",
+    "impact_relative_effect": "CausalImpact: average effect relative to the counterfactual.",
+    "impact_posterior_tail_probability": "CausalImpact: posterior tail-area probability of the effect.",
+    "impact_effect_detected": "1 when the average effect's interval excludes 0.",
+}
 
 
 def _finite(v) -> bool:
