@@ -60,6 +60,23 @@ def _proportion(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> tuple[float, flo
     return float(np.sum(ww * a[keep]) / np.sum(ww)), _kish(ww)
 
 
+def multiclass_differences(truth_a, pred_a, w_a, truth_b, pred_b, w_b, classes: list[str], level: float) -> dict:
+    """candidate - control for each class's recall and precision ("recall[c]", "precision[c]"), by Newcombe."""
+    out = {}
+    sides = []
+    for t, p, w in ((truth_a, pred_a, w_a), (truth_b, pred_b, w_b)):
+        sides.append((np.asarray(t).astype(str), np.asarray(p).astype(str), np.asarray(w, dtype=float)))
+    for c in classes:
+        for name, denominator in (("recall", 0), ("precision", 1)):
+            parts = []
+            for t, p, w in sides:
+                hit = (t == c) & (p == c)
+                parts.append(_proportion(hit, (t == c) if denominator == 0 else (p == c), w))
+            (pa, na), (pb, nb) = parts
+            out[f"{name}[{c}]"] = newcombe(pa, na, pb, nb, level).as_dict()
+    return out
+
+
 def binary_differences(truth_a, pred_a, w_a, truth_b, pred_b, w_b, positive: str, level: float) -> dict:
     """candidate - control for precision, recall and false-positive rate, each by Newcombe's interval."""
     out = {}
@@ -114,8 +131,9 @@ def traffic_split(*, control_pred: np.ndarray, candidate_pred: np.ndarray, contr
                     {"control": int(len(control_pred)), "candidate": int(len(candidate_pred))})
     doc["metrics"] = {"control": _quality(ta, pa, wa, len(control_pred), classes, pos, s.level),
                       "candidate": _quality(tb, pb, wb, len(candidate_pred), classes, pos, s.level)}
-    if pos is not None and len(ta) and len(tb):
-        doc["metric_differences"] = binary_differences(ta, pa, wa, tb, pb, wb, pos, s.level)
+    if len(ta) and len(tb):
+        doc["metric_differences"] = (binary_differences(ta, pa, wa, tb, pb, wb, pos, s.level) if pos is not None
+                                     else multiclass_differences(ta, pa, wa, tb, pb, wb, classes, s.level))
     return Report(doc, verdict, labeled)
 
 

@@ -1,6 +1,7 @@
 """The `dqloop` command.
 
-Exit status: 0 success; 1 violations found (validate); 2 usage error (bad arguments, missing input
+Exit status: 0 success; 1 violations found (validate), roll back (canary), an effect with --fail-on-effect
+(impact); 2 usage error (bad arguments, missing input
 path, invalid baseline); 3 runtime error (unreadable or empty data, missing set-up, Spark failure).
 Messages go to stderr and name the fix.
 """

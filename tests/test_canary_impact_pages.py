@@ -73,7 +73,17 @@ def test_canary_page_in_chromium(browser, tmp_path):
     cells = page.locator("#accuracy tbody tr").nth(1).locator("td").all_inner_texts()
     assert cells[:2] == ["candidate", HOSTILE]
     assert cells[2] == f"{100 * doc['accuracy']['candidate']['accuracy']:.2f}%"
-    assert page.locator("#differences tbody tr").count() == 2        # multiclass: accuracy only
+    # multiclass: accuracy twice (always-valid, this look), then recall and precision per class (Newcombe)
+    assert page.locator("#differences tbody tr").count() == 2 + 2 * 3
+    assert page.locator("#differences tbody tr").nth(2).locator("td").first.inner_text() == "recall[a]"
+    both = pd.DataFrame({"arm": arm, "truth": truth, "pred": pred})
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    cand, ctrl = both[both.arm == HOSTILE], both[both.arm == "control"]
+    xb, nb = int(((cand.truth == "c") & (cand.pred == "c")).sum()), int((cand.truth == "c").sum())
+    xa, na = int(((ctrl.truth == "c") & (ctrl.pred == "c")).sum()), int((ctrl.truth == "c").sum())
+    d = doc["metric_differences"]["recall[c]"]
+    assert (d["lower"], d["upper"]) == pytest.approx(confint_proportions_2indep(xb, nb, xa, na, method="newcomb"))
     assert page.evaluate("document.scripts.length") == 1
     box = page.locator("svg[aria-label^='accuracy difference per look']").bounding_box()
     assert box and box["width"] > 300 and box["height"] > 100
