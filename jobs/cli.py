@@ -1,8 +1,8 @@
 """The `dqloop` command.
 
 Exit status: 0 success; 1 violations found (validate), roll back (canary), an effect with --fail-on-effect
-(impact); 2 usage error (bad arguments, missing input
-path, invalid baseline); 3 runtime error (unreadable or empty data, missing set-up, Spark failure).
+(impact); 2 usage error (bad arguments, missing input path, invalid baseline); 3 runtime error (unreadable or
+empty data, missing set-up, Spark failure).
 Messages go to stderr and name the fix.
 """
 
