@@ -100,6 +100,16 @@ def _settings(args: argparse.Namespace):
                     mixture_sd=args.mixture_sd)
 
 
+def _text(values: pd.Series) -> pd.Series:
+    """Class labels as text, the same for every source: a float column of whole numbers (a CSV column with gaps,
+    1.0) reads as 1, like the integer column of the predictions."""
+    if pd.api.types.is_float_dtype(values):
+        whole = values.dropna()
+        if len(whole) and (whole == whole.round()).all():
+            return values.astype("Int64").astype(str)
+    return values.astype(str)
+
+
 def _labels(args: argparse.Namespace) -> pd.DataFrame | None:
     """key (str), truth (str), weight (1 / inclusion probability, or 1) of every labeled row; None if no source."""
     if args.labels and args.label_studio_project:
@@ -129,7 +139,7 @@ def _labels(args: argparse.Namespace) -> pd.DataFrame | None:
     else:
         return None
     frame = frame[frame[column].notna()]
-    out = pd.DataFrame({"key": frame[key].astype(str), "truth": frame[column].astype(str)})
+    out = pd.DataFrame({"key": frame[key].astype(str), "truth": _text(frame[column])})
     if "inclusion_probability" in frame.columns and frame["inclusion_probability"].notna().all() and len(frame):
         out["weight"] = 1.0 / frame["inclusion_probability"].to_numpy(dtype=float)
     else:
@@ -247,8 +257,8 @@ def run(args: argparse.Namespace) -> int:
         joined = _join(labels, frame, args.id_column)
         unmatched = len(labels) - len(joined)
         new = pd.DataFrame({"partition": partition, "row_key": joined["key"], "arm": joined["_arm"],
-                            "truth": joined["truth"], "pred": joined[args.prediction_column].astype(str),
-                            "pred_candidate": (joined[args.candidate_prediction_column].astype(str)
+                            "truth": joined["truth"], "pred": _text(joined[args.prediction_column]),
+                            "pred_candidate": (_text(joined[args.candidate_prediction_column])
                                                if mode == canary_report.SHADOW else None),
                             "weight": joined["weight"].astype(float)}, columns=STATE_COLUMNS)
     kept = old[old["partition"] != partition] if len(old) else old
@@ -260,8 +270,8 @@ def run(args: argparse.Namespace) -> int:
         a, b = frame[frame["_arm"] == "control"], frame[frame["_arm"] == "candidate"]
         la, lb = labeled[labeled["arm"] == "control"], labeled[labeled["arm"] == "candidate"]
         rep = canary_report.traffic_split(
-            control_pred=a[args.prediction_column].astype(str).to_numpy(),
-            candidate_pred=b[args.prediction_column].astype(str).to_numpy(),
+            control_pred=_text(a[args.prediction_column]).to_numpy(),
+            candidate_pred=_text(b[args.prediction_column]).to_numpy(),
             control_score=a[args.score_column].to_numpy(dtype=float) if args.score_column else None,
             candidate_score=b[args.score_column].to_numpy(dtype=float) if args.score_column else None,
             labeled_control=(la["truth"].to_numpy(), la["pred"].to_numpy(), la["weight"].to_numpy(dtype=float)),
@@ -269,8 +279,8 @@ def run(args: argparse.Namespace) -> int:
             settings=settings, positive=args.positive_label, names=names, look=look)
     else:
         rep = canary_report.shadow(
-            control_pred=frame[args.prediction_column].astype(str).to_numpy(),
-            candidate_pred=frame[args.candidate_prediction_column].astype(str).to_numpy(),
+            control_pred=_text(frame[args.prediction_column]).to_numpy(),
+            candidate_pred=_text(frame[args.candidate_prediction_column]).to_numpy(),
             control_score=score(args.score_column), candidate_score=score(args.candidate_score_column),
             labeled=(labeled["truth"].to_numpy(), labeled["pred"].to_numpy(), labeled["pred_candidate"].to_numpy(),
                      labeled["weight"].to_numpy(dtype=float)),

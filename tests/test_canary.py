@@ -316,3 +316,28 @@ def test_a_uri_is_read_through_spark_with_the_same_figures(tmp_path):
     bad = run_dqloop("canary", "--input", f"file://{table}/hour=01", "--output-root", "s3a://bucket/canary",
                      "--arm-column", "arm")
     assert bad.returncode == 2 and "not a local folder" in bad.stderr
+
+
+def test_numeric_classes_from_a_csv_with_gaps_match_integer_predictions(tmp_path):
+    """A 0/1 model whose ground-truth CSV has a missing label: pandas reads that column as float (1.0), the
+    predictions are integers (1); they still match."""
+    rng = np.random.default_rng(12)
+    n = 600
+    truth = rng.integers(0, 2, n)
+    arm = np.where(rng.random(n) < 0.5, "canary", "control")
+    pred = np.where(rng.random(n) < 0.9, truth, 1 - truth)
+    part = tmp_path / "hour=01"
+    part.mkdir()
+    pd.DataFrame({"id": np.arange(n), "arm": arm, "predicted_label": pred}).to_parquet(part / "p.parquet")
+    labels = pd.DataFrame({"id": np.arange(n), "label": truth.astype(float)})
+    labels.loc[3, "label"] = np.nan
+    labels.to_csv(tmp_path / "truth.csv", index=False)
+    r = run_dqloop("canary", "--input", str(part), "--output-root", str(tmp_path / "out"), "--arm-column", "arm",
+                   "--labels", str(tmp_path / "truth.csv"))
+    assert r.returncode in (0, 1), r.stderr
+    doc = json.loads((tmp_path / "out" / "hour=01" / "canary.json").read_text())
+    keep = np.arange(n) != 3
+    right = (pred == truth)[keep]
+    assert doc["classes"] == ["0", "1"] and doc["positive_label"] == "1"
+    assert doc["accuracy"]["control"]["accuracy"] == pytest.approx(right[arm[keep] == "control"].mean())
+    assert doc["accuracy"]["labeled"] == n - 1
