@@ -105,13 +105,18 @@ def main() -> None:
     out["paired worse by the margin: promoted"] = np.mean([r == judge.PROMOTE for r in res])
     res = [paired_run(rng, p, args.drop, args.discordance, n_detect_p, args.looks, s) for _ in range(args.canaries)]
     out[f"paired drop {args.drop}: rolled back (power)"] = np.mean([r == judge.ROLL_BACK for r in res])
+    for acc in (0.85, 0.95, 0.99):          # few labels per look: the normal approximation's weak spot
+        for per_look in (20, 100):
+            res = [unpaired_run(rng, acc, acc, 2 * per_look * args.looks, args.looks, s)[0] for _ in range(args.canaries)]
+            out[f"unpaired null, accuracy {acc}, {per_look} labels per arm per look: rolled back"] = np.mean(
+                [r == judge.ROLL_BACK for r in res])
     print(f"canaries {args.canaries}, looks {args.looks}, control accuracy {p}, alpha {s.alpha}, margin {s.margin}, "
           f"drop {args.drop}, power {s.power}, mixture sd {s.tau}, paired discordance {args.discordance}, seed {args.seed}")
     print(f"labels the report says are needed (both arms): unpaired to detect the drop {n_detect:,}, to promote "
           f"{n_promote:,}; paired to detect {n_detect_p:,}, to promote {n_promote_p:,}")
     half = 1.96 * np.sqrt(1 / args.canaries * 0.05 * 0.95)
     for k, v in out.items():
-        print(f"  {k:<62} {v:.3f}")
+        print(f"  {k:<75} {v:.3f}")
     print(f"(Monte Carlo s.e. at 0.05: {half / 1.96:.3f}; {time.time() - t0:.0f} s; python {platform.python_version()}, "
           f"numpy {np.__version__}, {platform.machine()})")
 

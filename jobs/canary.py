@@ -170,6 +170,59 @@ def _read(args: argparse.Namespace, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def _assign_arms(frame: pd.DataFrame, args: argparse.Namespace, mode: str) -> pd.DataFrame:
+    """The rows of the two compared models, with `_arm` = control / candidate (traffic split) or both (shadow)."""
+    from canary import report as canary_report
+
+    if mode == canary_report.SHADOW:
+        return frame.assign(_arm="both")
+    arms = frame[args.arm_column].astype(str)
+    found = sorted(arms.unique())
+    for flag, value in (("--control-arm", args.control_arm), ("--candidate-arm", args.candidate_arm)):
+        if value not in found:
+            raise UsageError(f"No row of {args.input} has {args.arm_column} = {value!r} ({flag}).",
+                             f"the arms found are: {', '.join(found)}")
+    if len(found) > 2:   # other arms (a third model) are left out
+        keep = arms.isin([args.control_arm, args.candidate_arm])
+        frame, arms = frame[keep], arms[keep]
+    return frame.assign(_arm=np.where(arms == args.control_arm, "control", "candidate"))
+
+
+def _scores(frame: pd.DataFrame, column: str | None) -> np.ndarray | None:
+    if not column:
+        return None
+    try:
+        return frame[column].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise UsageError(f"Score column {column} is not numeric ({frame[column].dtype}).",
+                         "name the column with the model's probability (--score-column)") from None
+
+
+def _compare(frame: pd.DataFrame, labeled: pd.DataFrame, args: argparse.Namespace, mode: str, settings,
+             look: int):
+    """canary.report on this look's predictions and every look's labeled rows."""
+    from canary import report as canary_report
+
+    common = {"settings": settings, "positive": args.positive_label, "look": look}
+    if mode == canary_report.TRAFFIC_SPLIT:
+        a, b = frame[frame["_arm"] == "control"], frame[frame["_arm"] == "candidate"]
+        la, lb = labeled[labeled["arm"] == "control"], labeled[labeled["arm"] == "candidate"]
+        return canary_report.traffic_split(
+            control_pred=_text(a[args.prediction_column]).to_numpy(),
+            candidate_pred=_text(b[args.prediction_column]).to_numpy(),
+            control_score=_scores(a, args.score_column), candidate_score=_scores(b, args.score_column),
+            labeled_control=(la["truth"].to_numpy(), la["pred"].to_numpy(), la["weight"].to_numpy(dtype=float)),
+            labeled_candidate=(lb["truth"].to_numpy(), lb["pred"].to_numpy(), lb["weight"].to_numpy(dtype=float)),
+            names=(args.control_arm, args.candidate_arm), **common)
+    return canary_report.shadow(
+        control_pred=_text(frame[args.prediction_column]).to_numpy(),
+        candidate_pred=_text(frame[args.candidate_prediction_column]).to_numpy(),
+        control_score=_scores(frame, args.score_column), candidate_score=_scores(frame, args.candidate_score_column),
+        labeled=(labeled["truth"].to_numpy(), labeled["pred"].to_numpy(), labeled["pred_candidate"].to_numpy(),
+                 labeled["weight"].to_numpy(dtype=float)),
+        names=(args.prediction_column, args.candidate_prediction_column), **common)
+
+
 def _join(labels: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
     """Labels joined to the partition's rows on the id: on the integers when the ids are integral (fast on
     millions of rows), on their text otherwise; `key` stays the id's text."""
@@ -237,20 +290,7 @@ def run(args: argparse.Namespace) -> int:
     if earlier is not None and earlier != mode:
         raise UsageError(f"{root / STATE} holds the looks of a {earlier} canary, not a {mode} one.",
                          "use another --output-root for this canary")
-    score = lambda c: frame[c].to_numpy(dtype=float) if c else None  # noqa: E731
-    if mode == canary_report.TRAFFIC_SPLIT:
-        arms = frame[args.arm_column].astype(str)
-        found = sorted(arms.unique())
-        for flag, value in (("--control-arm", args.control_arm), ("--candidate-arm", args.candidate_arm)):
-            if value not in found:
-                raise UsageError(f"No row of {args.input} has {args.arm_column} = {value!r} ({flag}).",
-                                 f"the arms found are: {', '.join(found)}")
-        if len(found) > 2:   # other arms (a third model) are left out
-            keep = arms.isin([args.control_arm, args.candidate_arm])
-            frame, arms = frame[keep], arms[keep]
-        frame = frame.assign(_arm=np.where(arms == args.control_arm, "control", "candidate"))
-    else:
-        frame = frame.assign(_arm="both")
+    frame = _assign_arms(frame, args, mode)
     new = pd.DataFrame(columns=STATE_COLUMNS)
     unmatched = 0
     if labels is not None:
@@ -264,27 +304,7 @@ def run(args: argparse.Namespace) -> int:
     kept = old[old["partition"] != partition] if len(old) else old
     labeled = pd.concat([kept, new], ignore_index=True) if len(kept) else new
     look = len(looks) + 1
-    names = (args.control_arm, args.candidate_arm) if mode == canary_report.TRAFFIC_SPLIT else (
-        args.prediction_column, args.candidate_prediction_column)
-    if mode == canary_report.TRAFFIC_SPLIT:
-        a, b = frame[frame["_arm"] == "control"], frame[frame["_arm"] == "candidate"]
-        la, lb = labeled[labeled["arm"] == "control"], labeled[labeled["arm"] == "candidate"]
-        rep = canary_report.traffic_split(
-            control_pred=_text(a[args.prediction_column]).to_numpy(),
-            candidate_pred=_text(b[args.prediction_column]).to_numpy(),
-            control_score=a[args.score_column].to_numpy(dtype=float) if args.score_column else None,
-            candidate_score=b[args.score_column].to_numpy(dtype=float) if args.score_column else None,
-            labeled_control=(la["truth"].to_numpy(), la["pred"].to_numpy(), la["weight"].to_numpy(dtype=float)),
-            labeled_candidate=(lb["truth"].to_numpy(), lb["pred"].to_numpy(), lb["weight"].to_numpy(dtype=float)),
-            settings=settings, positive=args.positive_label, names=names, look=look)
-    else:
-        rep = canary_report.shadow(
-            control_pred=_text(frame[args.prediction_column]).to_numpy(),
-            candidate_pred=_text(frame[args.candidate_prediction_column]).to_numpy(),
-            control_score=score(args.score_column), candidate_score=score(args.candidate_score_column),
-            labeled=(labeled["truth"].to_numpy(), labeled["pred"].to_numpy(), labeled["pred_candidate"].to_numpy(),
-                     labeled["weight"].to_numpy(dtype=float)),
-            settings=settings, positive=args.positive_label, names=names, look=look)
+    rep = _compare(frame, labeled, args, mode, settings, look)
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc = rep.document
     seq = doc["accuracy"]["sequence"]
