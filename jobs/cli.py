@@ -1,7 +1,8 @@
 """The `dqloop` command.
 
-Exit status: 0 success; 1 violations found (validate); 2 usage error (bad arguments, missing input
-path, invalid baseline); 3 runtime error (unreadable or empty data, missing set-up, Spark failure).
+Exit status: 0 success; 1 violations found (validate), roll back (canary), an effect with --fail-on-effect
+(impact); 2 usage error (bad arguments, missing input path, invalid baseline); 3 runtime error (unreadable or
+empty data, missing set-up, Spark failure).
 Messages go to stderr and name the fix.
 """
 
@@ -16,7 +17,7 @@ from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATION
 
 
 def parser() -> argparse.ArgumentParser:
-    from jobs import baseline, label, report, sample_data, validate
+    from jobs import baseline, canary, impact, label, report, sample_data, validate
 
     p = argparse.ArgumentParser(prog="dqloop", description="Data-quality monitor for ML models: baseline, validate, label.")
     p.add_argument("-v", "--verbose", action="store_true", help="log dqloop's progress at INFO level")
@@ -27,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
             ("validate", validate, "check production partitions against a baseline"),
             ("report", report, "write an index over all validated partitions, from the metrics history"),
             ("label", label, "label a sample of predictions in Label Studio; model quality from the labels"),
+            ("canary", canary, "is the candidate model worse? promote / keep watching / roll back (exit 1)"),
+            ("impact", impact, "did a change move a metric? CausalImpact on the metrics history or a series"),
             ("sample-data", sample_data, "generate the sample data set (training data and production partitions)")):
         module.add_arguments(sub.add_parser(name, help=summary, description=module.__doc__,
                                             formatter_class=argparse.RawDescriptionHelpFormatter))
@@ -39,9 +42,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("py4j").setLevel(logging.ERROR)
     try:
-        if args.command in ("sample-data", "report", "label"):  # no Spark
-            from jobs import label, report, sample_data
-            return {"sample-data": sample_data, "report": report, "label": label}[args.command].run(args)
+        if args.command in ("sample-data", "report", "label", "canary", "impact"):  # no Spark
+            from jobs import canary, impact, label, report, sample_data
+            return {"sample-data": sample_data, "report": report, "label": label, "canary": canary,
+                    "impact": impact}[args.command].run(args)
         from jobs import baseline, validate
         from jobs.session import spark_session
         job = {"baseline": baseline, "validate": validate}[args.command]

@@ -106,15 +106,16 @@ def _number(x: float) -> str:
     return repr(float(x))
 
 
-def exposition(samples: Iterable[Sample]) -> str:
-    """The text format: samples grouped per metric (one HELP and TYPE each), the last of duplicates kept."""
+def exposition(samples: Iterable[Sample], help_texts: Mapping[str, str] | None = None) -> str:
+    """The text format: samples grouped per metric (one HELP and TYPE each), the last of duplicates kept;
+    `help_texts` adds HELP lines for families not in HELP (the canary's, impact's)."""
     families: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for s in samples:
         families.setdefault(s.name, {})[s.labels] = s.value
     lines = []
     for name in sorted(families):
         full = PREFIX + name
-        help_text = HELP.get(name, f"dqloop metric {name.replace('_', ' ')} of the partition.")
+        help_text = (help_texts or {}).get(name) or HELP.get(name, f"dqloop metric {name.replace('_', ' ')} of the partition.")
         lines += [f"# HELP {full} {help_text}", f"# TYPE {full} gauge"]
         for labels, value in families[name].items():
             inner = ",".join(f'{k}="{_label_value(v)}"' for k, v in labels)
