@@ -71,6 +71,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     rep.add_argument("--output", required=True, help="folder for model_quality.json and summary.txt")
     rep.add_argument("--positive-label", help="the positive class of a binary model (default: 1/true/yes/positive "
                                               "if present, else the rarer predicted class)")
+    rep.add_argument("--baseline", metavar="DIR",
+                     help="baseline folder with model_reference.json (`dqloop baseline --reference ... --target ...`): "
+                          "adds the model-assisted accuracy, from every row's calibrated score plus the labels")
     rep.add_argument("--metrics-repo", help="also write the labeled accuracy into this metrics history folder")
     rep.add_argument("--partition", help="partition name for --metrics-repo (e.g. chunk=03)")
 
@@ -275,6 +278,51 @@ def pull(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def read_reference(folder: str | None):
+    """The baseline's model_reference.json, or None when there is none (then: why, for the report)."""
+    from labeling.reference import ModelReference
+
+    if not folder:
+        return None, ("no calibration map was given (--baseline with a model_reference.json), so only the labels "
+                      "count")
+    path = Path(folder) / "model_reference.json"
+    if not Path(folder).is_dir():
+        raise InputNotFound(f"Baseline folder {folder} does not exist.", "check --baseline")
+    if not path.is_file():
+        return None, (f"the baseline {folder} has no model_reference.json (build it with `dqloop baseline "
+                      "--reference ROWS --target COLUMN`), so only the labels count")
+    try:
+        return ModelReference.from_dict(json.loads(path.read_text(encoding="utf-8"))), None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} is not valid: {exc}.", "rebuild the baseline with `dqloop baseline --reference`") from None
+
+
+def _model_assisted(args: argparse.Namespace, q, frame: pd.DataFrame, joined: pd.DataFrame):
+    """(Quality with the model-assisted estimate and the recommendation, summary lines, the estimate or None)."""
+    from labeling import assisted, estimation
+
+    reference, why_not = read_reference(getattr(args, "baseline", None))
+    ma = None
+    if reference is not None:
+        cols = reference.score_columns
+        scored = read_partition(args.input, args.format, [args.id_column, *cols])
+        if scored[cols].isna().any().any():
+            why_not = f"some rows have no score in {', '.join(cols)}, so only the labels count"
+        else:
+            scored["_key"] = scored[args.id_column].astype(str)
+            pred = frame.set_index("_key")[args.prediction_column].astype(str)
+            scored = scored.join(pred, on="_key")
+            g_all = reference.calibration.expected_correct(reference.scores(scored), scored[args.prediction_column])
+            g = pd.Series(g_all, index=scored["_key"])
+            labeled_g = g.loc[joined["_key"]].to_numpy()
+            actual = (joined[args.label_column].astype(str).to_numpy()
+                      == joined[args.prediction_column].astype(str).to_numpy()).astype(float)
+            pi = joined["_pi"].to_numpy(dtype=float)
+            ma = estimation.difference(g_all, actual, labeled_g, pi)
+    q, text = assisted.annotate(q, ma, reference, why_not)
+    return q, text, ma
+
+
 def report(args: argparse.Namespace) -> int:
     from labeling import model_quality
 
@@ -308,6 +356,7 @@ def report(args: argparse.Namespace) -> int:
     else:  # ground truth without a design: a simple random sample (a census when every row is labeled)
         pi = np.full(len(joined), len(joined) / population)
         strategy = "ground truth (treated as a simple random sample)" if len(joined) < population else "ground truth (all rows)"
+    joined["_pi"] = pi
     y_true = joined[args.label_column].astype(str).to_numpy()
     y_pred = joined[args.prediction_column].astype(str).to_numpy()
     classes = sorted(set(y_true) | set(frame[args.prediction_column].astype(str)))
@@ -322,7 +371,8 @@ def report(args: argparse.Namespace) -> int:
     q = model_quality.compute(y_true, y_pred, pi, population, classes, positive=positive, challenger=challenger,
                               names=names, strategy=strategy)
     q.document["dqloop"].update({"labels_without_majority": ties, "labels_not_in_partition": unmatched})
-    text = model_quality.summary(q, names)
+    q, assisted_text, ma = _model_assisted(args, q, frame, joined)
+    text = model_quality.summary(q, names) + assisted_text
     if unmatched:
         text += f"note: {unmatched} labels have ids not in the partition and were left out\n"
     target = write_folder(args.output, {"model_quality.json": json_text(q.document), "summary.txt": text})
@@ -333,6 +383,11 @@ def report(args: argparse.Namespace) -> int:
                "metrics": [{"feature": "*", "metric": m, "value": v} for m, v in (
                    ("labeled_accuracy", a.value), ("labeled_accuracy_lower", a.lower),
                    ("labeled_accuracy_upper", a.upper), ("labeled_count", float(q.labeled)))]}
+        if ma is not None and np.isfinite(ma.estimate.standard_deviation):
+            e = ma.estimate
+            doc["metrics"] += [{"feature": "*", "metric": m, "value": v} for m, v in (
+                ("labeled_accuracy_model_assisted", e.value), ("labeled_accuracy_model_assisted_lower", e.lower),
+                ("labeled_accuracy_model_assisted_upper", e.upper))]
         write_file(Path(args.metrics_repo) / f"{args.partition.replace('/', '__')}.labels.json", json_text(doc))
     sys.stdout.write(text)
     print(f"written: {target}/{{model_quality.json, summary.txt}}")
