@@ -27,7 +27,7 @@ from constraints import (EmptyInput, UsageError, KllParameters, ProfileOptions, 
 from constraints.pandera_schema import pandera_yaml
 from constraints.profile import Profile
 from constraints.suite import Suite
-from jobs import console
+from jobs import console, model_reference
 from jobs.io import json_text, read_table, unreadable, write_folder
 from jobs.session import counting_jobs
 
@@ -59,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=42, help="seed of the held-out split (default: 42)")
     p.add_argument("--max-categories", type=int, default=100, metavar="N",
                    help="a string column with at most N distinct values is categorical (default: 100)")
+    model_reference.add_arguments(p)
 
 
 def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Suite, int]:
@@ -66,7 +67,8 @@ def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Sui
     if not 0.0 <= args.holdout_fraction < 1.0:
         raise UsageError(f"--holdout-fraction {args.holdout_fraction} is outside [0, 1).", "use e.g. 0.2")
     table = read_table(spark, args.input, args.format)
-    columns, skipped = plan_columns(table.df.schema, include=args.columns, exclude=args.exclude,
+    exclude = [*args.exclude, *([args.target] if getattr(args, "target", None) else [])]   # not a model input
+    columns, skipped = plan_columns(table.df.schema, include=args.columns, exclude=exclude,
                                     predictions=args.predictions, ignore=table.partition_columns)
     for s in skipped:
         log.warning("column %r skipped: %s", s.name, s.reason)
@@ -111,8 +113,9 @@ def documents(prof: Profile, suite: Suite) -> dict[str, str]:
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
+    model_reference.check_arguments(args)
     prof, suite, jobs = compute(spark, args)
-    target = write_folder(args.output, documents(prof, suite))
+    target = write_folder(args.output, {**documents(prof, suite), **model_reference.files(spark, args)})
     console.print_baseline(prof, suite, target, jobs)
     return 0
 
