@@ -116,3 +116,39 @@ def fit(scores: np.ndarray, target: np.ndarray, classes: list[str], positive: st
     if s.ndim != 2 or s.shape[1] != len(classes):
         raise ValueError(f"a multiclass calibration needs one probability column per class ({len(classes)})")
     return Calibration(MULTICLASS, tuple(classes), tuple(fit_isotonic(s[:, k], y == c) for k, c in enumerate(classes)))
+
+
+@dataclass(frozen=True)
+class MapReplicates:
+    """Bootstrap replicates of a binary calibration map (the reference resampled, the map refitted), each
+    evaluated on a common score grid: what the map's own estimation error does to an estimate."""
+
+    grid: tuple[float, ...]
+    values: tuple[tuple[float, ...], ...]
+
+    def __call__(self, score: np.ndarray) -> np.ndarray:
+        """R x len(score): every replicate's calibrated probability at the scores."""
+        s = np.asarray(score, dtype="float64")
+        return np.stack([np.interp(s, self.grid, v) for v in self.values])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grid": list(self.grid), "values": [list(v) for v in self.values]}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "MapReplicates":
+        return MapReplicates(tuple(map(float, d["grid"])), tuple(tuple(map(float, v)) for v in d["values"]))
+
+
+def replicates(score: np.ndarray, outcome: np.ndarray, count: int = 50, grid: int = 257, seed: int = 0) -> MapReplicates:
+    """`count` bootstrap refits of the isotonic map of `outcome` on `score`, on `grid` points spanning the scores."""
+    s = np.asarray(score, dtype="float64")
+    o = np.asarray(outcome, dtype="float64")
+    keep = np.isfinite(s)
+    s, o = s[keep], o[keep]
+    points = np.unique(np.concatenate([np.quantile(s, np.linspace(0, 1, grid)), np.linspace(0, 1, grid)]))
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(count):
+        i = rng.integers(0, len(s), len(s))
+        values.append(tuple(np.round(fit_isotonic(s[i], o[i])(points), 6)))
+    return MapReplicates(tuple(map(float, points)), tuple(values))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from labeling.calibration import BINARY, Calibration, fit
+from labeling.calibration import BINARY, Calibration, MapReplicates, fit, replicates
 
 VERSION = 1
 BINARY_TASK, MULTICLASS_TASK = "binary_classification", "multiclass_classification"
@@ -36,6 +36,7 @@ class ModelReference:
     positive: str | None = None
     source: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    map_replicates: MapReplicates | None = None    # binary: bootstrap refits of the map (its estimation error)
 
     @property
     def priors(self) -> dict[str, float]:
@@ -57,7 +58,8 @@ class ModelReference:
                 "score_column": self.score_column, "probability_columns": list(self.probability_columns),
                 "classes": list(self.classes), "positive_label": self.positive,
                 "class_priors": self.priors, "confusion_matrix": self.confusion, "metrics": self.metrics,
-                "calibration": self.calibration.to_dict(), "warnings": list(self.warnings)}
+                "calibration": self.calibration.to_dict(), "warnings": list(self.warnings),
+                "calibration_replicates": self.map_replicates.to_dict() if self.map_replicates else None}
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> "ModelReference":
@@ -67,7 +69,8 @@ class ModelReference:
             d["task"], tuple(d["classes"]), d["prediction_column"], d["target_column"], d.get("score_column"),
             tuple(d.get("probability_columns") or ()), Calibration.from_dict(d["calibration"]), int(d["rows"]),
             {t: {p: int(c) for p, c in row.items()} for t, row in d["confusion_matrix"].items()},
-            d.get("metrics", {}), d.get("positive_label"), d.get("source"), tuple(d.get("warnings", ())))
+            d.get("metrics", {}), d.get("positive_label"), d.get("source"), tuple(d.get("warnings", ())),
+            MapReplicates.from_dict(d["calibration_replicates"]) if d.get("calibration_replicates") else None)
 
 
 def _metric(value: float, sd: float) -> dict[str, float | None]:
@@ -104,10 +107,25 @@ def build(target: np.ndarray, predicted: np.ndarray, scores: np.ndarray, classes
             q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
             se = np.sqrt((auc * (1 - auc) + (n1 - 1) * (q1 - auc ** 2) + (n0 - 1) * (q2 - auc ** 2)) / (n1 * n0))
             metrics["auc"] = _metric(auc, se)
+    reps = None
+    if cal.kind == BINARY:
+        reps = replicates(np.asarray(scores, dtype=float).reshape(-1), y == positive)
+        metrics["f1"] = _metric(metrics["f1"]["value"], _bootstrap_f1(y == positive, yp == positive))
     warnings = []
     if acc >= 0.999 and n >= 100:
         warnings.append(f"the model is right on {acc:.2%} of the {n} reference rows: is the reference its training "
                         "data? Scores on training rows are over-confident; use a validation or test set")
     task = BINARY_TASK if cal.kind == BINARY else MULTICLASS_TASK
     return ModelReference(task, tuple(classes), prediction_column, target_column, score_column,
-                          tuple(probability_columns), cal, n, confusion, metrics, positive, source, tuple(warnings))
+                          tuple(probability_columns), cal, n, confusion, metrics, positive, source, tuple(warnings),
+                          reps)
+
+
+def _bootstrap_f1(t: np.ndarray, p: np.ndarray, count: int = 200, seed: int = 0) -> float:
+    """Standard deviation of F1 over bootstrap resamples of the (true, predicted) pairs (multinomial on the 4 cells)."""
+    cells = np.array([np.sum(t & p), np.sum(~t & p), np.sum(t & ~p), np.sum(~t & ~p)], dtype=float)
+    draws = np.random.default_rng(seed).multinomial(int(cells.sum()), cells / cells.sum(), size=count)
+    tp, fp, fn = draws[:, 0], draws[:, 1], draws[:, 2]
+    den = 2 * tp + fp + fn
+    f1 = np.where(den > 0, 2 * tp / np.maximum(den, 1), 0.0)
+    return float(np.std(f1, ddof=1))
