@@ -67,7 +67,8 @@ def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Sui
     if not 0.0 <= args.holdout_fraction < 1.0:
         raise UsageError(f"--holdout-fraction {args.holdout_fraction} is outside [0, 1).", "use e.g. 0.2")
     table = read_table(spark, args.input, args.format)
-    exclude = [*args.exclude, *([args.target] if getattr(args, "target", None) else [])]   # not a model input
+    target = getattr(args, "target", None)
+    exclude = [*args.exclude, *([target] if target in table.df.columns else [])]   # the target is no model input
     columns, skipped = plan_columns(table.df.schema, include=args.columns, exclude=exclude,
                                     predictions=args.predictions, ignore=table.partition_columns)
     for s in skipped:

@@ -43,6 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     push = sub.add_parser("push", help="sample a partition's predictions into a Label Studio project")
     _partition_arguments(push)
     push.add_argument("--project", required=True, help="Label Studio project title (created if missing)")
+    push.add_argument("--task", default="classification", choices=["classification", "regression"],
+                      help="classification (the annotator picks a class) or regression (types the true value; "
+                           "--prediction-column holds the predicted number)")
     push.add_argument("--strategy", default="uniform", choices=["uniform", "stratified", "low-confidence", "drift"],
                       help="how rows are chosen (default: uniform); all keep each row's inclusion probability")
     push.add_argument("--size", type=int, default=100, help="rows to sample (default: 100)")
@@ -67,6 +70,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _partition_arguments(rep)
     rep.add_argument("--labels", required=True, help="labels: the output of pull, or a ground-truth file "
                                                      "(Parquet or CSV) keyed by the id column")
+    rep.add_argument("--task", default="classification", choices=["classification", "regression"],
+                     help="regression: mae, mse, rmse, r2 of a numeric prediction (SageMaker's regression_metrics)")
     rep.add_argument("--label-column", default="label", help="column of --labels with the true class (default: label)")
     rep.add_argument("--output", required=True, help="folder for model_quality.json and summary.txt")
     rep.add_argument("--positive-label", help="the positive class of a binary model (default: 1/true/yes/positive "
@@ -178,7 +183,18 @@ def push(args: argparse.Namespace) -> int:
         dup = frame[args.id_column][frame[args.id_column].duplicated()].iloc[0]
         raise UsageError(f"Column {args.id_column} is not a row id: {dup!r} occurs more than once.",
                          "choose a unique id column (--id-column)")
-    predicted = frame[args.prediction_column].astype("string")
+    regression = getattr(args, "task", "classification") == "regression"
+    if regression:
+        values = pd.to_numeric(frame[args.prediction_column], errors="coerce")
+        if values.isna().any() or not np.isfinite(values.to_numpy(dtype=float)).all():
+            raise UsageError(f"--task regression needs numbers in {args.prediction_column}; "
+                             f"{int((~np.isfinite(values.to_numpy(dtype=float))).sum())} rows have none.",
+                             "drop them, or check --prediction-column")
+        if args.strategy == "low-confidence":
+            raise UsageError("--strategy low-confidence needs class scores; a regression model has none.",
+                             "use uniform, stratified (by predicted-value quintile) or drift")
+    predicted = (pd.qcut(values, 5, labels=False, duplicates="drop").astype("string") if regression
+                 else frame[args.prediction_column].astype("string"))
     if predicted.isna().any():
         raise UsageError(f"{int(predicted.isna().sum())} rows have no {args.prediction_column}.",
                          "drop them or fill the prediction before labeling")
@@ -219,7 +235,8 @@ def push(args: argparse.Namespace) -> int:
     rows = frame.iloc[sample.positions]
     shown = rows[show].to_dict("records")
     ids = rows[args.id_column].tolist()
-    labels = rows[args.prediction_column].astype(str).tolist()
+    labels = (rows[args.prediction_column].astype(float).tolist() if regression
+              else rows[args.prediction_column].astype(str).tolist())
     score_cols = [c for c in [args.score_column, *probs] if c]
     scores = ([_score(r, args, probs, classes) for r in rows[score_cols].to_dict("records")] if score_cols
               else [None] * len(rows))
@@ -234,8 +251,10 @@ def push(args: argparse.Namespace) -> int:
     client.check()
     project = client.find_project(args.project)
     if project is None:
-        project = client.create_project(args.project, config.label_config(classes, show))
-        print(f"created project {args.project!r} (id {project.id}) with classes {', '.join(classes)}")
+        project = client.create_project(args.project, config.number_config(show) if regression
+                                        else config.label_config(classes, show))
+        print(f"created project {args.project!r} (id {project.id}) "
+              + ("for numbers (regression)" if regression else f"with classes {', '.join(classes)}"))
     with tqdm(total=len(task_list), desc="push", unit="task", file=sys.stderr,
               disable=None if sys.stderr.isatty() else True) as bar:
         added = client.import_tasks(project, task_list, args.batch_size, progress=bar.update)
@@ -323,6 +342,34 @@ def _model_assisted(args: argparse.Namespace, q, frame: pd.DataFrame, joined: pd
     return q, text, ma
 
 
+def _report_regression(args: argparse.Namespace, joined: pd.DataFrame, population: int, strategy: str | None,
+                       ties: int, unmatched: int) -> int:
+    from labeling import regression
+
+    y_true = pd.to_numeric(joined[args.label_column], errors="coerce").to_numpy(dtype=float)
+    y_pred = pd.to_numeric(joined[args.prediction_column], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(y_true) & np.isfinite(y_pred))
+    if bad.all():
+        raise UsageError(f"No labeled row has a number in both {args.label_column} and {args.prediction_column}.",
+                         "check --task regression and the columns")
+    pi = joined["_pi"].to_numpy(dtype=float)
+    est = regression.metrics(y_true[~bad], y_pred[~bad], pi[~bad])
+    doc = regression.document(est, int((~bad).sum()), population, strategy)
+    doc["dqloop"].update({"labels_without_number": ties + int(bad.sum()), "labels_not_in_partition": unmatched})
+    text = regression.summary(est, int((~bad).sum()), population, strategy)
+    target = write_folder(args.output, {"model_quality.json": json_text(doc), "summary.txt": text})
+    if args.metrics_repo:
+        rows = [(f"labeled_{m}{suffix}", getattr(est[m], attr)) for m in ("mae", "rmse", "r2")
+                for suffix, attr in (("", "value"), ("_lower", "lower"), ("_upper", "upper"))]
+        rows.append(("labeled_count", float((~bad).sum())))
+        doc_m = {"partition": args.partition, "run_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "metrics": [{"feature": "*", "metric": m, "value": float(v)} for m, v in rows if np.isfinite(v)]}
+        write_file(Path(args.metrics_repo) / f"{args.partition.replace('/', '__')}.labels.json", json_text(doc_m))
+    sys.stdout.write(text)
+    print(f"written: {target}/{{model_quality.json, summary.txt}}")
+    return EXIT_OK
+
+
 def report(args: argparse.Namespace) -> int:
     from labeling import model_quality
 
@@ -357,6 +404,8 @@ def report(args: argparse.Namespace) -> int:
         pi = np.full(len(joined), len(joined) / population)
         strategy = "ground truth (treated as a simple random sample)" if len(joined) < population else "ground truth (all rows)"
     joined["_pi"] = pi
+    if getattr(args, "task", "classification") == "regression":
+        return _report_regression(args, joined, population, strategy, ties, unmatched)
     y_true = joined[args.label_column].astype(str).to_numpy()
     y_pred = joined[args.prediction_column].astype(str).to_numpy()
     classes = sorted(set(y_true) | set(frame[args.prediction_column].astype(str)))

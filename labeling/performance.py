@@ -14,7 +14,8 @@ beta^2 S2. That aggregate (`ScoreBins`, a few thousand numbers) is all validate 
 Sampling error. Given the scores, the labels are independent Bernoulli(c_i): the realized TP and FN vary
 with variance sum c_i (1 - c_i). Accuracy and precision are linear in them; recall and F1 get the delta
 method; ROC AUC (expected ranks over the bins, rows in one bin counted as ties) a parametric bootstrap over
-the bins. Intervals: estimate +- z sd, within [0, 1]. The calibration map's own error (a finite reference)
+the bins (each bin's positives binomial at the bin's mean probability: exact for one-row bins, slightly
+conservative otherwise). Intervals: estimate +- z sd, within [0, 1]. The calibration map's own error (a finite reference)
 is not included: use a reference of tens of thousands of rows (bench/RESULTS.md measures coverage).
 """
 
@@ -158,9 +159,10 @@ def estimate(bins: ScoreBins, cal: Calibration, level: float = LEVEL, seed: int 
           "precision": np.sqrt(vtp) / npp if npp else nan,
           "recall": np.sqrt(fn * fn * vtp + tp * tp * vfn) / t ** 2 if t > 0 else nan,
           "f1": np.sqrt((2 * (npp + fn) / d ** 2) ** 2 * vtp + (2 * tp / d ** 2) ** 2 * vfn) if d > 0 else nan}
-    p_bin, v_bin, n_bin = e.sum(axis=0), v.sum(axis=0), bins.count.sum(axis=0)
+    p_bin, n_bin = e.sum(axis=0), bins.count.sum(axis=0)
     rng = np.random.default_rng(seed)
-    draws = np.clip(p_bin + rng.standard_normal((REPLICATES, len(p_bin))) * np.sqrt(v_bin), 0.0, n_bin)
+    share = np.where(n_bin > 0, p_bin / np.where(n_bin > 0, n_bin, 1.0), 0.0)
+    draws = rng.binomial(n_bin.astype(np.int64), np.clip(share, 0.0, 1.0), size=(REPLICATES, len(p_bin))).astype(float)
     boot = _auc(draws, n_bin - draws)
     sd["auc"] = float(np.nanstd(boot, ddof=1)) if np.isfinite(boot).sum() > 1 else nan
     cal_sd = {m: 0.0 for m in METRICS}

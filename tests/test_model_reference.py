@@ -41,7 +41,7 @@ def test_binary_reference(spark, tmp_path):
     from sklearn.metrics import roc_auc_score
 
     train, ref = _rows(3000, 1), _rows(4000, 2)
-    train.to_parquet(tmp_path / "train.parquet", index=False)
+    train.drop(columns=["label"]).to_parquet(tmp_path / "train.parquet", index=False)   # training rows without target
     ref.to_parquet(tmp_path / "ref.parquet", index=False)
     out = tmp_path / "baseline"
     assert _baseline(spark, ["--input", str(tmp_path / "train.parquet"), "--output", str(out),
