@@ -52,32 +52,28 @@ def load_reference(baseline_folder: str):
 
 
 def aggregate(df: DataFrame, reference) -> tuple[dict[str, int], Any]:
-    """(predicted-class counts, ScoreBins or None): one Spark job over the prediction columns."""
+    """(predicted-class counts, ScoreBins or None): one Spark job over the prediction columns, no shuffle:
+    Python workers tally Arrow batches (labeling.score_tally), one small row per Spark partition."""
+    from functools import partial
+
     from labeling.calibration import BINARY
     from labeling.performance import ScoreBins, bin_edges
+    from labeling.score_tally import DDL, merge, tally_partition
 
-    pred = F.col(reference.prediction_column).cast("string").alias("p")
-    if reference.calibration.kind != BINARY:
-        rows = df.where(F.col(reference.prediction_column).isNotNull()).groupBy(pred).count().collect()
-        return {r["p"]: int(r["count"]) for r in rows}, None
-    from pyspark.ml.feature import Bucketizer
-
-    edges = bin_edges(reference.calibration)
-    s = F.col(reference.score_column).cast("double")
-    data = df.select(pred, s.alias("s")).where(F.col("p").isNotNull() & F.col("s").isNotNull() & ~F.isnan("s"))
-    binned = Bucketizer(splits=[-float("inf"), *edges.tolist(), float("inf")], inputCol="s", outputCol="b") \
-        .transform(data)
-    rows = binned.groupBy("p", "b").agg(F.count(F.lit(1)).alias("n"), F.sum("s").alias("s1"),
-                                         F.sum(F.col("s") * F.col("s")).alias("s2")).collect()
-    classes = tuple(sorted({r["p"] for r in rows}))
-    shape = (len(classes), len(edges) + 1)
-    count, s1, s2 = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    k = {c: i for i, c in enumerate(classes)}
-    for r in rows:
-        i, b = k[r["p"]], int(r["b"])
-        count[i, b], s1[i, b], s2[i, b] = r["n"], r["s1"], r["s2"]
-    bins = ScoreBins(edges, classes, count, s1, s2)
-    return {c: int(count[k[c]].sum()) for c in classes}, bins
+    binary = reference.calibration.kind == BINARY
+    edges = bin_edges(reference.calibration) if binary else np.array([])
+    classes = tuple(reference.classes)
+    score = F.col(reference.score_column).cast("double") if binary else F.lit(0.0)
+    lanes = df.select(F.col(reference.prediction_column).cast("string").alias("p"), score.alias("s"))
+    rows = lanes.mapInArrow(partial(tally_partition, classes=classes, edges=edges), DDL).collect()
+    count, s1, s2 = merge(rows, classes, edges)
+    counts = {c: int(count[i].sum()) for i, c in enumerate(classes)}
+    if count[-1].sum():
+        counts["(other)"] = int(count[-1].sum())
+    if not binary:
+        return counts, None
+    k = len(classes)
+    return counts, ScoreBins(edges, classes, count[:k], s1[:k], s2[:k])
 
 
 def _metric(e) -> dict[str, Any]:
