@@ -38,6 +38,7 @@ PERFORMANCE_CHECK, SHIFT_CHECK = "estimated_performance_check", "label_shift_che
 
 def load_reference(baseline_folder: str):
     """The baseline's ModelReference, or None when it has none."""
+    from labeling.loss_model import TASK, LossModel
     from labeling.reference import ModelReference
 
     text = read_folder(baseline_folder, (FILE,)).get(FILE)
@@ -45,7 +46,8 @@ def load_reference(baseline_folder: str):
         return None
     from constraints.baseline import BaselineError
     try:
-        return ModelReference.from_dict(json.loads(text))
+        doc = json.loads(text)
+        return LossModel.from_dict(doc) if doc.get("task") == TASK else ModelReference.from_dict(doc)
     except (ValueError, KeyError, TypeError) as exc:
         raise BaselineError(f"Baseline file {FILE} is not valid: {exc}.",
                             "rebuild the baseline with `dqloop baseline --target ... --reference ...`") from None
@@ -157,6 +159,8 @@ def attach(spark, reference, path: str, fmt: str, outcome):
         return outcome, {}, []
     report = outcome.report
     df = read_table(spark, path, fmt).df
+    if reference.task == "regression":
+        return _regression(df, reference, outcome)
     missing = [c for c in [reference.prediction_column, *reference.score_columns] if c not in df.columns]
     if missing:
         skip = CheckResult(PERFORMANCE_CHECK, None, SKIPPED, None, None,
@@ -183,6 +187,74 @@ def attach(spark, reference, path: str, fmt: str, outcome):
     results = report.results + tuple(checks) + tuple(shift_checks)
     return (replace(outcome, report=replace(report, results=results)), {DOCUMENT: json_text(doc)},
             metrics + shift_metrics)
+
+
+def _loss_partition(batches, model):
+    """Python worker: the partition's LossSums as one row."""
+    import pyarrow as pa
+
+    from labeling.loss_model import LossSums, sums
+
+    total = LossSums()
+    for batch in batches:
+        total = total + sums(batch.to_pandas(), model)
+    yield pa.RecordBatch.from_pydict({k: [float(getattr(total, k))] for k in ("n", "a", "s", "a2", "s2")})
+
+
+def _regression(df: DataFrame, model, outcome):
+    """Estimated MAE, MSE, RMSE (direct loss estimation) and their checks against the reference's band."""
+    from functools import partial
+
+    from labeling.loss_model import LossSums, estimate
+    from labeling.performance import Band
+
+    report = outcome.report
+    missing = [c for c in model.features if c not in df.columns]
+    if missing:
+        skip = CheckResult(PERFORMANCE_CHECK, None, SKIPPED, None, None,
+                           f"Estimated quality needs column(s) {', '.join(missing)}, absent from the partition.")
+        return replace(outcome, report=replace(report, results=report.results + (skip,))), {}, []
+    lanes = df.select(*[F.col(c).cast("double") for c in model.features])
+    try:
+        rows = lanes.mapInArrow(partial(_loss_partition, model=model),
+                                "n double, a double, s double, a2 double, s2 double").collect()
+    except Py4JJavaError as exc:
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        skip = CheckResult(PERFORMANCE_CHECK, None, SKIPPED, None, None, f"Estimated quality failed: {first}")
+        return replace(outcome, report=replace(report, results=report.results + (skip,))), {}, []
+    total = LossSums()
+    for r in rows:
+        total = total + LossSums(r["n"], r["a"], r["s"], r["a2"], r["s2"])
+    est = estimate(total)
+    band = Band()
+    checks, metrics = [], []
+    for m in ("mae", "rmse"):
+        e, ref = est[m], model.metrics.get(m) or {}
+        metrics += [{"feature": "*", "metric": f"estimated_{m}{sfx}", "value": getattr(e, attr)}
+                    for sfx, attr in (("", "value"), ("_lower", "lower"), ("_upper", "upper"))]
+        if not np.isfinite(e.value) or ref.get("value") is None:
+            checks.append(CheckResult(PERFORMANCE_CHECK, m, SKIPPED, None, None, f"Estimated {m} is not available."))
+            continue
+        # larger is worse: the band mirrored (ref + (ref - low)), minimum effect 1% of the reference's value
+        low, sd = Band(band.alpha, 0.01 * ref["value"]).threshold(ref["value"], ref["standard_deviation"], model.rows,
+                                                                  int(total.n), 2)
+        high = 2 * ref["value"] - low
+        bad = e.value > high
+        text = (f"Estimated {m} (no labels) is {e.value:.4g} (95% interval {e.lower:.4g} to {e.upper:.4g}); the "
+                f"reference's is {ref['value']:.4g}, an alarm above {high:.4g}.")
+        if bad:
+            text += " The model's errors are probably larger on this partition: label a sample (`dqloop label push`)."
+        checks.append(CheckResult(PERFORMANCE_CHECK, m, FAILED if bad else PASSED, e.value, high, text, details={
+            "estimated": True, "method": "direct loss estimation (LightGBM)", "reference_value": ref["value"],
+            "reference_rows": model.rows, "rows": int(total.n), "standard_deviation": e.standard_deviation,
+            "no_change_standard_deviation": sd, "confidence_interval": [e.lower, e.upper]}))
+    doc = {"regression_metrics": {m: _metric(est[m]) for m in ("mae", "mse", "rmse")},
+           "dqloop": {"estimated": True, "labels_used": 0, "partition_rows": report.rows, "rows_estimated": int(total.n),
+                      "method": "direct loss estimation: LightGBM models of |error| and error^2 from the baseline's "
+                                "reference (valid under covariate shift, not under concept drift)",
+                      "reference_rows": model.rows}}
+    return (replace(outcome, report=replace(report, results=report.results + tuple(checks))),
+            {DOCUMENT: json_text(doc)}, metrics)
 
 
 def record(repo: str, partition: str, run_time: str, metrics: list[dict]) -> None:

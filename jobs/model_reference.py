@@ -39,7 +39,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "Rows with the target and the model's outputs that the model did NOT train on (validation or test set, "
         "or a first labeled production window). Writes model_reference.json: calibration map, class priors, "
         "confusion matrix.")
-    g.add_argument("--target", metavar="COL", help="the true class column of the reference rows")
+    g.add_argument("--target", metavar="COL", help="the true class (or value, regression) column of the reference rows")
+    g.add_argument("--model-task", default="classification", choices=["classification", "regression"],
+                   help="classification (calibration map) or regression (a LightGBM loss model of the error; "
+                        "--prediction-column is the predicted number)")
+    g.add_argument("--loss-features", type=_names, metavar="A,B",
+                   help="regression: inputs of the loss model (default: the reference's numeric columns other than "
+                        "the target, --exclude and --predictions), plus the prediction")
     g.add_argument("--reference", metavar="PATH",
                    help="held-out reference rows (Parquet or CSV): NOT the model's training data (default: --input, "
                         "with a warning)")
@@ -86,6 +92,8 @@ def files(spark: SparkSession, args: argparse.Namespace) -> dict[str, str]:
     table = read_table(spark, path, args.reference_format if args.reference else args.format)
     df = table.df
     fields = {f.name: f.dataType for f in df.schema.fields}
+    if getattr(args, "model_task", "classification") == "regression":
+        return _regression(df, fields, args, path, warnings, table.partition_columns)
     fractional = [c for c in args.predictions if c in fields and fields[c].typeName() in ("double", "float", "decimal")]
     pred_col = args.prediction_column or next((c for c in args.predictions if c not in fractional), None)
     probs = list(args.probability_columns)
@@ -140,3 +148,37 @@ def files(spark: SparkSession, args: argparse.Namespace) -> dict[str, str]:
     for w in ref.warnings:
         log.warning("model reference: %s", w)
     return {FILE: json_text(ref.to_dict())}
+
+
+def _regression(df, fields, args: argparse.Namespace, path: str, warnings: list[str], partition_columns) -> dict[str, str]:
+    from labeling import loss_model
+
+    pred_col = args.prediction_column or next(iter(args.predictions), None)
+    if pred_col is None:
+        raise UsageError("A regression model reference needs the predicted value column.", "give --prediction-column")
+    numeric = [c for c, t in fields.items() if isinstance(t, NumericType) or t.typeName() == "boolean"]
+    features = args.loss_features if args.loss_features is not None else [
+        c for c in numeric if c not in {args.target, pred_col, *args.exclude, *args.predictions, *partition_columns}]
+    needed = [args.target, pred_col, *features]
+    missing = [c for c in needed if c not in fields]
+    if missing:
+        raise UsageError(f"Column(s) {', '.join(missing)} not in the reference {path}.",
+                         f"choose among: {', '.join(df.columns)}")
+    for c in (args.target, pred_col):
+        if not isinstance(fields[c], NumericType):
+            raise UsageError(f"Column {c} is {fields[c].simpleString()}; a regression model needs numbers.",
+                             "check --target and --prediction-column, or use --model-task classification")
+    data = df.select(*[F.col(c).cast("double") for c in dict.fromkeys(needed)]) \
+        .where(F.col(args.target).isNotNull() & F.col(pred_col).isNotNull())
+    rows = data.count()
+    if rows > args.reference_max_rows:
+        data = data.sample(fraction=min(1.0, 1.1 * args.reference_max_rows / rows), seed=args.seed) \
+            .limit(args.reference_max_rows)
+    try:
+        model = loss_model.fit(data.toPandas(), features, pred_col, args.target, source=path)
+    except ValueError as exc:
+        raise EmptyInput(f"The reference {path} cannot train the loss model: {exc}.", "give more reference rows") from None
+    model = loss_model.LossModel(**{**model.__dict__, "warnings": tuple(warnings)})
+    for w in warnings:
+        log.warning("model reference: %s", w)
+    return {FILE: json_text(model.to_dict())}

@@ -165,3 +165,67 @@ def test_bbse_recovers_30_70_from_50_50():
     assert covered >= 44 and moved == 50
     _, pp = draw(5000, 0.5)
     assert not label_shift.bbse(conf, np.bincount(pp, minlength=2), ["0", "1"]).moved.any()
+
+
+def _regression_rows(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(shift, 1, n), rng.uniform(0, 1, n)
+    y = 2 * x1 + 3 * x2 + rng.normal(0, 0.5 + 0.8 * np.abs(x1) * x2, n)   # larger errors away from x1 = 0
+    return pd.DataFrame({"id": np.arange(n), "x1": x1, "x2": x2, "price": y, "predicted_price": 2 * x1 + 3 * x2})
+
+
+def test_validate_estimates_regression_error(spark, tmp_path):
+    import lightgbm as lgb
+
+    from jobs import baseline, validate
+    from jobs.cli import parser
+
+    _regression_rows(3000, 1).drop(columns=["price"]).to_parquet(tmp_path / "train.parquet", index=False)
+    _regression_rows(20000, 2).to_parquet(tmp_path / "ref.parquet", index=False)
+    base = tmp_path / "baseline"
+    assert baseline.run(spark, parser().parse_args([
+        "baseline", "--input", str(tmp_path / "train.parquet"), "--output", str(base), "--exclude", "id",
+        "--predictions", "predicted_price", "--target", "price", "--model-task", "regression",
+        "--reference", str(tmp_path / "ref.parquet")])) == 0
+    ref_doc = json.loads((base / "model_reference.json").read_text())
+    assert ref_doc["task"] == "regression" and ref_doc["features"] == ["x1", "x2", "predicted_price"]
+    parts = {"chunk=01": _regression_rows(4000, 3), "chunk=02": _regression_rows(4000, 4, shift=2.0)}
+    table = tmp_path / "table"
+    for name, frame in parts.items():
+        (table / name).mkdir(parents=True)
+        frame.drop(columns=["price"]).to_parquet(table / name / "part-0.parquet", index=False)
+    out = tmp_path / "out"
+    validate.run(spark, parser().parse_args(["validate", "--baseline", str(base), "--input", str(table),
+                                             "--output", str(out), "--no-history"]))
+    booster_a = lgb.Booster(model_str=ref_doc["loss_model"]["absolute_error"])
+    for name, frame in parts.items():
+        m = json.loads((out / name / "model_quality_estimated.json").read_text())["regression_metrics"]
+        a = np.clip(booster_a.predict(frame[["x1", "x2", "predicted_price"]].astype(float)), 0, None)
+        assert m["mae"]["value"] == pytest.approx(a.mean(), rel=1e-9)
+        realized = np.mean(np.abs(frame["price"] - frame["predicted_price"]))
+        lo, hi = m["mae"]["confidence_interval"]["lower"], m["mae"]["confidence_interval"]["upper"]
+        if name == "chunk=01":
+            assert lo <= realized <= hi
+        else:   # x1 two sd beyond the reference: trees extrapolate flat, so the estimate rises but stays below
+            assert ref_doc["metrics"]["mae"]["value"] + 0.2 < m["mae"]["value"] < realized
+        checks = {r["feature"]: r for r in json.loads((out / name / "checks.json").read_text())["checks"]
+                  if r["check"] == "estimated_performance_check"}
+        assert checks["mae"]["status"] == ("failed" if name == "chunk=02" else "passed")
+
+
+def test_dle_intervals_cover_under_covariate_shift():
+    """100 partitions, covariate shift: the MAE interval covers the realized MAE in >= 88, RMSE's in >= 85
+    (bench/label_free_study.py: 300 partitions)."""
+    from labeling import loss_model
+
+    ref = _regression_rows(30_000, 5)
+    model = loss_model.fit(ref, ["x1", "x2"], "predicted_price", "price")
+    rng = np.random.default_rng(6)
+    hits = {"mae": 0, "rmse": 0}
+    for i in range(100):
+        d = _regression_rows(3000, 100 + i, shift=rng.uniform(-1, 1))
+        est = loss_model.estimate(loss_model.sums(d, model))
+        e = d["price"] - d["predicted_price"]
+        hits["mae"] += est["mae"].lower <= np.mean(np.abs(e)) <= est["mae"].upper
+        hits["rmse"] += est["rmse"].lower <= np.sqrt(np.mean(e * e)) <= est["rmse"].upper
+    assert hits["mae"] >= 88 and hits["rmse"] >= 85, hits
