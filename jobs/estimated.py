@@ -66,7 +66,11 @@ def aggregate(df: DataFrame, reference) -> tuple[dict[str, int], Any]:
     edges = bin_edges(reference.calibration) if binary else np.array([])
     classes = tuple(reference.classes)
     score = F.col(reference.score_column).cast("double") if binary else F.lit(0.0)
-    lanes = df.select(F.col(reference.prediction_column).cast("string").alias("p"), score.alias("s"))
+    pred = F.col(reference.prediction_column).cast("string")
+    code = F.lit(len(classes))
+    for j, c in reversed(list(enumerate(classes))):
+        code = F.when(pred == F.lit(c), F.lit(j)).otherwise(code)
+    lanes = df.select(F.when(pred.isNull(), F.lit(-1)).otherwise(code).cast("int").alias("p"), score.alias("s"))
     rows = lanes.mapInArrow(partial(tally_partition, classes=classes, edges=edges), DDL).collect()
     count, s1, s2 = merge(rows, classes, edges)
     counts = {c: int(count[i].sum()) for i, c in enumerate(classes)}

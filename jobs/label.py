@@ -338,7 +338,8 @@ def _model_assisted(args: argparse.Namespace, q, frame: pd.DataFrame, joined: pd
                       == joined[args.prediction_column].astype(str).to_numpy()).astype(float)
             pi = joined["_pi"].to_numpy(dtype=float)
             ma = estimation.difference(g_all, actual, labeled_g, pi)
-    q, text = assisted.annotate(q, ma, reference, why_not)
+    q, text = assisted.annotate(q, ma, reference, why_not, y_true=joined[args.label_column].astype(str).to_numpy(),
+                                pi=joined["_pi"].to_numpy(dtype=float))
     return q, text, ma
 
 

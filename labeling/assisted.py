@@ -4,7 +4,8 @@ Both estimates are valid under the sampling design (labeling.quality, labeling.e
 one is the one with the narrower interval. The document also says when the labels contradict the calibrated
 scores (the calibration does not hold on this partition: concept drift or label shift; the model-assisted
 estimate stays valid, the labels correct it) and when the reference looks like the model's training data
-(its accuracy far above what the labels show).
+(its accuracy far above what the labels show). With a reference, the labeled class mix (design-weighted,
+labeling.label_mix) is compared with the reference's priors.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def training_data_warning(q: Quality, reference: ModelReference | None) -> str |
 
 
 def annotate(q: Quality, ma: ModelAssisted | None, reference: ModelReference | None,
-             unavailable: str | None = None) -> tuple[Quality, str]:
+             unavailable: str | None = None, y_true=None, pi=None) -> tuple[Quality, str]:
     """A Quality whose document carries both estimates and the recommendation; and summary lines."""
     doc: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in q.document.items()}
     key = next(k for k in doc if k.endswith("_metrics"))
@@ -87,6 +88,15 @@ def annotate(q: Quality, ma: ModelAssisted | None, reference: ModelReference | N
     meta["recommendation_reason"] = reason
     lines.append(f"recommended: {'model-assisted' if choice == MODEL_ASSISTED else 'Hajek (labels only)'} "
                  f"accuracy, because {reason}")
+    if reference is not None and y_true is not None and pi is not None:
+        from labeling.label_mix import label_mix
+        mix = label_mix(y_true, pi, reference.priors)
+        meta["label_mix"] = mix
+        moved = [c for c, m in mix.items() if m["moved"]]
+        if moved:
+            lines.append("label shift: the labeled share of " + ", ".join(
+                f"{c} is {mix[c]['labeled_share']['value']:.1%} (reference {mix[c]['reference_prior']:.1%})"
+                for c in moved) + "; calibration-based (label-free) estimates are biased on this partition")
     warning = training_data_warning(q, reference)
     if warning:
         meta["reference_warning"] = warning

@@ -1,5 +1,6 @@
 """The per-partition tally behind label-free estimates, run by Spark's Python workers on Arrow batches of two
-lanes (predicted class as text, score as double): per (predicted class, score bin) the row count, the sum of the
+lanes (predicted class as its position among the reference's classes, an int: len(classes) for another class,
+-1 for none; score as double): per (predicted class, score bin) the row count, the sum of the
 scores and of their squares (labeling.performance.ScoreBins), as flat arrays, one row per Spark partition.
 Class slot K counts predictions of a class the reference does not know; rows without a prediction or a finite
 score are not counted. Pure numpy and pyarrow: no Spark here."""
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 DDL = "count array<double>, s1 array<double>, s2 array<double>"
@@ -20,11 +20,9 @@ def tally_partition(batches: Iterator[pa.RecordBatch], classes: tuple[str, ...],
     k, b = len(classes) + 1, len(edges) + 1
     count, s1, s2 = np.zeros(k * b), np.zeros(k * b), np.zeros(k * b)
     for batch in batches:
-        pred = batch.column(0).to_pandas()
+        codes = batch.column(0).to_numpy(zero_copy_only=False).astype("int64")
         score = batch.column(1).to_numpy(zero_copy_only=False).astype("float64")
-        codes = pd.Categorical(pred, categories=list(classes)).codes.astype("int64")
-        codes = np.where(codes < 0, len(classes), codes)
-        keep = pred.notna().to_numpy() & np.isfinite(score)
+        keep = (codes >= 0) & np.isfinite(score)
         key = codes[keep] * b + np.searchsorted(edges, score[keep], side="right")
         s = score[keep]
         count += np.bincount(key, minlength=k * b)

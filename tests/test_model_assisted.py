@@ -132,6 +132,7 @@ def test_label_report_writes_both_estimates(tmp_path):
     d = np.sum(w * ((pred[pos] == y[pos]) - g[pos])) / np.sum(w)
     assert m["accuracy_model_assisted"]["value"] == pytest.approx(g.mean() + d, abs=1e-9)
     assert doc["dqloop"]["model_assisted"]["calibration_holds"] is True
+    assert not any(m["moved"] for m in doc["dqloop"]["label_mix"].values())
     assert doc["dqloop"]["recommended_accuracy_estimator"] == "model_assisted"
     ci_m, ci_h = m["accuracy_model_assisted"]["confidence_interval"], m["accuracy"]["confidence_interval"]
     assert ci_m["upper"] - ci_m["lower"] < ci_h["upper"] - ci_h["lower"]
@@ -168,3 +169,18 @@ def test_report_warns_when_reference_looks_like_training_data(tmp_path):
     doc = json.loads((tmp_path / "q" / "model_quality.json").read_text())
     assert "training data" in doc["dqloop"]["reference_warning"]
     assert "warning:" in out.stdout
+
+
+def test_labeled_class_mix_against_reference_priors():
+    from labeling.label_mix import label_mix
+
+    rng = np.random.default_rng(12)
+    n = 5000
+    y = np.where(rng.random(n) < 0.7, "1", "0")                 # the partition: 30/70
+    s = sampling.stratified(np.where(rng.random(n) < 0.5, "a", "b"), 300, 1)
+    mix = label_mix(y[s.positions], s.inclusion, {"0": 0.5, "1": 0.5})
+    share = mix["1"]["labeled_share"]
+    assert share["confidence_interval"]["lower"] <= np.mean(y == "1") <= share["confidence_interval"]["upper"]
+    assert mix["1"]["moved"] and mix["0"]["moved"]
+    same = label_mix(y[s.positions], s.inclusion, {"0": 0.3, "1": 0.7})
+    assert not same["1"]["moved"]
