@@ -54,32 +54,32 @@ def load_reference(baseline_folder: str):
 
 
 def aggregate(df: DataFrame, reference) -> tuple[dict[str, int], Any]:
-    """(predicted-class counts, ScoreBins or None): one Spark job over the prediction columns, no shuffle:
-    Python workers tally Arrow batches (labeling.score_tally), one small row per Spark partition."""
-    from functools import partial
-
+    """(predicted-class counts, ScoreBins or None): one native Spark aggregation over the two prediction columns,
+    grouped by predicted class and score bin (a few thousand groups; partial aggregation before the shuffle)."""
     from labeling.calibration import BINARY
-    from labeling.performance import ScoreBins, bin_edges
-    from labeling.score_tally import DDL, merge, tally_partition
+    from labeling.performance import GRID, ScoreBins, bin_edges
 
-    binary = reference.calibration.kind == BINARY
-    edges = bin_edges(reference.calibration) if binary else np.array([])
-    classes = tuple(reference.classes)
-    score = F.col(reference.score_column).cast("double") if binary else F.lit(0.0)
-    pred = F.col(reference.prediction_column).cast("string")
-    code = F.lit(len(classes))
-    for j, c in reversed(list(enumerate(classes))):
-        code = F.when(pred == F.lit(c), F.lit(j)).otherwise(code)
-    lanes = df.select(F.when(pred.isNull(), F.lit(-1)).otherwise(code).cast("int").alias("p"), score.alias("s"))
-    rows = lanes.mapInArrow(partial(tally_partition, classes=classes, edges=edges), DDL).collect()
-    count, s1, s2 = merge(rows, classes, edges)
-    counts = {c: int(count[i].sum()) for i, c in enumerate(classes)}
-    if count[-1].sum():
-        counts["(other)"] = int(count[-1].sum())
-    if not binary:
-        return counts, None
-    k = len(classes)
-    return counts, ScoreBins(edges, classes, count[:k], s1[:k], s2[:k])
+    pred = F.col(reference.prediction_column).cast("string").alias("p")
+    if reference.calibration.kind != BINARY:
+        rows = df.where(F.col(reference.prediction_column).isNotNull()).groupBy(pred).count().collect()
+        return {r["p"]: int(r["count"]) for r in rows}, None
+    edges = bin_edges(reference.calibration)
+    s = F.col(reference.score_column).cast("double")
+    b = F.least(F.greatest(F.floor(s * GRID) + 1, F.lit(0)), F.lit(GRID + 1)).cast("int")   # = searchsorted right
+    rows = df.where(F.col(reference.prediction_column).isNotNull() & s.isNotNull() & ~F.isnan(s)) \
+        .groupBy(pred, b.alias("b")).agg(F.count(F.lit(1)).alias("n"), F.sum(s).alias("s1"),
+                                         F.sum(s * s).alias("s2")).collect()
+    known = tuple(reference.classes)
+    shape = (len(known), len(edges) + 1)
+    count, s1, s2 = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    counts: dict[str, int] = {}
+    k = {c: i for i, c in enumerate(known)}
+    for r in rows:
+        counts[r["p"]] = counts.get(r["p"], 0) + int(r["n"])
+        if r["p"] in k:
+            i, j = k[r["p"]], int(r["b"])
+            count[i, j], s1[i, j], s2[i, j] = r["n"], r["s1"], r["s2"]
+    return counts, ScoreBins(edges, known, count, s1, s2)
 
 
 def _metric(e) -> dict[str, Any]:

@@ -6,10 +6,11 @@ over predicted-negative rows of c_i, FP and TN their complements (NannyML's conf
 estimation). Under covariate shift (P(y|x) unchanged) this tracks the realized performance; under concept
 drift or label shift it does not (the labeling loop and labeling.label_shift watch for those).
 
-Sufficient statistic. The isotonic map is linear between its thresholds, so with bins whose edges include
-every threshold, c = alpha_b + beta_b s inside bin b, and per (predicted class, bin) the count n, sum of
-scores S1 and of squares S2 give exactly sum c = alpha n + beta S1 and sum c^2 = alpha^2 n + 2 alpha beta S1 +
-beta^2 S2. That aggregate (`ScoreBins`, a few thousand numbers) is all validate computes over the data.
+Sufficient statistic. Per (predicted class, score bin) of a regular 1/8192 grid: the count n, the sum of
+scores S1 and of squares S2 (`ScoreBins`, a Spark group-by validate runs natively). Inside bin b the map is
+taken as its chord, c = alpha_b + beta_b s, so sum c = alpha n + beta S1 and sum c^2 = alpha^2 n + 2 alpha beta S1
++ beta^2 S2; exact where the isotonic map has no threshold inside the bin, and off by a fraction of the map's
+step there (measured: below 1e-3 on accuracy, a fifth of its sampling error at 5,000 rows).
 
 Sampling error. Given the scores, the labels are independent Bernoulli(c_i): the realized TP and FN vary
 with variance sum c_i (1 - c_i). Accuracy and precision are linear in them; recall and F1 get the delta
@@ -29,7 +30,7 @@ from scipy import stats
 from labeling.calibration import BINARY, Calibration, MapReplicates
 from labeling.quality import LEVEL, Estimate
 
-GRID = 1024
+GRID = 8192
 REPLICATES = 400
 METRICS = ("accuracy", "precision", "recall", "f1", "auc")
 
@@ -51,10 +52,10 @@ class ScoreBins:
 
 
 def bin_edges(cal: Calibration, grid: int = GRID) -> np.ndarray:
-    """Inner bin edges: every isotonic threshold (the map is linear between them) and a regular grid on [0, 1]."""
+    """Inner bin edges: a regular grid on [0, 1] (Spark bins a score natively as floor(s * grid) + 1)."""
     if cal.kind != BINARY:
         raise ValueError("score bins are for a binary model's score")
-    return np.unique(np.concatenate([np.asarray(cal.maps[0].x, dtype=float), np.linspace(0.0, 1.0, grid + 1)]))
+    return np.linspace(0.0, 1.0, grid + 1)
 
 
 def bin_index(score: np.ndarray, edges: np.ndarray) -> np.ndarray:

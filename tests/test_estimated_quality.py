@@ -59,10 +59,11 @@ def test_validate_estimates_quality_and_label_shift(spark, tmp_path):
         assert doc["dqloop"]["estimated"] is True and doc["dqloop"]["labels_used"] == 0
         c = iso.predict(frame["score"])
         pred = frame["predicted_label"].to_numpy() == 1
-        assert m["accuracy"]["value"] == pytest.approx(np.mean(np.where(pred, c, 1 - c)), abs=1e-9)
-        assert m["precision"]["value"] == pytest.approx(c[pred].mean(), abs=1e-9)
-        assert m["recall"]["value"] == pytest.approx(c[pred].sum() / c.sum(), abs=1e-9)
-        assert m["confusion_matrix"]["1"]["1"] == pytest.approx(c[pred].sum(), abs=1e-6)
+        # the map's chord inside each 1/8192 score bin: within 1e-4 of the row-by-row figures
+        assert m["accuracy"]["value"] == pytest.approx(np.mean(np.where(pred, c, 1 - c)), abs=1e-4)
+        assert m["precision"]["value"] == pytest.approx(c[pred].mean(), abs=1e-4)
+        assert m["recall"]["value"] == pytest.approx(c[pred].sum() / c.sum(), abs=1e-4)
+        assert m["confusion_matrix"]["1"]["1"] == pytest.approx(c[pred].sum(), abs=0.5)
         # BBSE written out: C[pred, true] w = mu, q = w * p
         joint = conf.T / conf.sum()
         mu = np.bincount(frame["predicted_label"], minlength=2) / len(frame)
@@ -106,7 +107,7 @@ def test_no_reference_no_estimates(spark, tmp_path):
 
 
 # -- fast simulations ---------------------------------------------------------------------------------------
-def test_binned_aggregate_is_exact():
+def test_binned_aggregate_matches_rows():
     rng = np.random.default_rng(0)
     s = rng.random(5000)
     y = (rng.random(5000) < s ** 1.5).astype(str)
@@ -115,8 +116,8 @@ def test_binned_aggregate_is_exact():
     pred = np.where(new > 0.4, "1", "0")
     est = performance.estimate(performance.from_rows(new, pred, performance.bin_edges(cal)), cal)
     c = cal.probabilities(new)[:, 1]
-    assert est.metrics["accuracy"].value == pytest.approx(np.mean(np.where(pred == "1", c, 1 - c)), abs=1e-12)
-    assert est.metrics["accuracy"].standard_deviation == pytest.approx(np.sqrt(np.sum(c * (1 - c))) / 3000, rel=1e-9)
+    assert est.metrics["accuracy"].value == pytest.approx(np.mean(np.where(pred == "1", c, 1 - c)), abs=1e-4)
+    assert est.metrics["accuracy"].standard_deviation == pytest.approx(np.sqrt(np.sum(c * (1 - c))) / 3000, rel=1e-3)
 
 
 def test_cbpe_intervals_cover_realized_metrics_under_covariate_shift():
