@@ -29,7 +29,7 @@ from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
 from constraints.profile import Profile
 from constraints.suite import Suite
-from jobs import console
+from jobs import console, model_reference
 from jobs.io import json_text, read_table, unreadable, write_folder
 from jobs.session import counting_jobs
 
@@ -67,6 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="how the statistics are measured: one pass over the rows, validate's engine (default), or "
                         "Deequ's analyzers (about 10x the time on large tables; the reference the pass is tested "
                         "against)")
+    model_reference.add_arguments(p)
 
 
 def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Suite, int]:
@@ -74,7 +75,9 @@ def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Sui
     if not 0.0 <= args.holdout_fraction < 1.0:
         raise UsageError(f"--holdout-fraction {args.holdout_fraction} is outside [0, 1).", "use e.g. 0.2")
     table = read_table(spark, args.input, args.format)
-    columns, skipped = plan_columns(table.df.schema, include=args.columns, exclude=args.exclude,
+    target = getattr(args, "target", None)
+    exclude = [*args.exclude, *([target] if target in table.df.columns else [])]   # the target is no model input
+    columns, skipped = plan_columns(table.df.schema, include=args.columns, exclude=exclude,
                                     predictions=args.predictions, ignore=table.partition_columns)
     for s in skipped:
         log.warning("column %r skipped: %s", s.name, s.reason)
@@ -121,8 +124,9 @@ def documents(prof: Profile, suite: Suite) -> dict[str, str]:
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
+    model_reference.check_arguments(args)
     prof, suite, jobs = compute(spark, args)
-    target = write_folder(args.output, documents(prof, suite))
+    target = write_folder(args.output, {**documents(prof, suite), **model_reference.files(spark, args)})
     console.print_baseline(prof, suite, target, jobs)
     return 0
 

@@ -43,6 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     push = sub.add_parser("push", help="sample a partition's predictions into a Label Studio project")
     _partition_arguments(push)
     push.add_argument("--project", required=True, help="Label Studio project title (created if missing)")
+    push.add_argument("--task", default="classification", choices=["classification", "regression"],
+                      help="classification (the annotator picks a class) or regression (types the true value; "
+                           "--prediction-column holds the predicted number)")
     push.add_argument("--strategy", default="uniform", choices=["uniform", "stratified", "low-confidence", "drift"],
                       help="how rows are chosen (default: uniform); all keep each row's inclusion probability")
     push.add_argument("--size", type=int, default=100, help="rows to sample (default: 100)")
@@ -67,10 +70,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _partition_arguments(rep)
     rep.add_argument("--labels", required=True, help="labels: the output of pull, or a ground-truth file "
                                                      "(Parquet or CSV) keyed by the id column")
+    rep.add_argument("--task", default="classification", choices=["classification", "regression"],
+                     help="regression: mae, mse, rmse, r2 of a numeric prediction (SageMaker's regression_metrics)")
     rep.add_argument("--label-column", default="label", help="column of --labels with the true class (default: label)")
     rep.add_argument("--output", required=True, help="folder for model_quality.json and summary.txt")
     rep.add_argument("--positive-label", help="the positive class of a binary model (default: 1/true/yes/positive "
                                               "if present, else the rarer predicted class)")
+    rep.add_argument("--baseline", metavar="DIR",
+                     help="baseline folder with model_reference.json (`dqloop baseline --reference ... --target ...`): "
+                          "adds the model-assisted accuracy, from every row's calibrated score plus the labels")
     rep.add_argument("--metrics-repo", help="also write the labeled accuracy into this metrics history folder")
     rep.add_argument("--partition", help="partition name for --metrics-repo (e.g. chunk=03)")
 
@@ -175,7 +183,18 @@ def push(args: argparse.Namespace) -> int:
         dup = frame[args.id_column][frame[args.id_column].duplicated()].iloc[0]
         raise UsageError(f"Column {args.id_column} is not a row id: {dup!r} occurs more than once.",
                          "choose a unique id column (--id-column)")
-    predicted = frame[args.prediction_column].astype("string")
+    regression = getattr(args, "task", "classification") == "regression"
+    if regression:
+        values = pd.to_numeric(frame[args.prediction_column], errors="coerce")
+        if values.isna().any() or not np.isfinite(values.to_numpy(dtype=float)).all():
+            raise UsageError(f"--task regression needs numbers in {args.prediction_column}; "
+                             f"{int((~np.isfinite(values.to_numpy(dtype=float))).sum())} rows have none.",
+                             "drop them, or check --prediction-column")
+        if args.strategy == "low-confidence":
+            raise UsageError("--strategy low-confidence needs class scores; a regression model has none.",
+                             "use uniform, stratified (by predicted-value quintile) or drift")
+    predicted = (pd.qcut(values, 5, labels=False, duplicates="drop").astype("string") if regression
+                 else frame[args.prediction_column].astype("string"))
     if predicted.isna().any():
         raise UsageError(f"{int(predicted.isna().sum())} rows have no {args.prediction_column}.",
                          "drop them or fill the prediction before labeling")
@@ -216,7 +235,8 @@ def push(args: argparse.Namespace) -> int:
     rows = frame.iloc[sample.positions]
     shown = rows[show].to_dict("records")
     ids = rows[args.id_column].tolist()
-    labels = rows[args.prediction_column].astype(str).tolist()
+    labels = (rows[args.prediction_column].astype(float).tolist() if regression
+              else rows[args.prediction_column].astype(str).tolist())
     score_cols = [c for c in [args.score_column, *probs] if c]
     scores = ([_score(r, args, probs, classes) for r in rows[score_cols].to_dict("records")] if score_cols
               else [None] * len(rows))
@@ -231,8 +251,10 @@ def push(args: argparse.Namespace) -> int:
     client.check()
     project = client.find_project(args.project)
     if project is None:
-        project = client.create_project(args.project, config.label_config(classes, show))
-        print(f"created project {args.project!r} (id {project.id}) with classes {', '.join(classes)}")
+        project = client.create_project(args.project, config.number_config(show) if regression
+                                        else config.label_config(classes, show))
+        print(f"created project {args.project!r} (id {project.id}) "
+              + ("for numbers (regression)" if regression else f"with classes {', '.join(classes)}"))
     with tqdm(total=len(task_list), desc="push", unit="task", file=sys.stderr,
               disable=None if sys.stderr.isatty() else True) as bar:
         added = client.import_tasks(project, task_list, args.batch_size, progress=bar.update)
@@ -275,6 +297,80 @@ def pull(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def read_reference(folder: str | None):
+    """The baseline's model_reference.json, or None when there is none (then: why, for the report)."""
+    from labeling.reference import ModelReference
+
+    if not folder:
+        return None, ("no calibration map was given (--baseline with a model_reference.json), so only the labels "
+                      "count")
+    path = Path(folder) / "model_reference.json"
+    if not Path(folder).is_dir():
+        raise InputNotFound(f"Baseline folder {folder} does not exist.", "check --baseline")
+    if not path.is_file():
+        return None, (f"the baseline {folder} has no model_reference.json (build it with `dqloop baseline "
+                      "--reference ROWS --target COLUMN`), so only the labels count")
+    try:
+        return ModelReference.from_dict(json.loads(path.read_text(encoding="utf-8"))), None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} is not valid: {exc}.", "rebuild the baseline with `dqloop baseline --reference`") from None
+
+
+def _model_assisted(args: argparse.Namespace, q, frame: pd.DataFrame, joined: pd.DataFrame):
+    """(Quality with the model-assisted estimate and the recommendation, summary lines, the estimate or None)."""
+    from labeling import assisted, estimation
+
+    reference, why_not = read_reference(getattr(args, "baseline", None))
+    ma = None
+    if reference is not None:
+        cols = reference.score_columns
+        scored = read_partition(args.input, args.format, [args.id_column, *cols])
+        if scored[cols].isna().any().any():
+            why_not = f"some rows have no score in {', '.join(cols)}, so only the labels count"
+        else:
+            scored["_key"] = scored[args.id_column].astype(str)
+            pred = frame.set_index("_key")[args.prediction_column].astype(str)
+            scored = scored.join(pred, on="_key")
+            g_all = reference.calibration.expected_correct(reference.scores(scored), scored[args.prediction_column])
+            g = pd.Series(g_all, index=scored["_key"])
+            labeled_g = g.loc[joined["_key"]].to_numpy()
+            actual = (joined[args.label_column].astype(str).to_numpy()
+                      == joined[args.prediction_column].astype(str).to_numpy()).astype(float)
+            pi = joined["_pi"].to_numpy(dtype=float)
+            ma = estimation.difference(g_all, actual, labeled_g, pi)
+    q, text = assisted.annotate(q, ma, reference, why_not, y_true=joined[args.label_column].astype(str).to_numpy(),
+                                pi=joined["_pi"].to_numpy(dtype=float))
+    return q, text, ma
+
+
+def _report_regression(args: argparse.Namespace, joined: pd.DataFrame, population: int, strategy: str | None,
+                       ties: int, unmatched: int) -> int:
+    from labeling import regression
+
+    y_true = pd.to_numeric(joined[args.label_column], errors="coerce").to_numpy(dtype=float)
+    y_pred = pd.to_numeric(joined[args.prediction_column], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(y_true) & np.isfinite(y_pred))
+    if bad.all():
+        raise UsageError(f"No labeled row has a number in both {args.label_column} and {args.prediction_column}.",
+                         "check --task regression and the columns")
+    pi = joined["_pi"].to_numpy(dtype=float)
+    est = regression.metrics(y_true[~bad], y_pred[~bad], pi[~bad])
+    doc = regression.document(est, int((~bad).sum()), population, strategy)
+    doc["dqloop"].update({"labels_without_number": ties + int(bad.sum()), "labels_not_in_partition": unmatched})
+    text = regression.summary(est, int((~bad).sum()), population, strategy)
+    target = write_folder(args.output, {"model_quality.json": json_text(doc), "summary.txt": text})
+    if args.metrics_repo:
+        rows = [(f"labeled_{m}{suffix}", getattr(est[m], attr)) for m in ("mae", "rmse", "r2")
+                for suffix, attr in (("", "value"), ("_lower", "lower"), ("_upper", "upper"))]
+        rows.append(("labeled_count", float((~bad).sum())))
+        doc_m = {"partition": args.partition, "run_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "metrics": [{"feature": "*", "metric": m, "value": float(v)} for m, v in rows if np.isfinite(v)]}
+        write_file(Path(args.metrics_repo) / f"{args.partition.replace('/', '__')}.labels.json", json_text(doc_m))
+    sys.stdout.write(text)
+    print(f"written: {target}/{{model_quality.json, summary.txt}}")
+    return EXIT_OK
+
+
 def report(args: argparse.Namespace) -> int:
     from labeling import model_quality
 
@@ -308,6 +404,9 @@ def report(args: argparse.Namespace) -> int:
     else:  # ground truth without a design: a simple random sample (a census when every row is labeled)
         pi = np.full(len(joined), len(joined) / population)
         strategy = "ground truth (treated as a simple random sample)" if len(joined) < population else "ground truth (all rows)"
+    joined["_pi"] = pi
+    if getattr(args, "task", "classification") == "regression":
+        return _report_regression(args, joined, population, strategy, ties, unmatched)
     y_true = joined[args.label_column].astype(str).to_numpy()
     y_pred = joined[args.prediction_column].astype(str).to_numpy()
     classes = sorted(set(y_true) | set(frame[args.prediction_column].astype(str)))
@@ -322,7 +421,8 @@ def report(args: argparse.Namespace) -> int:
     q = model_quality.compute(y_true, y_pred, pi, population, classes, positive=positive, challenger=challenger,
                               names=names, strategy=strategy)
     q.document["dqloop"].update({"labels_without_majority": ties, "labels_not_in_partition": unmatched})
-    text = model_quality.summary(q, names)
+    q, assisted_text, ma = _model_assisted(args, q, frame, joined)
+    text = model_quality.summary(q, names) + assisted_text
     if unmatched:
         text += f"note: {unmatched} labels have ids not in the partition and were left out\n"
     target = write_folder(args.output, {"model_quality.json": json_text(q.document), "summary.txt": text})
@@ -333,6 +433,11 @@ def report(args: argparse.Namespace) -> int:
                "metrics": [{"feature": "*", "metric": m, "value": v} for m, v in (
                    ("labeled_accuracy", a.value), ("labeled_accuracy_lower", a.lower),
                    ("labeled_accuracy_upper", a.upper), ("labeled_count", float(q.labeled)))]}
+        if ma is not None and np.isfinite(ma.estimate.standard_deviation):
+            e = ma.estimate
+            doc["metrics"] += [{"feature": "*", "metric": m, "value": v} for m, v in (
+                ("labeled_accuracy_model_assisted", e.value), ("labeled_accuracy_model_assisted_lower", e.lower),
+                ("labeled_accuracy_model_assisted_upper", e.upper))]
         write_file(Path(args.metrics_repo) / f"{args.partition.replace('/', '__')}.labels.json", json_text(doc))
     sys.stdout.write(text)
     print(f"written: {target}/{{model_quality.json, summary.txt}}")

@@ -49,6 +49,7 @@ from constraints.errors import DqloopError, SetupError, UsageError
 from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
 from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
+from jobs import estimated
 from jobs.history import read_history
 from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
@@ -212,6 +213,7 @@ def summary_line(o: Outcome) -> str:
 
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
     baseline = read_baseline(args.baseline)
+    model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
     hook = webhook_from(getattr(args, "webhook_url_file", None))
     thresholds, history = options_from(args)
     keys = partition_keys(spark, args.input)
@@ -240,14 +242,17 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         log.info("validating %s (%d of %d)", partition, i, len(targets))
         steps.step(i, partition)
         o = validate_one(spark, baseline, path, partition, args.format, thresholds)
+        o, estimated_files, estimated_metrics = estimated.attach(spark, model_reference, path, args.format, o)
         if o.report is not None and repo and history is not None and o.report.rows:
             o = replace(o, report=with_history(o.report, repo, baseline, history))
         if o.report is not None:
-            write_report(o.report, out, extra_files(o.report, baseline, run_time, labels.get(partition, ())))
+            write_report(o.report, out, {**extra_files(o.report, baseline, run_time, labels.get(partition, ())),
+                                         **estimated_files})
             folders[partition] = join(out, "report.html")
             run_samples += samples(o.report, labels.get(partition, ()))
             if repo:
                 record_metrics(repo, o.report, run_time)
+                estimated.record(repo, partition, run_time, estimated_metrics)
         outcomes.append(o)
         steps.clear()
         print(summary_line(o), flush=True)

@@ -2,7 +2,11 @@
 
 Pure: sampling (designs with known inclusion probabilities), drift_region (intensity toward drift),
 config (label config XML), tasks (task JSON), resolve (majority over annotators), quality (weighted
-estimates and intervals, McNemar), model_quality (SageMaker's model-quality document and a summary).
+estimates and intervals, McNemar), model_quality (SageMaker's model-quality document and a summary),
+regression (mae, mse, rmse, r2 from labels). Model reference and estimates: calibration (isotonic map of
+the score), reference (model_reference.json), estimation (model-assisted accuracy), assisted (both
+accuracies in the report), label_mix (labeled class mix vs. priors), performance (CBPE without labels),
+label_shift (BBSE), loss_model (DLE for regression).
 Edges: client (the only module talking to Label Studio), server (start/stop/status of a local server).
 """
 

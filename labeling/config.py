@@ -1,5 +1,5 @@
-"""The Label Studio labeling config for a classification task: one header and text per shown column, and
-the class choices. Column names and class names are escaped; data keys are generated (c0, c1, ...), so
+"""The Label Studio labeling config for a classification task (one header and text per shown column, and
+the class choices) or a regression task (the same, and a Number input for the true value). Column names and class names are escaped; data keys are generated (c0, c1, ...), so
 any column name works."""
 
 from __future__ import annotations
@@ -28,3 +28,16 @@ def label_config(classes: list[str], columns: list[str]) -> str:
     return (f"<View>\n  <View>\n{rows}\n  </View>\n"
             f'  <Choices name="{CHOICES_NAME}" toName="{first}" choice="single" showInLine="true" required="true">\n'
             f"{choices}\n  </Choices>\n</View>\n")
+
+
+def number_config(columns: list[str]) -> str:
+    """A regression task: the annotator types the true value (Label Studio's Number tag, any decimal)."""
+    if not columns:
+        raise ValueError("a labeling config needs at least one column to show")
+    keys = data_keys(columns)
+    rows = "\n".join(
+        f'    <View style="display: flex; gap: 1em"><Header value={quoteattr(c + ":")} size="6"/>'
+        f'<Text name="{keys[c]}" value="${keys[c]}"/></View>' for c in columns)
+    first = keys[columns[0]]
+    return (f"<View>\n  <View>\n{rows}\n  </View>\n  <Header value=\"True value:\" size=\"5\"/>\n"
+            f'  <Number name="{CHOICES_NAME}" toName="{first}" step="any" required="true"/>\n</View>\n')

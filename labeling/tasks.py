@@ -18,7 +18,7 @@ STRATEGY = "dqloop_strategy"
 
 @dataclass(frozen=True)
 class Prediction:
-    label: str
+    label: str | float          # a class, or a regression model's predicted value (a number)
     model_version: str
     score: float | None = None
 
@@ -42,8 +42,11 @@ def task(row_id: str, shown: dict[str, Any], columns: list[str], inclusion: floa
     first = keys[columns[0]]
     preds = []
     for p in predictions:
-        pred: dict[str, Any] = {"model_version": p.model_version, "result": [
-            {"from_name": CHOICES_NAME, "to_name": first, "type": "choices", "value": {"choices": [str(p.label)]}}]}
+        if isinstance(p.label, (int, float)) and not isinstance(p.label, bool):
+            result = {"from_name": CHOICES_NAME, "to_name": first, "type": "number", "value": {"number": float(p.label)}}
+        else:
+            result = {"from_name": CHOICES_NAME, "to_name": first, "type": "choices", "value": {"choices": [str(p.label)]}}
+        pred: dict[str, Any] = {"model_version": p.model_version, "result": [result]}
         if p.score is not None and not math.isnan(p.score):
             pred["score"] = float(p.score)
         preds.append(pred)
