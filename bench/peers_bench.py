@@ -89,28 +89,35 @@ def _rss_and_cpu(pid: int) -> tuple[int, float] | None:
     return rss, (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def watch(proc: subprocess.Popen) -> tuple[int, float, float]:
+    """Sample a running process every 0.2 s until it ends: the peak resident memory of its process tree (the sum
+    over the tree), the tree's CPU seconds, and the peak 1-minute load average."""
+    peak, cpu, load = 0, {}, os.getloadavg()[0]
+    while proc.poll() is None:
+        total = 0
+        for p in _tree(proc.pid):
+            got = _rss_and_cpu(p)
+            if got:
+                total += got[0]
+                cpu[p] = got[1]
+        peak = max(peak, total)
+        load = max(load, os.getloadavg()[0])
+        time.sleep(0.2)
+    return peak, sum(cpu.values()), load
+
+
 def run_tool(name: str, argv: list[str], log: Path) -> dict:
     """Run one runner; returns its JSON plus outside wall, peak tree RSS, tree CPU and peak load."""
     out = log.with_suffix(".json")
     out.unlink(missing_ok=True)
-    peak, cpu, load = [0], {}, [os.getloadavg()[0]]
     t0 = time.perf_counter()
     with open(log, "w") as logf:
         proc = subprocess.Popen([*argv, "--out", str(out)], cwd=REPO, stdout=logf, stderr=subprocess.STDOUT,
                                 env={**os.environ, "SPARK_CONF_DIR": str(REPO / "spark-conf")})
-        while proc.poll() is None:
-            total = 0
-            for p in _tree(proc.pid):
-                got = _rss_and_cpu(p)
-                if got:
-                    total += got[0]
-                    cpu[p] = got[1]
-            peak[0] = max(peak[0], total)
-            load[0] = max(load[0], os.getloadavg()[0])
-            time.sleep(0.2)
+        peak, cpu, load = watch(proc)
     outside = time.perf_counter() - t0
-    result = {"tool": name, "at": f"{datetime.now(timezone.utc):%H:%M}", "rc": proc.returncode, "outside": outside, "peak_rss": peak[0],
-              "tree_cpu": sum(cpu.values()), "load": load[0], "log": str(log.relative_to(REPO))}
+    result = {"tool": name, "at": f"{datetime.now(timezone.utc):%H:%M}", "rc": proc.returncode, "outside": outside, "peak_rss": peak,
+              "tree_cpu": cpu, "load": load, "log": str(log.relative_to(REPO))}
     if proc.returncode == 0 and out.exists():
         result.update(json.loads(out.read_text()))
     else:

@@ -20,12 +20,12 @@ replaces the section of bench/RESULTS.md this script owns (with --write).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from peers_bench import _rss_and_cpu, _tree  # noqa: E402
+from peers_bench import watch  # noqa: E402
 from shapes import SHAPES, write_shape  # noqa: E402
 
 PYTHON = str(REPO / ".venv" / "bin" / "python")
@@ -48,21 +48,14 @@ TRAIN_ROWS = 200_000
 
 def measure(argv: list[str]) -> dict:
     """Run a whole process; wall seconds, peak tree RSS, tree CPU seconds, exit status, last stderr line."""
-    peak, cpu = 0, {}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while proc.poll() is None:
-        total = 0
-        for p in _tree(proc.pid):
-            got = _rss_and_cpu(p)
-            if got:
-                total += got[0]
-                cpu[p] = got[1]
-        peak = max(peak, total)
-        time.sleep(0.2)
-    out, err = proc.communicate()
-    wall = time.perf_counter() - t0
-    return {"wall": wall, "peak": peak, "cpu": sum(cpu.values()), "rc": proc.returncode,
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:   # pipes could fill and block
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=err, text=True)
+        peak, cpu, _ = watch(proc)
+        wall = time.perf_counter() - t0
+        out.seek(0), err.seek(0)
+        out, err = out.read(), err.read()
+    return {"wall": wall, "peak": peak, "cpu": cpu, "rc": proc.returncode,
             "stdout": out.strip().splitlines()[-1:] if out.strip() else [],
             "stderr": err.strip().splitlines()[-1:] if err.strip() else []}
 

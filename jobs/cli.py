@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS, DqloopError  # noqa: F401 (re-exported)
+from constraints.errors import EXIT_RUNTIME, DqloopError
 
 
 def parser() -> argparse.ArgumentParser:

@@ -6,7 +6,10 @@ and jar resolution as the `dqloop` command.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +36,36 @@ def run_dqloop(*args: str, env: dict | None = None, timeout: int = 300) -> subpr
     """Run the real `dqloop` command in a fresh process (its own JVM)."""
     return subprocess.run([str(REPO / ".venv" / "bin" / "dqloop"), *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
+
+
+CHROMIUM = os.environ.get("DQLOOP_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/setup (installs Debian's chromium as root), "
+                    "or set DQLOOP_CHROMIUM to a Chromium binary")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM)
+        yield b
+        b.close()
+
+
+@contextlib.contextmanager
+def label_studio_server(home: Path):
+    """A real Label Studio server started by `dqloop label server start` in `home`, with a fresh token; stopped
+    at the end. Yields the started command's output and the server's env, URL, token, home and PID."""
+    token = secrets.token_hex(20)
+    env = {"DQLOOP_LABEL_STUDIO_HOME": str(home), "LABEL_STUDIO_API_KEY": token}
+    started = run_dqloop("label", "server", "start", env=env, timeout=400)
+    assert started.returncode == 0, started.stderr
+    info = json.loads((home / "server.json").read_text())
+    env = {**env, "LABEL_STUDIO_URL": info["url"]}
+    server = {"env": env, "url": info["url"], "token": token, "home": home, "pid": info["pid"], "started": started}
+    yield server
+    server["stopped"] = run_dqloop("label", "server", "stop", env=env)
+    assert server["stopped"].returncode == 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from conftest import REPO, run_dqloop
+from conftest import REPO, label_studio_server, run_dqloop
 
 FLIP = {"churn": "stay", "stay": "churn"}
 
@@ -231,16 +230,10 @@ ls_installed = (REPO / ".deps" / "label-studio-venv" / "bin" / "label-studio").e
 def ls(tmp_path_factory):
     if not ls_installed:
         pytest.skip("Label Studio not installed: run ./scripts/setup")
-    home = tmp_path_factory.mktemp("label-studio-home")
-    token = secrets.token_hex(20)
-    env = {"DQLOOP_LABEL_STUDIO_HOME": str(home), "LABEL_STUDIO_API_KEY": token}
-    started = run_dqloop("label", "server", "start", env=env, timeout=400)
-    assert started.returncode == 0, started.stderr
-    info = json.loads((home / "server.json").read_text())
-    yield {"env": {**env, "LABEL_STUDIO_URL": info["url"]}, "url": info["url"], "token": token}
-    assert run_dqloop("label", "server", "stop", env=env).returncode == 0
+    with label_studio_server(tmp_path_factory.mktemp("label-studio-home")) as server:
+        yield server
     from labeling.server import alive
-    assert not alive(info["pid"])
+    assert not alive(server["pid"])
 
 
 def test_shadow_with_labels_from_label_studio(ls, tmp_path):

@@ -4,7 +4,6 @@ the three CausalImpact panels drawn to scale, a hostile arm name shown as text, 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +12,8 @@ import pytest
 
 from conftest import run_dqloop
 
-CHROMIUM = os.environ.get("DQLOOP_CHROMIUM", "/usr/bin/chromium")
 HOSTILE = "<script>alert(1)</script>"
 FIXTURES = Path(__file__).parent / "fixtures" / "causalimpact"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/setup (installs Debian's chromium as root), "
-                    "or set DQLOOP_CHROMIUM to a Chromium binary")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM)
-        yield b
-        b.close()
 
 
 class Watched:

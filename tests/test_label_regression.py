@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_dqloop
+from conftest import REPO, label_studio_server, run_dqloop
 from labeling import regression, sampling
 
 N, SIZE = 300, 40
@@ -21,15 +21,8 @@ needs_server = pytest.mark.skipif(not (REPO / ".deps" / "label-studio-venv" / "b
 
 @pytest.fixture(scope="module")
 def ls(tmp_path_factory):
-    home = tmp_path_factory.mktemp("label-studio-home")
-    token = secrets.token_hex(20)
-    env = {"DQLOOP_LABEL_STUDIO_HOME": str(home), "LABEL_STUDIO_API_KEY": token}
-    started = run_dqloop("label", "server", "start", env=env, timeout=400)
-    assert started.returncode == 0, started.stderr
-    info = json.loads((home / "server.json").read_text())
-    yield {"env": {**env, "LABEL_STUDIO_URL": info["url"]}, "url": info["url"], "token": token}
-    stopped = run_dqloop("label", "server", "stop", env=env)
-    assert stopped.returncode == 0
+    with label_studio_server(tmp_path_factory.mktemp("label-studio-home")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

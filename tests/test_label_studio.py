@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import REPO, run_dqloop
+from conftest import REPO, label_studio_server, run_dqloop
 
 pytestmark = pytest.mark.skipif(not (REPO / ".deps" / "label-studio-venv" / "bin" / "label-studio").exists(),
                                 reason="Label Studio not installed: run ./scripts/setup")
@@ -28,19 +28,14 @@ SIZE = 40
 @pytest.fixture(scope="module")
 def ls(tmp_path_factory):
     home = tmp_path_factory.mktemp("label-studio-home")
-    token = secrets.token_hex(20)
-    env = {"DQLOOP_LABEL_STUDIO_HOME": str(home), "LABEL_STUDIO_API_KEY": token}
-    started = run_dqloop("label", "server", "start", env=env, timeout=400)
-    assert started.returncode == 0, started.stderr
-    assert token not in started.stdout + started.stderr          # the token is never printed
-    info = json.loads((home / "server.json").read_text())
-    assert info["url"] in started.stdout and "log in as" in started.stdout
-    env = {**env, "LABEL_STUDIO_URL": info["url"]}
-    yield {"env": env, "url": info["url"], "token": token, "home": home, "pid": info["pid"]}
-    stopped = run_dqloop("label", "server", "stop", env=env)
-    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    with label_studio_server(home) as server:
+        started, token = server["started"], server["token"]
+        assert token not in started.stdout + started.stderr          # the token is never printed
+        assert server["url"] in started.stdout and "log in as" in started.stdout
+        yield server
+    assert "stopped" in server["stopped"].stdout
     from labeling.server import alive
-    assert not alive(info["pid"])
+    assert not alive(server["pid"])
     assert token not in (home / "server.log").read_text(errors="replace")
     assert not any(token in p.read_text(errors="replace") for p in home.iterdir() if p.is_file())
 

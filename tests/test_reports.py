@@ -26,7 +26,6 @@ from jobs.sample_data import make_frame
 HOSTILE = "<script>alert(1)</script>"
 ROWS = 3_000
 LABELS = {"chunk=01": (0.91, 0.88, 0.935, 400.0), "chunk=02": (0.72, 0.67, 0.77, 380.0)}
-CHROMIUM = os.environ.get("DQLOOP_CHROMIUM", "/usr/bin/chromium")
 
 
 class Hook:
@@ -197,19 +196,6 @@ def test_webhook_down_keeps_reports_and_exits_3_without_leaking_the_url(spark, r
 
 
 # --- in the browser -------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/setup (installs Debian's chromium as root), "
-                    "or set DQLOOP_CHROMIUM to a Chromium binary")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM)
-        yield b
-        b.close()
-
 
 class Watched:
     """A page with everything a person would not see recorded: console messages, page errors,
