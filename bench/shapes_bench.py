@@ -168,7 +168,7 @@ def main() -> None:
         results.append((shape, sizes[shape], tries[len(tries) // 2]))
     lines = table(results)
     lines += ["", f"Command: `.venv/bin/python bench/shapes_bench.py --rows {args.rows} --shapes {' '.join(args.shapes)}"
-              f" --wide-rows {args.wide_rows} --repeat {args.repeat} --write`, {started:%Y-%m-%d %H:%M}-{datetime.now(timezone.utc):%H:%M} UTC; "
+              f" --wide-rows {args.wide_rows} --repeat {args.repeat}{' --write' if args.write else ''}`, {started:%Y-%m-%d %H:%M}-{datetime.now(timezone.utc):%H:%M} UTC; "
               f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, local[2]; pyspark "
               f"{version('pyspark')}, datasketches {version('datasketches')}, pyarrow {version('pyarrow')}. "
               "Load: the 1-minute load average at the end of the shape's runs (the machine may be shared)."]
