@@ -20,6 +20,7 @@ from constraints.categories import CategoryCounts, count_categories
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, UNKNOWN, Column, SkippedColumn
 from constraints.deequ import pydeequ_module, require_deequ
 from constraints.grid import GridCounts
+from constraints.unseen import Unseen
 
 TRAIN_WHERE = f"NOT {HOLDOUT}"
 HOLDOUT_WHERE = HOLDOUT
@@ -76,12 +77,13 @@ class ColumnProfile:
     distinct_count: int | None = None                     # exact for categorical columns, else HyperLogLog
     min_length: int | None = None
     max_length: int | None = None
-    categories: tuple[tuple[str, int], ...] | None = None  # most frequent first
+    categories: tuple[tuple[str, int], ...] | None = None  # most frequent first (validate: known ones + top unseen)
     train: SplitStats | None = None
     holdout: SplitStats | None = None
     failures: tuple[str, ...] = ()                        # metrics Deequ could not compute
     type_share: float = 1.0                               # share of non-null values of the profiled type
     grid: GridCounts | None = None                        # a partition's values counted on its baseline grid
+    unseen: Unseen | None = None                          # validate: values outside the known categories (totals, top)
 
     @property
     def inferred_type(self) -> str:
