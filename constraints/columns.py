@@ -85,6 +85,17 @@ def sagemaker_type(data_type: T.DataType) -> str | None:
     return None
 
 
+_FAMILIES = {INTEGRAL: ("tinyint", "smallint", "int", "bigint"), FRACTIONAL: ("float", "double", "decimal"),
+             STRING: ("string", "boolean", "date", "timestamp", "timestamp_ntz", "void", "char", "varchar")}
+
+
+def type_family(spark_type: str) -> str | None:
+    """SageMaker's inferred_type for a Spark type's simpleString (`bigint`, `decimal(10,2)`, ...), as
+    sagemaker_type; None for a type dqloop does not profile."""
+    base = spark_type.split("(", 1)[0].strip().lower()
+    return next((family for family, names in _FAMILIES.items() if base in names), None)
+
+
 def plan_columns(
     schema: T.StructType,
     *,
