@@ -337,8 +337,10 @@ def _column_profile(c: Column, m: _Measured, rows: int, plan: ScanPlan) -> Colum
     if c.is_numeric and present:
         center = plan.centers[name]
         offset = m.shifted / present                       # mean - center
-        mean, total = center + offset, center * present + m.shifted
-        std = float(np.sqrt(max(0.0, m.squares / present - offset ** 2)))
+        with np.errstate(over="ignore", invalid="ignore"):   # values near the float limits: sums overflow
+            mean, total = _finite(np.float64(center) + offset), np.float64(center) * present + m.shifted
+            variance = np.float64(m.squares) / present - np.float64(offset) ** 2
+        std = float(np.sqrt(max(0.0, variance))) if np.isfinite(variance) else None
         minimum, maximum = _finite(m.low), _finite(m.high)
     if name in plan.grids:
         points = plan.grids[name]
