@@ -4,15 +4,17 @@ Validate knows from its baseline what to measure, so it asks for exactly that. S
 lanes per row (a numeric column's value, a known category's position, a string's length and hash, a
 counted rule's verdict) and hands them as Arrow batches to Python workers that tally each partition with
 numpy (constraints.tally): per numeric column count, min, max, sum and sum of squares less the baseline
-mean and counts per cell of its baseline grid (constraints.grid); counts per known category; a
-HyperLogLog of other strings (constraints.hll); distinct values of unique columns. One row per
-partition comes back. (Deequ's analyzers cost about three times as much for the same statistics, and a
+mean and counts per cell of its baseline grid (constraints.grid); counts per known category, and of the
+values outside them a count and sketches (constraints.unseen: the most frequent, a distinct count),
+never the values themselves; a HyperLogLog of other strings (constraints.hll); distinct values of
+unique columns. One row per partition comes back. (Deequ's analyzers cost about three times as much for the same statistics, and a
 grouping of (key, value) entries per row twice as much as this pass; bench/RESULTS.md.)
 
 Two narrow jobs follow only where needed: the exact distinct count of a unique integral column whose
 partitions' value ranges overlap, from Spark's bitmaps (it reads that one column), and values by
-themselves (unseen categories, too many categories, a unique column not settled otherwise). The suite's
-row-level rules are judged from the counts: domains and lengths from the categories, ranges kept by a
+themselves (the known categories of a column with too many to count by position, a unique column not
+settled otherwise: what reaches the driver is bounded by the baseline). The suite's
+row-level rules are judged from the counts: domains from the categories, ranges kept by a
 share of the rows from the grid (their bounds are grid points), rules every row must keep from min and
 max; the others are counted in the pass.
 
