@@ -7,8 +7,9 @@ numpy (constraints.tally): per numeric column count, min, max, sum and sum of sq
 mean and counts per cell of its baseline grid (constraints.grid); counts per known category, and of the
 values outside them a count and sketches (constraints.unseen: the most frequent, a distinct count),
 never the values themselves; a HyperLogLog of other strings (constraints.hll); distinct values of
-unique columns. One row per partition comes back. (Deequ's analyzers cost about three times as much for the same statistics, and a
-grouping of (key, value) entries per row twice as much as this pass; bench/RESULTS.md.)
+unique columns. One row per partition comes back. (Deequ's analyzers cost about three times as much
+for the same statistics, and a grouping of (key, value) entries per row twice as much as this pass;
+bench/RESULTS.md.)
 
 Two narrow jobs follow only where needed: the exact distinct count of a unique integral column whose
 partitions' value ranges overlap, from Spark's bitmaps (it reads that one column), and values by
