@@ -34,6 +34,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, note, seed, settings
 from hypothesis import strategies as st
 
+from constraints.unseen import LISTED
 from jobs import cli
 
 EXAMPLES = int(os.environ.get("DQLOOP_FUZZ_EXAMPLES", "20"))
@@ -119,17 +120,31 @@ def _as_string(kind: str, v) -> str:
     return {"bool": lambda x: "true" if x else "false", "date": lambda x: x.isoformat()}.get(kind, str)(v)
 
 
-def _check_counts(stats: dict, columns: dict, rows: int) -> None:
+def _buckets(f: dict) -> dict[str, int] | None:
+    buckets = ((f.get("string_statistics") or {}).get("distribution") or {}).get("categorical", {}).get("buckets")
+    return {b["value"]: b["count"] for b in buckets} if buckets else None
+
+
+def _check_counts(stats: dict, columns: dict, rows: int, baseline: dict | None = None) -> None:
+    """Counts equal pandas'. A partition's categories (`baseline` given) list the baseline's categories and the
+    LISTED most frequent others (constraints.unseen): every listed count exact at these sizes, none left out
+    that is more frequent than a listed unseen value."""
     assert stats["dataset"]["item_count"] == rows
+    known = {f["name"]: set(_buckets(f) or ()) for f in (baseline or {}).get("features", [])}
     for f in stats["features"]:
         kind, values = columns[f["name"]]
         common = (f.get("numerical_statistics") or f.get("string_statistics"))["common"]
         assert (common["num_present"], common["num_missing"]) == _expected_counts(kind, values), (f["name"], kind)
-        buckets = ((f.get("string_statistics") or {}).get("distribution") or {}).get("categorical", {}).get("buckets")
-        if buckets:   # few values: every category counted exactly
+        got = _buckets(f)
+        if got:   # few values: every category counted exactly
             expected = pd.Series([_as_string(kind, v) for v in values if v is not None]).value_counts().to_dict()
-            assert {b["value"]: b["count"] for b in buckets} == expected, (f["name"], kind)
             assert f["string_statistics"]["distinct_count"] == len(expected), (f["name"], kind)
+            assert {v: expected.get(v) for v in got} == got, (f["name"], kind)
+            left_out = {v: n for v, n in expected.items() if v not in got}
+            if left_out:
+                unseen = [n for v, n in got.items() if v not in known.get(f["name"], ())]
+                assert baseline is not None and len(unseen) == LISTED and max(left_out.values()) <= min(unseen), \
+                    (f["name"], kind, left_out)
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +159,7 @@ def fuzz_root(tmp_path_factory):
 @given(case=tables())
 @example(case=({"x": ("float", [0.0] * 16 + [2.279364096004596e155]), "k": ("int", [0] * 17)},   # found by this test:
                {"x": ("float", [0.0]), "k": ("int", [0])}))     # sums of squares overflowed (OverflowError)
+@example(case=({"s": ("string", ["a", "b"])}, {"s": ("string", ["a"] + [f"u{i % 23}" for i in range(40)])}))
 def test_baseline_and_validate_hold_their_properties(spark, fuzz_root, monkeypatch, case):
     monkeypatch.setenv("DQLOOP_DEBUG", "1")
     train, current = case
@@ -188,6 +204,6 @@ def test_baseline_and_validate_hold_their_properties(spark, fuzz_root, monkeypat
     rows = len(next(iter(current.values()))[1])
     same = {n: c for n, c in current.items() if n in train and train[n][0] == c[0]}
     stats["features"] = [f for f in stats["features"] if f["name"] in same]
-    _check_counts(stats, same, rows)
+    _check_counts(stats, same, rows, docs["statistics.json"])
     checks = _strict_json(out / "checks.json")
     assert checks["rows"] == rows and code == (1 if checks["violations"] else 0) or code in (2, 3)
