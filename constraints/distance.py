@@ -95,7 +95,8 @@ class CategoricalDrift:
 
 def _shares(counts: dict[str, float], keys: list[str]) -> np.ndarray:
     total = sum(counts.values())
-    return np.array([counts.get(k, 0.0) / total if total else 0.0 for k in keys])
+    values = np.fromiter((counts.get(k, 0.0) for k in keys), dtype=float, count=len(keys))
+    return values / total if total else np.zeros(len(keys))
 
 
 def chi_squared_p_value(baseline: dict[str, float], current: dict[str, float], other: float = 0.0) -> float | None:
@@ -133,7 +134,7 @@ def categorical_drift(baseline: dict[str, float], current: dict[str, float], oth
     """Distances between category counts. `other`: current values not listed in `current` and not in the
     baseline (constraints.unseen), each no more frequent than the least frequent listed unseen one: they
     count in every share's total, and form one extra bin for PSI and Jensen-Shannon."""
-    keys = sorted(set(baseline) | set(current))
+    keys = sorted(baseline) + sorted(k for k in current if k not in baseline)   # linear beyond the sorts
     base, cur = dict(baseline), dict(current)
     if other:
         key = "\0other"   # cannot collide with a listed value: only in these two local dicts
