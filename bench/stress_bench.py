@@ -1,7 +1,7 @@
 """Validate when the data is at its worst: wall time and peak driver memory of `dqloop validate`.
 
     .venv/bin/python bench/stress_bench.py --rows 2000000 [20000000] [--repeat 2]
-        [--partitions 5000 --partition-rows 20] [--columns 2000 --column-rows 10000]
+        [--partitions 500 1000 --partition-rows 20] [--columns 2000 --column-rows 10000]
 
 Each case runs the real command line (`.venv/bin/dqloop validate ...`) in its own process, as a scheduler
 would, and polls its process tree every 0.1 s: the driver's Python peak resident memory (VmHWM of the
@@ -10,7 +10,8 @@ dqloop process) and the JVM's (the java child). Cases:
     rows, once as generated ("normal") and once with its 5-category `region` column holding one id per row
     ("exploding": every value unseen, all distinct) -- the upstream bug of issue 19; normal and exploding
     alternate, --repeat times each;
-  - --partitions: a table of that many small partitions validated in one backfill;
+  - --partitions: tables of that many small partitions, each validated in one backfill (with the metrics
+    history and its checks, as a user runs it);
   - --columns: a table that wide (half numeric, half 5-category strings), baseline and validate.
 The table is printed and replaces the section of bench/RESULTS.md it owns.
 """
@@ -144,8 +145,8 @@ def partitions_case(partitions: int, rows: int, data: Path, outputs: Path) -> di
         (table / "_SUCCESS").touch()
     base = baseline(data, data / "baseline")
     r = run_measured(["validate", "--baseline", str(base), "--input", str(table), "--output",
-                      str(outputs / f"partitions-{partitions}"), "--no-history"])
-    r.update(case=f"{partitions:,} partitions x {rows} rows, one backfill (--no-history)", kind="backfill",
+                      str(outputs / f"partitions-{partitions}")])
+    r.update(case=f"{partitions:,} partitions x {rows} rows, one backfill (history checks on)", kind="backfill",
              rows=partitions * rows)
     print(f"backfill {partitions}: {r['wall']:.1f} s, python {r['python_mib']:.0f} MiB", flush=True)
     return r
@@ -200,7 +201,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, nargs="*", default=[2_000_000])
     p.add_argument("--repeat", type=int, default=2)
-    p.add_argument("--partitions", type=int)
+    p.add_argument("--partitions", type=int, nargs="*", default=[])
     p.add_argument("--partition-rows", type=int, default=20)
     p.add_argument("--columns", type=int)
     p.add_argument("--column-rows", type=int, default=10_000)
@@ -213,8 +214,8 @@ def main() -> None:
     results: list[dict] = []
     for rows in args.rows:
         results += exploding_case(rows, args.repeat, args.data_dir, outputs)
-    if args.partitions:
-        results.append(partitions_case(args.partitions, args.partition_rows, args.data_dir, outputs))
+    for partitions in args.partitions:
+        results.append(partitions_case(partitions, args.partition_rows, args.data_dir, outputs))
     if args.columns:
         results += wide_case(args.columns, args.column_rows, args.data_dir, outputs)
     section = report(results, env, time.perf_counter() - start)
