@@ -179,9 +179,9 @@ def history_checks(current: dict[tuple[str, str], float], history: dict[tuple[st
                             f"History of {longest} earlier partitions: rules start at {options.min_history}.",
                             details={"history_length": longest, "min_history": options.min_history})]
     k = options.width(len(ready))
-    partitions: dict[str, dict[tuple[str, str], float]] = {}
-    for key, points in history.items():
-        for partition, value in points:
+    partitions: dict[str, dict[tuple[str, str], float]] = {}   # the metrics _sd_floor reads, per earlier partition
+    for key in [key for key in history if key[1] in ("row_count", "completeness", "std_dev")]:
+        for partition, value in history[key]:
             partitions.setdefault(partition, {})[key] = value
     m = current.get((DATASET, "row_count"))
     out = []

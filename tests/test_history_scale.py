@@ -53,3 +53,41 @@ def test_five_thousand_partitions_with_corrupt_files(tmp_path, caplog):
     assert results and not any(r.failed for r in results)
     far = history_checks({**current, ("x", "mean"): 30.0}, history, HistoryOptions(metrics=("mean",)))
     assert any(r.failed and r.feature == "x" for r in far)
+
+
+def test_history_index_equals_the_table_and_follows_a_backfill(tmp_path):
+    """jobs.history.HistoryIndex (read once per backfill) gives each partition the same earlier points and
+    own metrics as the table read from the files; recording a partition replaces its file's rows only."""
+    from jobs.history import HistoryIndex
+
+    rng = np.random.default_rng(4)
+    for i in range(40):
+        rows = [{"feature": "x", "metric": m, "value": float(rng.normal())} for m in ("mean", "completeness")]
+        (tmp_path / f"day={i:02d}.json").write_text(json.dumps({"partition": f"day={i:02d}", "run_time": "t1",
+                                                                "metrics": rows}))
+    (tmp_path / "day=20-labels.json").write_text(json.dumps({"partition": "day=20", "run_time": "t0", "metrics": [
+        {"feature": "*", "metric": "labeled_accuracy", "value": 0.8}]}))
+    index = HistoryIndex.load(tmp_path)
+
+    def from_table(partition):
+        table = read_history(tmp_path).sort_values(["partition", "run_time"], kind="stable")
+        before, own = {}, {}
+        for row in table.itertuples(index=False):
+            key = (row.feature, row.metric)
+            if row.partition < partition:
+                before.setdefault(key, []).append((row.partition, row.value))
+            elif row.partition == partition:
+                own.setdefault(key, row.value)
+        return before, own
+
+    for partition in ("day=00", "day=20", "day=25", "day=99"):
+        before, own = from_table(partition)
+        assert dict(index.before(partition)) == before and index.at(partition) == own
+    # validate day=20 again: its file is replaced, the labels file's row stays
+    metrics = [{"feature": "x", "metric": "mean", "value": 5.0}]
+    (tmp_path / "day=20.json").write_text(json.dumps({"partition": "day=20", "run_time": "t2", "metrics": metrics}))
+    index.record("day=20.json", "day=20", "t2", metrics)
+    for partition in ("day=20", "day=21"):
+        before, own = from_table(partition)
+        assert dict(index.before(partition)) == before and index.at(partition) == own
+    assert index.at("day=20") == {("*", "labeled_accuracy"): 0.8, ("x", "mean"): 5.0}
