@@ -167,6 +167,9 @@ def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: fl
         elif c.inferred_type == INTEGRAL:
             exprs.append(source.cast("long").alias(c.alias))
         else:
+            if (c.source_type or "") == FRACTIONAL:   # a float checked as a string (its baseline saw no value):
+                as_double = source.cast("double")     # NaN and +-Inf are missing, as everywhere else
+                source = F.when(~(F.isnan(as_double) | (F.abs(as_double) == float("inf"))), source)
             exprs.append(source.cast("string").alias(c.alias))
     exprs.append((F.rand(seed) < F.lit(holdout_fraction)).alias(HOLDOUT))
     return df.select(*exprs)

@@ -161,6 +161,8 @@ def fuzz_root(tmp_path_factory):
                {"x": ("float", [0.0]), "k": ("int", [0])}))     # sums of squares overflowed (OverflowError)
 @example(case=({"x": ("float", [0.0] * 19 + [1.7976931348623157e308])}, {"x": ("float", [0.0])}))  # found: Deequ's
 # bucket edges overflowed to infinity (ValueError writing statistics.json)
+@example(case=({"f": ("float", [None] * 5), "k": ("int", [0] * 5)},   # found: a float column whose baseline saw
+               {"f": ("float", [0.0, float("nan"), float("inf")]), "k": ("int", [0, 0, 0])}))   # no value counted NaN
 @example(case=({"s": ("string", ["a", "b"])}, {"s": ("string", ["a"] + [f"u{i % 23}" for i in range(40)])}))
 def test_baseline_and_validate_hold_their_properties(spark, fuzz_root, monkeypatch, case):
     monkeypatch.setenv("DQLOOP_DEBUG", "1")
