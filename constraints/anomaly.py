@@ -102,9 +102,7 @@ def _sd_floor(metric: str, feature: str, center: float, values: dict[tuple[str, 
 
 def _estimate(past: list[tuple[str, float]], options: HistoryOptions, excluded: list[str],
               floor: Callable[[float], float]) -> _Estimate:
-    values = [v for _, v in past]
-    if options.strategy == BATCH:
-        values = values[-options.window:]
+    values = [v for _, v in (past[-options.window:] if options.strategy == BATCH else past)]
     h = len(values)
     center = sum(values) / h
     sd = math.sqrt(sum((v - center) ** 2 for v in values) / (h - 1)) if h > 1 else 0.0
@@ -126,13 +124,21 @@ def _outside(metric: str, x: float, e: _Estimate, k: float, options: HistoryOpti
 
 def _replay(feature: str, metric: str, points: list[tuple[str, float]], k: float, options: HistoryOptions,
             partitions: dict[str, dict[tuple[str, str], float]]) -> tuple[list[tuple[str, float]], list[str]]:
-    """Walk the history in order; return its normal points and the partitions that were anomalies."""
+    """Walk the history in order; return its normal points and the partitions that were anomalies.
+    The online estimate is kept as running sums (Welford), so a history of n partitions costs O(n), not
+    a pass over all earlier points per point (5,000 partitions: bench/RESULTS.md, "Stress")."""
     normal: list[tuple[str, float]] = []
     excluded: list[str] = []
+    count, mean, m2 = 0, 0.0, 0.0   # of the normal points so far
     for partition, x in points:
         if len(normal) >= options.min_history:
             values = partitions.get(partition, {})
-            e = _estimate(normal, options, excluded, lambda c: _sd_floor(metric, feature, c, values))
+            floor = lambda c: _sd_floor(metric, feature, c, values)  # noqa: E731
+            if options.strategy == BATCH:
+                e = _estimate(normal, options, excluded, floor)   # the last `window` points only
+            else:
+                sd = math.sqrt(m2 / (count - 1)) if count > 1 else 0.0
+                e = _Estimate(mean, max(sd, floor(mean)), count, ())
             anomalous = _outside(metric, x, e, k, options)[0]
             if metric == "row_count" and not anomalous:
                 anomalous = _rate(x, normal[-1][1], options)[0]
@@ -140,6 +146,10 @@ def _replay(feature: str, metric: str, points: list[tuple[str, float]], k: float
                 excluded.append(partition)
                 continue
         normal.append((partition, x))
+        count += 1
+        delta = x - mean
+        mean += delta / count
+        m2 += delta * (x - mean)
     return normal, excluded
 
 
@@ -169,9 +179,9 @@ def history_checks(current: dict[tuple[str, str], float], history: dict[tuple[st
                             f"History of {longest} earlier partitions: rules start at {options.min_history}.",
                             details={"history_length": longest, "min_history": options.min_history})]
     k = options.width(len(ready))
-    partitions: dict[str, dict[tuple[str, str], float]] = {}
-    for key, points in history.items():
-        for partition, value in points:
+    partitions: dict[str, dict[tuple[str, str], float]] = {}   # the metrics _sd_floor reads, per earlier partition
+    for key in [key for key in history if key[1] in ("row_count", "completeness", "std_dev")]:
+        for partition, value in history[key]:
             partitions.setdefault(partition, {})[key] = value
     m = current.get((DATASET, "row_count"))
     out = []

@@ -131,18 +131,30 @@ MAX_UNSEEN_LISTED = 20
 
 def categorical_values_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfile, t: Thresholds = Thresholds(),
                              alpha: float = 0.005) -> CheckResult | None:
-    """Share of values outside the baseline's domain. Every unseen value is reported with its count,
-    passed or not (examples and details); the check fails only when the share is beyond chance and
-    the minimum effect (calibrated) or above domain_content_threshold (sagemaker)."""
+    """Share of values outside the baseline's domain. The unseen values are reported by their totals (rows,
+    distinct values) and the most frequent of them with their counts (at most MAX_UNSEEN_LISTED: a partition
+    may hold millions, constraints.unseen), passed or not (examples and details); the check fails only when
+    the share is beyond chance and the minimum effect (calibrated) or above domain_content_threshold
+    (sagemaker)."""
     if not f.domains:
         return None
     counts = dict(p.categories or ())
-    total = sum(counts.values())
     domain = set(f.domains)
-    unseen = sorted(((v, n) for v, n in counts.items() if v not in domain), key=lambda vn: -vn[1])
-    share = sum(n for _, n in unseen) / total if total else 0.0
-    details: dict[str, Any] = {"unseen_values": len(unseen),
-                               "unseen": [{"value": v, "count": n} for v, n in unseen[:MAX_UNSEEN_LISTED]]}
+    u = p.unseen
+    sketched = {v: hi for v, _, hi in u.top} if u is not None else {}   # listed with a lower bound: at most `hi`
+    known_out = [(v, n) for v, n in counts.items() if v not in domain and v not in sketched]   # exact counts
+    total = p.num_present if u is not None else sum(counts.values())
+    rows = sum(n for _, n in known_out) + (u.count if u is not None else 0)
+    distinct = len(known_out) + (u.distinct if u is not None else 0)
+    exact = u is None or u.exact
+    listed = sorted([(v, n, n) for v, n in known_out] + list(u.top if u is not None else ()),
+                    key=lambda e: (-e[1], -e[2], e[0]))[:MAX_UNSEEN_LISTED]
+    share = rows / total if total else 0.0
+    details: dict[str, Any] = {"unseen_values": distinct, "unseen_rows": rows,
+                               "unseen": [{"value": v, "count": lo, **({} if lo == hi else {"count_max": hi})}
+                                          for v, lo, hi in listed]}
+    if not exact:
+        details["unseen_values_estimated"] = True
     if _calibrated(baseline, f, "domain_content_threshold", t) and total and f.num_present:
         th = share_rise_threshold(0.0, f.num_present, total, alpha, t, "unseen")
         threshold, how = th.value, f" (calibrated: {th.derivation})"
@@ -150,9 +162,15 @@ def categorical_values_check(baseline: Baseline, f: FeatureBaseline, p: ColumnPr
     else:
         threshold, how = float(baseline.setting(f, "domain_content_threshold")), ""
     ok = share <= threshold
-    examples = tuple(f"{v} ({n})" for v, n in unseen[:5])
-    text = (f"{_pct(share)} of values are outside the baseline domain (threshold {_pct(threshold)}{how})"
-            + (f"; unseen: {', '.join(examples)}." if examples else "."))
+    examples = tuple(f"{v} ({lo if lo == hi else f'{lo} to {hi}'})" for v, lo, hi in listed[:5])
+    if rows:
+        about = "" if exact else "about "
+        tops = ", ".join(f"{v!r} ({lo if lo == hi else f'{lo} to {hi}'})" for v, lo, hi in listed[:5])
+        found = (f": {rows} of {total} values in {about}{distinct} distinct unseen value{'s' if distinct != 1 else ''}"
+                 f"; most frequent: {tops}.")
+    else:
+        found = "."
+    text = f"{_pct(share)} of values are outside the baseline domain (threshold {_pct(threshold)}{how}){found}"
     return CheckResult("categorical_values_check", f.name, PASSED if ok else FAILED, share, threshold, text, examples,
                        details=details)
 
@@ -191,10 +209,13 @@ def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfil
     elif not f.is_numeric and f.categories and p.categories is not None:
         method = baseline.setting(f, "categorical_drift_method")
         threshold = float(baseline.setting(f, "categorical_comparison_threshold"))
-        drift = categorical_drift({k: float(v) for k, v in f.categories.items()}, {k: float(v) for k, v in p.categories})
+        # unseen values beyond the listed ones (constraints.unseen) count as one more cell
+        other = float(p.unseen.count - p.unseen.listed) if p.unseen is not None else 0.0
+        drift = categorical_drift({k: float(v) for k, v in f.categories.items()}, {k: float(v) for k, v in p.categories},
+                                  other)
         details = {"method": method, "linf": drift.linf, "chi_squared_p_value": drift.chi_squared_p_value,
                    "psi": drift.psi, "js_distance": drift.js}
-        n, m = float(sum(f.categories.values())), float(sum(c for _, c in p.categories))
+        n, m = float(sum(f.categories.values())), float(sum(c for _, c in p.categories)) + other
         if _calibrated(baseline, f, "categorical_comparison_threshold", t) and n and m:
             th = linf_shares_threshold([c / n for c in f.categories.values()], n, m, alpha, t)
             return _calibrated_drift(f, drift.linf, th, {**details, "method": "LInfinity"})

@@ -88,6 +88,17 @@ def sagemaker_type(data_type: T.DataType) -> str | None:
     return None
 
 
+_FAMILIES = {INTEGRAL: ("tinyint", "smallint", "int", "bigint"), FRACTIONAL: ("float", "double", "decimal"),
+             STRING: ("string", "boolean", "date", "timestamp", "timestamp_ntz", "void", "char", "varchar")}
+
+
+def type_family(spark_type: str) -> str | None:
+    """SageMaker's inferred_type for a Spark type's simpleString (`bigint`, `decimal(10,2)`, ...), as
+    sagemaker_type; None for a type dqloop does not profile."""
+    base = spark_type.split("(", 1)[0].strip().lower()
+    return next((family for family, names in _FAMILIES.items() if base in names), None)
+
+
 def plan_columns(
     schema: T.StructType,
     *,
@@ -163,6 +174,9 @@ def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: fl
         elif c.inferred_type == INTEGRAL:
             exprs.append(source.cast("long").alias(c.alias))
         else:
+            if (c.source_type or "") == FRACTIONAL:   # a float checked as a string (its baseline saw no value):
+                as_double = source.cast("double")     # NaN and +-Inf are missing, as everywhere else
+                source = F.when(~(F.isnan(as_double) | (F.abs(as_double) == float("inf"))), source)
             exprs.append(source.cast("string").alias(c.alias))
     exprs.append((F.rand(seed) < F.lit(holdout_fraction)).alias(HOLDOUT))
     return df.select(*exprs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -160,12 +161,18 @@ def _from_jvm(spark: SparkSession, value: Any) -> Any:
     arrays = spark._jvm.java.util.Arrays
     levels = [json.loads(arrays.toString(level)) for level in value.data()]
     return Kll(
-        buckets=tuple((float(b.lowValue()), float(b.highValue()), int(b.count()))
+        buckets=tuple((_bound(b.lowValue()), _bound(b.highValue()), int(b.count()))
                       for b in (buckets.apply(i) for i in range(buckets.size()))),
         c=float(params.apply(0)),
         k=int(params.apply(1)),
         data=tuple(tuple(float(x) for x in level) for level in levels),
     )
+
+
+def _bound(value: float) -> float:
+    """A bucket bound: Deequ's equal-width edges overflow to infinity when the values span nearly the whole
+    double range (max / 10 * 10 rounds up); the edge is the largest double then."""
+    return max(-sys.float_info.max, min(sys.float_info.max, float(value)))
 
 
 def _int(value: float | None) -> int | None:

@@ -10,6 +10,7 @@ Wasserstein distance normalised by the baseline's standard deviation.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -94,30 +95,54 @@ class CategoricalDrift:
 
 def _shares(counts: dict[str, float], keys: list[str]) -> np.ndarray:
     total = sum(counts.values())
-    return np.array([counts.get(k, 0.0) / total if total else 0.0 for k in keys])
+    values = np.fromiter((counts.get(k, 0.0) for k in keys), dtype=float, count=len(keys))
+    return values / total if total else np.zeros(len(keys))
 
 
-def chi_squared_p_value(baseline: dict[str, float], current: dict[str, float]) -> float | None:
+def chi_squared_p_value(baseline: dict[str, float], current: dict[str, float], other: float = 0.0) -> float | None:
     """Goodness of fit of the current counts to the baseline shares; smallest categories merged
-    until every expected count is at least 5. None when fewer than two categories remain."""
-    m = sum(current.values())
+    until every expected count is at least 5. None when fewer than two categories remain.
+
+    Categories outside the baseline expect 0 each, so the merge joins them all first, whatever their
+    number: they enter as one cell, with `other`, current values not listed in `current` and none of
+    them in the baseline (unseen values counted in total only, constraints.unseen). The merge then
+    takes the two smallest cells (by expected count, then observed) from a heap: linear in the
+    categories outside the baseline, n log n in the baseline's."""
+    m = sum(current.values()) + other
     base_total = sum(baseline.values())
     if m == 0 or base_total == 0:
         return None
-    # (expected, observed) per category, smallest expected first (unseen categories expect 0)
-    cells = sorted((baseline.get(k, 0.0) / base_total * m, current.get(k, 0.0)) for k in set(baseline) | set(current))
+    # (expected, observed) per baseline category; a heap, smallest expected first
+    cells = [(count / base_total * m, current.get(k, 0.0)) for k, count in baseline.items()]
+    zero = [e for e in cells if e[0] == 0.0]
+    cells = [e for e in cells if e[0] != 0.0]
+    outside = sum(n for k, n in current.items() if k not in baseline) + other + sum(o for _, o in zero)
+    if outside or zero or len(current) > len(current.keys() & baseline.keys()):
+        cells.append((0.0, float(outside)))
+    heapq.heapify(cells)
     while len(cells) > 1 and cells[0][0] < CHI_SQUARED_MIN_EXPECTED:
-        (e0, o0), (e1, o1) = cells[0], cells[1]
-        cells = sorted([(e0 + e1, o0 + o1)] + cells[2:])
+        e0, o0 = heapq.heappop(cells)
+        e1, o1 = heapq.heappop(cells)
+        heapq.heappush(cells, (e0 + e1, o0 + o1))
     if len(cells) < 2:
         return None
-    expected, observed = [e for e, _ in cells], [o for _, o in cells]
-    statistic = sum((o - e) ** 2 / e for o, e in zip(observed, expected))
-    return float(stats.chi2.sf(statistic, len(expected) - 1))
+    statistic = sum((o - e) ** 2 / e for e, o in cells)
+    return float(stats.chi2.sf(statistic, len(cells) - 1))
 
 
-def categorical_drift(baseline: dict[str, float], current: dict[str, float]) -> CategoricalDrift:
-    keys = sorted(set(baseline) | set(current))
-    p, q = _shares(baseline, keys), _shares(current, keys)
-    return CategoricalDrift(float(np.max(np.abs(p - q))) if keys else 0.0, chi_squared_p_value(baseline, current),
+def categorical_drift(baseline: dict[str, float], current: dict[str, float], other: float = 0.0) -> CategoricalDrift:
+    """Distances between category counts. `other`: current values not listed in `current` and not in the
+    baseline (constraints.unseen), each no more frequent than the least frequent listed unseen one: they
+    count in every share's total, and form one extra bin for PSI and Jensen-Shannon."""
+    keys = sorted(baseline) + sorted(k for k in current if k not in baseline)   # linear beyond the sorts
+    base, cur = dict(baseline), dict(current)
+    if other:
+        key = "\0other"   # cannot collide with a listed value: only in these two local dicts
+        keys.append(key)
+        cur[key] = float(other)
+    p, q = _shares(base, keys), _shares(cur, keys)
+    linf = np.abs(p - q)
+    if other:   # the extra bin holds many values; each of them is below the largest listed share
+        linf = linf[:-1]
+    return CategoricalDrift(float(np.max(linf)) if len(linf) else 0.0, chi_squared_p_value(baseline, current, other),
                             psi(p, q), js_distance(p, q) if p.sum() and q.sum() else 0.0)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from constraints.columns import UNKNOWN, Column, SkippedColumn
 from constraints.grid import GridCounts
+from constraints.unseen import Unseen
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,13 @@ class ColumnProfile:
     distinct_count: int | None = None                     # exact for categorical columns, else HyperLogLog
     min_length: int | None = None
     max_length: int | None = None
-    categories: tuple[tuple[str, int], ...] | None = None  # most frequent first
+    categories: tuple[tuple[str, int], ...] | None = None  # most frequent first (validate: known ones + top unseen)
     train: SplitStats | None = None
     holdout: SplitStats | None = None
     failures: tuple[str, ...] = ()                        # metrics Deequ could not compute
     type_share: float = 1.0                               # share of non-null values of the profiled type
     grid: GridCounts | None = None                        # a partition's values counted on its baseline grid
+    unseen: Unseen | None = None                          # validate: values outside the known categories (totals, top)
 
     @property
     def inferred_type(self) -> str:

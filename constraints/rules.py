@@ -10,6 +10,7 @@ for the sampling noise of a future batch of at least MIN_BATCH_ROWS rows.
 from __future__ import annotations
 
 import math
+import sys
 
 from constraints.columns import INTEGRAL, STRING
 from constraints.profile import ColumnProfile
@@ -101,6 +102,8 @@ def _all_seen_share(p: ColumnProfile) -> float:
 def _widen(lo: float, hi: float, *, integral: bool, floor_at_zero: bool, fraction: float = 0.1) -> tuple[float, float]:
     margin = fraction * (hi - lo) if hi > lo else max(abs(hi) * fraction, 1.0)
     lower, upper = lo - margin, hi + margin
+    # near the ends of the double range the margin overflows: the range then ends at the largest double
+    lower, upper = max(lower, -sys.float_info.max), min(upper, sys.float_info.max)
     if floor_at_zero:
         lower = max(lower, 0.0)
     if integral:

@@ -6,6 +6,8 @@ built for SageMaker carry over. dqloop's own additions live in the richer suite,
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING
@@ -28,7 +30,11 @@ MONITORING_CONFIG_DEFAULTS: dict[str, Any] = {
 
 
 def _number(x: float | None) -> float:
-    return 0.0 if x is None else float(x)
+    """A number for SageMaker's JSON (no NaN or infinity in JSON): None and NaN as 0, an overflowed
+    infinity as the largest double."""
+    if x is None or math.isnan(x):
+        return 0.0
+    return max(-sys.float_info.max, min(sys.float_info.max, float(x)))
 
 
 def _feature_statistics(p: ColumnProfile) -> dict[str, Any]:

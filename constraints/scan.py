@@ -4,16 +4,19 @@ Validate knows from its baseline what to measure, so it asks for exactly that. S
 lanes per row (a numeric column's value, a known categorical's value, a string's length and hash, a
 counted rule's verdict) and hands them as Arrow batches to Python workers that tally each partition with
 numpy (constraints.tally): per numeric column count, min, max, sum and sum of squares less the baseline
-mean and counts per cell of its baseline grid (constraints.grid); counts per known category; a
-HyperLogLog of other strings (constraints.hll); distinct values of unique columns. One row per
-partition comes back. (Deequ's analyzers cost about three times as much for the same statistics, and a
-grouping of (key, value) entries per row twice as much as this pass; bench/RESULTS.md.)
+mean and counts per cell of its baseline grid (constraints.grid); counts per known category, and of the
+values outside them a count and sketches (constraints.unseen: the most frequent, a distinct count),
+never the values themselves; a HyperLogLog of other strings (constraints.hll); distinct values of
+unique columns. One row per partition comes back. (Deequ's analyzers cost about three times as much
+for the same statistics, and a grouping of (key, value) entries per row twice as much as this pass;
+bench/RESULTS.md.)
 
 Narrow jobs follow only where needed: the exact distinct count of a unique integral column whose
 partitions' value ranges overlap, from Spark's bitmaps (it reads that one column); other unique columns
 from their values' 64-bit hashes (one job, shuffling hashes, not values); and values by themselves
-(unseen categories, too many categories, a unique column whose hashes repeat). The suite's
-row-level rules are judged from the counts: domains and lengths from the categories, ranges kept by a
+(the known categories of a column with too many to count in the pass, a unique column whose hashes
+repeat: what reaches the driver is bounded by the baseline). The suite's row-level rules are judged from
+the counts: domains from the categories, ranges kept by a
 share of the rows from the grid (their bounds are grid points), rules every row must keep from min and
 max; the others are counted in the pass.
 
@@ -35,7 +38,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, tally
+from constraints import hll, tally, unseen
 from constraints.baseline import Baseline
 from constraints.categories import hashed_multiplicity
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
@@ -77,6 +80,7 @@ class ScanPlan:
     centers: dict[str, float]                   # numeric: the baseline mean (squared deviations from it)
     rules: tuple[tuple[int, Constraint], ...]   # row-level suite rules counted in the pass (suite index, rule)
     derived: tuple[tuple[int, Constraint], ...]  # row-level rules judged from other metrics (bounds, category counts)
+    grouped_known: dict[str, tuple[str, ...]] = field(default_factory=dict)   # grouped_categorical: their categories
 
 
 def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset[str],
@@ -85,21 +89,26 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
     grouped: set[str] = set()
     grids: dict[str, np.ndarray] = {}
     edges: dict[str, tuple[float, ...]] = {}
+    grouped_known: dict[str, tuple[str, ...]] = {}
     bounds: dict[str, list[float]] = {}   # range rules kept by a share of the rows: counted on the grid
+    domains: dict[str, list[str]] = {}    # a suite's domain values are counted exactly, as the baseline's categories
     for s in suite.constraints if suite else ():
         r = s.constraint
         if isinstance(r, IsInRange) and r.at_least < 1.0:
             bounds.setdefault(r.column, []).extend([r.lower, float(np.nextafter(r.upper, np.inf))])
+        if isinstance(r, IsInDomain):
+            domains.setdefault(r.column, []).extend(r.values)
     for c in columns:
         f = baseline.feature(c.name)
         if f is None:
             continue
         if not f.is_numeric and (f.categories or f.domains):
-            values = tuple(dict.fromkeys([*(f.categories or {}), *(f.domains or ())]))
+            values = tuple(dict.fromkeys([*(f.categories or {}), *(f.domains or ()), *domains.get(c.name, ())]))
             if len(values) <= MAX_KNOWN and c.name not in unique:
                 known[c.name] = values
             else:
                 grouped.add(c.name)
+                grouped_known[c.name] = values
         elif c.name not in unique and f.is_numeric and c.is_numeric and f.kll_edges and any(f.kll_levels or ()):
             grids[c.name] = grid_points(f.kll_levels, f.kll_edges, extra=bounds.get(c.name, ()))
             edges[c.name] = f.kll_edges
@@ -113,14 +122,16 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
                          and c.name not in known and c.name not in grouped)  # statistics.json: strings only
     centers = {c.name: float(f.mean) if f is not None and f.mean is not None else 0.0
                for c in columns if c.is_numeric for f in [baseline.feature(c.name)]}
-    return ScanPlan(columns, unique, known, frozenset(grouped), sketched, grids, edges, centers, rules, derived)
+    return ScanPlan(columns, unique, known, frozenset(grouped), sketched, grids, edges, centers, rules, derived,
+                    grouped_known)
 
 
 def _derivable(c: Constraint, known: dict[str, tuple[str, ...]], grids: dict[str, np.ndarray]) -> bool:
-    """Rules whose offending rows other metrics count: domains and lengths over counted categories (every
-    value is counted), ranges on a grid holding their bounds; and a rule every row must keep (at_least 1)
-    holds exactly when the column's min and max (or lengths) do."""
-    if isinstance(c, (IsInDomain, HasLengthBetween)) and c.column in known:
+    """Rules whose offending rows other metrics count: domains over counted categories (every value of
+    the domain is counted; the others are unseen, constraints.unseen), ranges on a grid holding their bounds;
+    and a rule every row must keep (at_least 1) holds exactly when the column's min and max (or lengths) do.
+    Lengths kept by a share of the rows are counted in the pass: unseen values are sketched, not listed."""
+    if isinstance(c, IsInDomain) and c.column in known:
         return True
     if isinstance(c, IsInRange) and c.column in grids:
         return True
@@ -133,8 +144,6 @@ def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
     if isinstance(c, IsInDomain) and p.categories is not None:
         domain = set(c.values)
         return p.num_present - sum(n for v, n in p.categories if v in domain)
-    if isinstance(c, HasLengthBetween) and p.categories is not None:
-        return sum(n for v, n in p.categories if not c.min_length <= len(v) <= c.max_length)
     if isinstance(c, IsInRange) and p.grid is not None and c.at_least < 1.0:   # NaN and inf: null, not counted
         return p.grid.count_below(c.lower) + p.grid.n - p.grid.count_below(float(np.nextafter(c.upper, np.inf)))
     ok, _ = c.evaluate(p.train)
@@ -168,7 +177,6 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
         if most["all"] == 1:   # no hash twice, so no value twice; else counted by value below (a collision is not a repeat)
             measured[name].distinct, measured[name].most = distinct, 1
     by_value = [c for c in present if c.name in plan.grouped_categorical
-                or (c.name in plan.known and measured[c.name].cells.get(len(plan.known[c.name]) + 1))
                 or (c.name in plan.unique and not measured[c.name].most)]
     for name, (distinct, most, values) in (_value_counts(data, plan, by_value) if by_value else {}).items():
         measured[name].distinct, measured[name].most, measured[name].values = distinct, most, values
@@ -194,13 +202,16 @@ class _Measured:
     ranks: np.ndarray | None = None       # HyperLogLog registers (sketched strings)
     distinct: int = 0                     # unique columns: distinct values
     most: int = 0                         # and the largest count of one (0: not known yet)
-    values: dict[str, int] = field(default_factory=dict)   # values outside the known categories (all if grouped)
+    values: dict[str, int] = field(default_factory=dict)   # grouped: counts of the known categories
+    unseen: unseen.Unseen | None = None   # values outside the known categories: totals and the most frequent
 
 
 def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.Lane]]:
     """The columns Spark computes for the pass's Python workers, and what each worker tallies of them
     (constraints.tally): per numeric column its values (`v`, NaN for non-finite ones), per known
-    categorical its values (`k`, looked up among the known categories by the worker), per other string
+    categorical its values (`k`, looked up among the known categories by the worker, the others sketched:
+    constraints.unseen), of a categorical with too many known categories its other values (`u`, else
+    null), per other string
     its length (`n`) and, sketched, its hash (`h`); flags for values not of the type (`t`) and for each
     counted rule's offending rows (`r`). Lookups stay out of Spark's generated code: a CASE per category
     over many columns made methods HotSpot would not compile (bench/RESULTS.md, table shapes)."""
@@ -213,6 +224,8 @@ def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.
 
     for k, c in enumerate(plan.columns):
         x = F.col(c.alias)
+        if c.name in plan.grouped_known:   # values outside the categories: constraints.unseen
+            lane(f"u{k}", F.when(~x.isin(list(plan.grouped_known[c.name])), x), unseen.Values())
         if c.name in plan.known:
             lane(f"k{k}", x, tally.Categories(plan.known[c.name]))
         elif c.is_numeric:
@@ -252,9 +265,11 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
     measured = {c.name: _Measured() for c in plan.columns}
     for k, c in enumerate(plan.columns):
         m = measured[c.name]
-        if (counts := tallies.get(f"k{k}")) is not None:
+        if (t := tallies.get(f"k{k}")) is not None:
+            counts, others = t
             m.cells = {b: int(n) for b, n in enumerate(counts) if b and n}
             m.present = sum(m.cells.values())
+            m.unseen = unseen.summary(others)
         elif c.name in plan.known:
             m.cells, m.present = {}, 0
         elif (t := tallies.get(f"v{k}")) is not None:
@@ -268,6 +283,8 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
             m.present, m.low, m.high = t.present, t.low, t.high
             m.ranks = tallies.get(f"h{k}")
         m.mistyped = tallies.get(f"t{k}", 0)
+        if (others := tallies.get(f"u{k}")) is not None:
+            m.unseen = unseen.summary(others)
     rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
     return measured, rows, rule_counts
 
@@ -283,22 +300,25 @@ def _distinct_integers(data: DataFrame, c: Column) -> int:
 
 
 def _value_counts(data: DataFrame, plan: ScanPlan, columns: list[Column]) -> dict[str, tuple[int, int, dict[str, int]]]:
-    """Values by themselves, a second job run only where needed: categories of grouped columns, values
-    outside the known categories (the pass counted some), multiplicities of unique columns (integral ones
-    only where their bitmaps found a value twice). Per column: distinct values, the largest count, and
-    the values' counts (not for unique columns)."""
+    """Values by themselves, a second job run only where needed: counts of the known categories of grouped
+    columns (their other values are counted in the pass, constraints.unseen), multiplicities of unique
+    columns (integral ones only where their bitmaps found a value twice). Per column: distinct values
+    grouped, the largest count, and the known categories' counts. What reaches the driver is bounded by
+    the baseline: known categories and one row per column, whatever the data holds."""
     entries = []
     for k, c in enumerate(columns):
         x = F.col(c.alias)
-        if c.name in plan.known:
-            x = F.when(~x.isin(list(plan.known[c.name])), x)
-        entries.append(F.struct(F.lit(k).alias("k"), x.cast("string").alias("v")))
-    counted = data.select(F.explode(F.array(*entries)).alias("e")).select("e.k", "e.v") \
-        .where(F.col("v").isNotNull()).groupBy("k", "v").agg(F.count(F.lit(1)).alias("n"))
-    unique_keys = [k for k, c in enumerate(columns) if c.name in plan.unique and c.name not in plan.grouped_categorical]
+        known = F.lit(False)
+        if c.name in plan.grouped_known:
+            known = x.isin(list(plan.grouped_known[c.name]))
+            if c.name not in plan.unique:   # only the known categories: the pass sketched the others
+                x = F.when(known, x)
+        entries.append(F.struct(F.lit(k).alias("k"), x.cast("string").alias("v"), known.alias("known")))
+    counted = data.select(F.explode(F.array(*entries)).alias("e")).select("e.k", "e.v", "e.known") \
+        .where(F.col("v").isNotNull()).groupBy("k", "v", "known").agg(F.count(F.lit(1)).alias("n"))
     per_column = counted.groupBy("k").agg(
         F.count(F.lit(1)).alias("distinct"), F.max("n").alias("most"),
-        F.collect_list(F.when(~F.col("k").isin(unique_keys), F.struct("v", "n"))).alias("values"))
+        F.collect_list(F.when(F.col("known"), F.struct("v", "n"))).alias("values"))
     return {columns[r["k"]].name: (int(r["distinct"]), int(r["most"]), {e["v"]: int(e["n"]) for e in r["values"] or ()})
             for r in per_column.collect()}
 
@@ -313,8 +333,10 @@ def _column_profile(c: Column, m: _Measured, rows: int, plan: ScanPlan) -> Colum
     if c.is_numeric and present:
         center = plan.centers[name]
         offset = m.shifted / present                       # mean - center
-        mean, total = center + offset, center * present + m.shifted
-        std = float(np.sqrt(max(0.0, m.squares / present - offset ** 2)))
+        with np.errstate(over="ignore", invalid="ignore"):   # values near the float limits: sums overflow
+            mean, total = _finite(np.float64(center) + offset), np.float64(center) * present + m.shifted
+            variance = np.float64(m.squares) / present - np.float64(offset) ** 2
+        std = float(np.sqrt(max(0.0, variance))) if np.isfinite(variance) else None
         minimum, maximum = _finite(m.low), _finite(m.high)
     if name in plan.grids:
         points = plan.grids[name]
@@ -328,13 +350,18 @@ def _column_profile(c: Column, m: _Measured, rows: int, plan: ScanPlan) -> Colum
         known = plan.known.get(name, ())
         counts = {known[b - 1]: n for b, n in m.cells.items() if 0 < b <= len(known)}
         counts.update(m.values)
-        categories = tuple(sorted(counts.items(), key=lambda p: (-p[1], p[0])))
+        lengths = [len(v) for v in counts]
         distinct = len(counts)
-        if counts:
-            min_length, max_length = min(len(v) for v in counts), max(len(v) for v in counts)
+        if m.unseen is not None:   # the most frequent unseen values (counts at least), totals in `unseen`
+            counts.update({v: lo for v, lo, _ in m.unseen.top})
+            lengths += [m.unseen.min_length, m.unseen.max_length]
+            distinct += m.unseen.distinct
+        categories = tuple(sorted(counts.items(), key=lambda p: (-p[1], p[0])))
+        if lengths:
+            min_length, max_length = min(lengths), max(lengths)
     elif not c.is_numeric and m.low is not None:
         min_length, max_length = int(m.low), int(m.high)
-    if name in plan.unique and name not in plan.grouped_categorical:
+    if name in plan.unique:
         distinct = m.distinct
     elif name in plan.sketched:
         distinct = hll.estimate(m.ranks) if m.ranks is not None else 0
@@ -346,4 +373,5 @@ def _column_profile(c: Column, m: _Measured, rows: int, plan: ScanPlan) -> Colum
         distinct_count=distinct, min_length=min_length, max_length=max_length, categories=categories,
         train=SplitStats(rows, present, minimum, maximum, min_length, max_length, multiplicity,
                          dict(categories) if categories is not None else None),
-        holdout=SplitStats(0, 0), type_share=present / source_present if source_present else 1.0, grid=grid)
+        holdout=SplitStats(0, 0), type_share=present / source_present if source_present else 1.0, grid=grid,
+        unseen=m.unseen)

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Union
 
+from constraints.columns import type_family
 from constraints.profile import SplitStats
 
 
@@ -32,17 +33,37 @@ class HasCompleteness:
 
 @dataclass(frozen=True)
 class HasType:
-    """The column keeps its Spark type."""
+    """The column keeps its type family (SageMaker's Integral, Fractional, String), as SageMaker's
+    data_type_check judges it: a change of storage width or file format (int for bigint, CSV read
+    for Parquet) is information, not a violation. With `exact` (`"exact": true` in suite.json) the
+    Spark type itself must stay."""
 
     column: str
     spark_type: str
+    exact: bool = False
     kind: str = field(default="has_type", init=False)
 
     def evaluate(self, s: SplitStats) -> tuple[bool, str]:
         return True, f"type {self.spark_type}"  # the splits share one schema
 
+    def judge(self, present_type: str) -> tuple[bool, str]:
+        """Whether a column of Spark type `present_type` keeps the rule, and a note (empty when the
+        type is the same)."""
+        if present_type == self.spark_type:
+            return True, ""
+        if self.exact:
+            return False, f"type is {present_type}, expected {self.spark_type} exactly"
+        now, then = type_family(present_type), type_family(self.spark_type)
+        if now is not None and now == then:
+            return True, (f"stored as {present_type}, was {self.spark_type}: the same {now} family; set "
+                          f"\"exact\": true on this rule in suite.json to require {self.spark_type}")
+        return False, f"type is {present_type} ({now or 'not profiled'}), expected {self.spark_type} ({then})"
+
     def describe(self) -> str:
-        return f"'{self.column}' has type {self.spark_type}"
+        if self.exact:
+            return f"'{self.column}' has type {self.spark_type} exactly"
+        family = type_family(self.spark_type)
+        return f"'{self.column}' has type {self.spark_type}" + (f" (or another {family} type)" if family else "")
 
 
 @dataclass(frozen=True)

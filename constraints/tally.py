@@ -10,7 +10,8 @@ tallies in partition order (`merge_partitions`). No shuffle, no grouping: a sing
               per grid cell; for unique columns the distinct values and the largest count of one, exact within
               a partition and exact overall while the partitions' value ranges do not overlap (`Run`)
   Categories  a categorical column's values, looked up among the baseline's categories (Arrow's hashed
-              index_in): counts per known category, of other values and of nulls
+              index_in): counts per known category, of other values and of nulls; the other values
+              themselves in constraints.unseen's bounded sketches
   Registers   HyperLogLog ranks of 64-bit hashes (constraints.hll)
   Lengths     string lengths: count, min, max
   Flags       a boolean: the rows where it holds
@@ -29,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from constraints import hll
+from constraints import hll, unseen
 
 __all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags", "Lane", "Run", "distinct_and_most",
            "tally_partition", "merge_partitions", "SCHEMA", "DDL"]
@@ -125,7 +126,8 @@ def distinct_and_most(runs: Iterable[Run]) -> tuple[int, int] | None:
 @dataclass(frozen=True)
 class Categories:
     """A categorical column's values looked up among its known categories by Arrow's hashed `index_in`:
-    counts per position (0: absent, 1..k: the known categories in order, k + 1: any other value)."""
+    counts per position (0: absent, 1..k: the known categories in order, k + 1: any other value), and the
+    other values themselves folded into constraints.unseen's bounded sketches (never kept whole)."""
 
     known: tuple[str, ...]
     value_set: pa.Array = field(init=False, repr=False, compare=False)
@@ -133,16 +135,19 @@ class Categories:
     def __post_init__(self):
         object.__setattr__(self, "value_set", pa.array(self.known, pa.string()))
 
-    def fold(self, lane: pa.Array) -> np.ndarray:
+    def fold(self, lane: pa.Array) -> tuple[np.ndarray, unseen.ValuesTally]:
         k = len(self.known)
-        found = pc.index_in(lane, value_set=self.value_set).fill_null(k).to_numpy().astype(np.intp, copy=False)
-        positions = np.where(lane.is_valid().to_numpy(zero_copy_only=False), found + 1, 0)
-        return np.bincount(positions, minlength=k + 2)
+        found = pc.index_in(lane, value_set=self.value_set)
+        valid = lane.is_valid().to_numpy(zero_copy_only=False)
+        positions = np.where(valid, found.fill_null(k).to_numpy().astype(np.intp, copy=False) + 1, 0)
+        others = unseen.Values().fold(lane.filter(pc.and_(lane.is_valid(), found.is_null()))) \
+            if (positions == k + 1).any() else unseen.ValuesTally()
+        return np.bincount(positions, minlength=k + 2), others
 
-    def merge(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a + b
+    def merge(self, a, b):
+        return a[0] + b[0], unseen.Values().merge(a[1], b[1])
 
-    def close(self, t: np.ndarray) -> np.ndarray:
+    def close(self, t):
         return t
 
 

@@ -261,9 +261,12 @@ def _regression(df: DataFrame, model, outcome):
             {DOCUMENT: json_text(doc)}, metrics)
 
 
-def record(repo: str, partition: str, run_time: str, metrics: list[dict]) -> None:
-    """`<repo>/<partition>.estimated.json` in the metrics-history format (read by jobs.history)."""
-    if metrics:
-        rows = [m for m in metrics if m["value"] is not None and np.isfinite(m["value"])]
-        write_file(join(repo, partition.replace("/", "__") + ".estimated.json"),
-                   json_text({"partition": partition, "run_time": run_time, "metrics": rows}))
+def record(repo: str, partition: str, run_time: str, metrics: list[dict]) -> tuple[str, list[dict]] | None:
+    """`<repo>/<partition>.estimated.json` in the metrics-history format (read by jobs.history); returns the
+    file's name and rows (for the run's history index), None when there is nothing to record."""
+    if not metrics:
+        return None
+    rows = [m for m in metrics if m["value"] is not None and np.isfinite(m["value"])]
+    name = partition.replace("/", "__") + ".estimated.json"
+    write_file(join(repo, name), json_text({"partition": partition, "run_time": run_time, "metrics": rows}))
+    return name, rows

@@ -50,7 +50,7 @@ from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
 from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
 from jobs import estimated
-from jobs.history import read_history
+from jobs.history import HistoryIndex
 from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
@@ -178,23 +178,24 @@ def write_report(report: ValidationReport, folder: str, extra: dict[str, str] | 
 
 def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
     """One file per partition: validating it again replaces its entry."""
-    name = report.partition.replace("/", "__") + ".json"
     doc = {"partition": report.partition, "run_time": run_time, "metrics": report.metric_rows()}
-    write_file(join(repo, name), json_text(doc))
+    write_file(join(repo, metrics_file(report)), json_text(doc))
 
 
-def with_history(report: ValidationReport, repo: str, baseline: Baseline, options: HistoryOptions) -> ValidationReport:
+def metrics_file(report: ValidationReport) -> str:
+    return report.partition.replace("/", "__") + ".json"
+
+
+def with_history(report: ValidationReport, repo: str, baseline: Baseline, options: HistoryOptions,
+                 index: HistoryIndex | None = None) -> ValidationReport:
     """The report plus its history checks against the partitions before it in `repo` (in name order).
-    Metrics other jobs wrote for this partition (labeled accuracy) are checked too."""
-    table = read_history(repo)
-    history: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    Metrics other jobs wrote for this partition (labeled accuracy) are checked too. `index`: the history
+    already read (a backfill reads it once and records each partition into it)."""
+    index = index if index is not None else HistoryIndex.load(repo)
+    history = index.before(report.partition)
     current = {(r["feature"], r["metric"]): float(r["value"]) for r in report.metric_rows()}
-    for row in table.sort_values(["partition", "run_time"]).itertuples(index=False):
-        key = (row.feature, row.metric)
-        if row.partition < report.partition:
-            history.setdefault(key, []).append((row.partition, float(row.value)))
-        elif row.partition == report.partition and key not in current:
-            current[key] = float(row.value)
+    for key, value in index.at(report.partition).items():
+        current.setdefault(key, value)
     outputs = frozenset(c.name for c in baseline.suite.columns if c.role == PREDICTION) if baseline.suite else frozenset()
     findings = history_checks(current, history, options, outputs, report.identifiers)
     return replace(report, results=report.results + tuple(findings))
@@ -236,6 +237,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         targets = [(join(args.input, k), k, join(args.output, k)) for k in chosen]
         repo = args.metrics_repo or join(args.output, "_metrics")
     outcomes, run_samples, folders = [], [], {}
+    index = HistoryIndex.load(repo) if repo and history is not None else None   # read once per run
     labels = labeled_rows(repo)
     steps = Progress(len(targets))
     for i, (path, partition, out) in enumerate(targets, start=1):
@@ -244,7 +246,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         o = validate_one(spark, baseline, path, partition, args.format, thresholds)
         o, estimated_files, estimated_metrics = estimated.attach(spark, model_reference, path, args.format, o)
         if o.report is not None and repo and history is not None and o.report.rows:
-            o = replace(o, report=with_history(o.report, repo, baseline, history))
+            o = replace(o, report=with_history(o.report, repo, baseline, history, index))
         if o.report is not None:
             write_report(o.report, out, {**extra_files(o.report, baseline, run_time, labels.get(partition, ())),
                                          **estimated_files})
@@ -252,7 +254,11 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
             run_samples += samples(o.report, labels.get(partition, ()))
             if repo:
                 record_metrics(repo, o.report, run_time)
-                estimated.record(repo, partition, run_time, estimated_metrics)
+                written = estimated.record(repo, partition, run_time, estimated_metrics)
+                if index is not None:
+                    index.record(metrics_file(o.report), o.report.partition, run_time, o.report.metric_rows())
+                    if written:
+                        index.record(written[0], partition, run_time, written[1])
         outcomes.append(o)
         steps.clear()
         print(summary_line(o), flush=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from constraints import hll, tally
+from constraints import hll, tally, unseen
 
 
 def _batches(values: list, size: int, type: pa.DataType) -> list[pa.RecordBatch]:
@@ -66,9 +66,13 @@ def test_categories_count_known_values_others_and_nulls():
     known = ("a", "b", "é ü", "")
     values = [None if r < 0.1 else ["a", "b", "é ü", "", "zz", "A"][int(r * 60) % 6] for r in rng.random(2500)]
     _, merged = _tally(_batches(values, 600, pa.string()), tally.Categories(known), partitions=2)
-    expected = [sum(v is None for v in values), *[values.count(k) for k in known],
-                sum(v is not None and v not in known for v in values)]
-    assert merged["x"].tolist() == expected
+    others = [v for v in values if v is not None and v not in known]
+    expected = [sum(v is None for v in values), *[values.count(k) for k in known], len(others)]
+    counts, sketched = merged["x"]
+    assert counts.tolist() == expected
+    summary = unseen.summary(sketched)   # the other values: exact counts while few
+    assert (summary.count, summary.distinct, summary.exact) == (len(others), len(set(others)), True)
+    assert {v: lo for v, lo, _ in summary.top} == {v: others.count(v) for v in set(others)}
 
 
 def test_lengths_and_flags():
