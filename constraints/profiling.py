@@ -31,7 +31,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from constraints import hll, tally
-from constraints.categories import CategoryCounts, count_categories, hashed_multiplicity
+from constraints.categories import BITMAP_SPAN, CategoryCounts, count_categories, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, Column, SkippedColumn
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, ProfileOptions, SplitStats
 
@@ -39,7 +39,6 @@ log = logging.getLogger("dqloop.profiling")
 
 SPLITS = ("train", "holdout")
 KLL_C = 2 / 3        # DataSketches' KLL: each compactor level holds 2/3 of the items of the one above it
-BITMAP_SPAN = 64     # bitmaps settle a dense integral column: values spanning at most this many per value
 
 
 def rank_error(k: int) -> float:
@@ -119,19 +118,15 @@ def _category_counts(t, cap: int) -> CategoryCounts | None:
 def _multiplicities(data: DataFrame, candidates: list[Column], tallies: dict,
                     columns: tuple[Column, ...]) -> dict[str, CategoryCounts]:
     """Exact distinct count and largest count of one value per split, for the identifier candidates."""
-    from constraints.scan import _distinct_integers   # validate's bitmap job, the same narrow read
-
     out: dict[str, CategoryCounts] = {}
     index = {c.name: k for k, c in enumerate(columns)}
     hashed = []
     for c in candidates:
         t = tallies.get(f"v{index[c.name]}")
         if c.inferred_type == INTEGRAL and t is not None and t.count:
-            low, high = t.splits[0].low, t.splits[0].high
-            for s in t.splits[1:]:
-                low = s.low if low is None else low if s.low is None else min(low, s.low)
-                high = s.high if high is None else high if s.high is None else max(high, s.high)
-            if high - low + 1 <= BITMAP_SPAN * t.count and _distinct_integers(data, c) == t.count:
+            low = min(s.low for s in t.splits if s.present)
+            high = max(s.high for s in t.splits if s.present)
+            if high - low + 1 <= BITMAP_SPAN * t.count and distinct_integers(data, c) == t.count:
                 out[c.name] = CategoryCounts(t.count, _ones(t.splits))
                 continue
         hashed.append(c)

@@ -40,7 +40,7 @@ from pyspark.sql import functions as F
 
 from constraints import hll, tally, unseen
 from constraints.baseline import Baseline
-from constraints.categories import hashed_multiplicity
+from constraints.categories import BITMAP_SPAN, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
 from constraints.errors import SetupError
 from constraints.grid import GridCounts, grid_points
@@ -156,7 +156,6 @@ class ScanResult:
     offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
 
 
-BITMAP_SPAN = 64             # bitmaps count a unique integral column whose values span at most this many per value
 
 
 def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
@@ -169,7 +168,7 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
         if c.name in plan.unique and not m.most and c.inferred_type == INTEGRAL \
                 and c.name not in plan.grouped_categorical \
                 and m.high - m.low + 1 <= BITMAP_SPAN * m.present:   # sparse values: one 4 KiB bitmap each
-            m.distinct = _distinct_integers(data, c)
+            m.distinct = distinct_integers(data, c)
             m.most = 1 if m.distinct == m.present else 0   # 0: a value occurs twice, counted by value below
     hashed = [c for c in present if c.name in plan.unique and not measured[c.name].most
               and c.name not in plan.grouped_categorical]
@@ -287,16 +286,6 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
             m.unseen = unseen.summary(others)
     rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
     return measured, rows, rule_counts
-
-
-def _distinct_integers(data: DataFrame, c: Column) -> int:
-    """Exact distinct count of an integral column, from bitmaps of its values (Spark's bitmap functions:
-    one bit per value, a bucket per 32,768 values): a job that reads the one column and shuffles a few
-    bitmaps, not the values. Equal to the present count: no value occurs twice."""
-    x = F.col(c.alias)
-    bitmaps = data.where(x.isNotNull()).groupBy(F.bitmap_bucket_number(x).alias("bucket")) \
-        .agg(F.bitmap_construct_agg(F.bitmap_bit_position(x)).alias("bits"))
-    return int(bitmaps.agg(F.sum(F.bitmap_count("bits"))).collect()[0][0] or 0)
 
 
 def _value_counts(data: DataFrame, plan: ScanPlan, columns: list[Column]) -> dict[str, tuple[int, int, dict[str, int]]]:
