@@ -61,10 +61,11 @@ def timed(fn):
 
 def measure(spark, base, ref, path: Path) -> dict:
     with counting_jobs(spark, "bench-validate") as vj:
-        validate_s, report = timed(lambda: validate(spark, spark.read.parquet(str(path)), base, "p"))
-    outcome = validate_job.Outcome("p", report)
+        df = spark.read.parquet(str(path))
+        validate_s, report = timed(lambda: validate(spark, df, base, "p"))
+    outcome = validate_job.Outcome("p", report, data=df)
     with counting_jobs(spark, "bench-estimated") as ej:
-        est_s, (o, files, _) = timed(lambda: estimated.attach(spark, ref, str(path), "parquet", outcome))
+        est_s, (o, files, _) = timed(lambda: estimated.attach(ref, df, outcome))
     assert files, "no estimate was made"
     return {"validate": validate_s, "validate_jobs": vj[0], "estimated": est_s, "estimated_jobs": ej[0],
             "ratio": est_s / validate_s}

@@ -28,7 +28,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from constraints.checks import FAILED, PASSED, SKIPPED, CheckResult
-from jobs.io import join, json_text, read_folder, read_table, write_file
+from jobs.io import join, json_text, read_folder, write_file
 
 log = logging.getLogger("dqloop.validate")
 FILE = "model_reference.json"
@@ -157,12 +157,12 @@ def _label_shift(reference, counts: dict[str, int]) -> tuple[list[CheckResult], 
     return checks, block, metrics
 
 
-def attach(spark, reference, path: str, fmt: str, outcome):
-    """(outcome with the estimated checks, extra files for the partition's folder, metric rows)."""
-    if reference is None or outcome.report is None or not outcome.report.rows:
+def attach(reference, df, outcome):
+    """(outcome with the estimated checks, extra files for the partition's folder, metric rows); `df` is the
+    partition as validate read it (not read again)."""
+    if reference is None or df is None or outcome.report is None or not outcome.report.rows:
         return outcome, {}, []
     report = outcome.report
-    df = read_table(spark, path, fmt).df
     if reference.task == "regression":
         return _regression(df, reference, outcome)
     missing = [c for c in [reference.prediction_column, *reference.score_columns] if c not in df.columns]

@@ -40,7 +40,7 @@ if __package__ in (None, ""):  # run as a script by spark-submit
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from py4j.protocol import Py4JJavaError
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from constraints.anomaly import DEFAULT_METRICS, DEFAULT_OUTPUT_METRICS, HISTORY_METRICS, HistoryOptions, history_checks
 from constraints.baseline import Baseline, load_baseline
@@ -155,13 +155,14 @@ class Outcome:
     partition: str
     report: ValidationReport | None = None
     error: DqloopError | None = None
+    data: DataFrame | None = None   # the partition as read, for steps after validation (estimated quality)
 
 
 def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str,
                  thresholds: Thresholds = Thresholds()) -> Outcome:
     try:
         table = read_table(spark, path, fmt)
-        return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds))
+        return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds), data=table.df)
     except SetupError:
         raise   # the installation, not this partition: no other partition would fare better
     except DqloopError as exc:
@@ -244,7 +245,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         log.info("validating %s (%d of %d)", partition, i, len(targets))
         steps.step(i, partition)
         o = validate_one(spark, baseline, path, partition, args.format, thresholds)
-        o, estimated_files, estimated_metrics = estimated.attach(spark, model_reference, path, args.format, o)
+        o, estimated_files, estimated_metrics = estimated.attach(model_reference, o.data, o)
         if o.report is not None and repo and history is not None and o.report.rows:
             o = replace(o, report=with_history(o.report, repo, baseline, history, index))
         if o.report is not None:
