@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
-from jobs.io import json_text, write_file, write_folder
+from jobs.io import json_text, write_file, write_folder, write_parquet
 
 STATE = "_canary"
 STATE_COLUMNS = ["partition", "row_key", "arm", "truth", "pred", "pred_candidate", "weight"]
@@ -251,16 +250,6 @@ def _read_state(root: Path) -> tuple[pd.DataFrame, list[dict], str | None]:
     return labeled, looks, mode
 
 
-def _write_parquet(frame: pd.DataFrame, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        frame.to_parquet(staging, index=False)
-        os.replace(staging, target)
-    finally:
-        staging.unlink(missing_ok=True)
-
-
 def run(args: argparse.Namespace) -> int:
     from canary import report as canary_report
     from jobs.io import is_local
@@ -322,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
     target = write_folder(str(root / partition), {"canary.json": json_text(doc),
                                                   "canary.html": canary_page(doc, looks, partition),
                                                   "canary.prom": prom, "summary.txt": summary})
-    _write_parquet(labeled, root / STATE / "labeled.parquet")
+    write_parquet(labeled, root / STATE / "labeled.parquet")
     write_file(root / STATE / "looks.json", json_text({"mode": mode, "looks": looks}))
     if args.prometheus_textfile:
         write_file(args.prometheus_textfile, prom)

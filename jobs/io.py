@@ -134,11 +134,19 @@ def write_file(path: str | Path, text: str) -> None:
     """Write one file completely or not at all (temporary name, then rename)."""
     if not is_local(path):
         return _hadoop().write_file(str(path), text)
-    target = Path(path)
+    _replace_local(Path(path), lambda staging: staging.write_text(text, encoding="utf-8"))
+
+
+def write_parquet(frame, path: str | Path) -> None:
+    """A pandas frame as one local Parquet file, completely or not at all."""
+    _replace_local(Path(path), lambda staging: frame.to_parquet(staging, index=False))
+
+
+def _replace_local(target: Path, write) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
-        staging.write_text(text, encoding="utf-8")
+        write(staging)
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)

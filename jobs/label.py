@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
-from jobs.io import json_text, write_file, write_folder
+from jobs.io import json_text, write_file, write_folder, write_parquet
 
 EXIT_OK = 0
 
@@ -283,13 +283,7 @@ def pull(args: argparse.Namespace) -> int:
     project = client.project(args.project)
     labels = resolve(client.export(project))
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        labels.to_parquet(staging, index=False)
-        os.replace(staging, out)
-    finally:
-        staging.unlink(missing_ok=True)
+    write_parquet(labels, out)
     ties = int(labels["label"].isna().sum())
     print(f"pulled {len(labels)} labeled tasks from project {args.project!r}"
           + (f" ({ties} ties without a majority, left out of reports)" if ties else "")
