@@ -16,6 +16,12 @@ import pandas as pd
 
 from jobs.io import read_matching
 
+
+def history_file(partition: str, kind: str = "") -> str:
+    """The history file of a partition's metrics: `<partition>.json` (validate), `.labels.json` (label report),
+    `.estimated.json` (estimated quality); "/" in a partition name becomes "__"."""
+    return partition.replace("/", "__") + (f".{kind}" if kind else "") + ".json"
+
 log = logging.getLogger("dqloop.history")
 COLUMNS = ["partition", "run_time", "feature", "metric", "value"]
 

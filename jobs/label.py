@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
-from jobs.io import json_text, write_file, write_folder, write_parquet
+from jobs.history import history_file
+from jobs.io import join, json_text, write_file, write_folder, write_parquet
 
 EXIT_OK = 0
 
@@ -359,7 +360,7 @@ def _report_regression(args: argparse.Namespace, joined: pd.DataFrame, populatio
         rows.append(("labeled_count", float((~bad).sum())))
         doc_m = {"partition": args.partition, "run_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "metrics": [{"feature": "*", "metric": m, "value": float(v)} for m, v in rows if np.isfinite(v)]}
-        write_file(Path(args.metrics_repo) / f"{args.partition.replace('/', '__')}.labels.json", json_text(doc_m))
+        write_file(join(args.metrics_repo, history_file(args.partition, "labels")), json_text(doc_m))
     sys.stdout.write(text)
     print(f"written: {target}/{{model_quality.json, summary.txt}}")
     return EXIT_OK
@@ -432,7 +433,7 @@ def report(args: argparse.Namespace) -> int:
             doc["metrics"] += [{"feature": "*", "metric": m, "value": v} for m, v in (
                 ("labeled_accuracy_model_assisted", e.value), ("labeled_accuracy_model_assisted_lower", e.lower),
                 ("labeled_accuracy_model_assisted_upper", e.upper))]
-        write_file(Path(args.metrics_repo) / f"{args.partition.replace('/', '__')}.labels.json", json_text(doc))
+        write_file(join(args.metrics_repo, history_file(args.partition, "labels")), json_text(doc))
     sys.stdout.write(text)
     print(f"written: {target}/{{model_quality.json, summary.txt}}")
     return EXIT_OK

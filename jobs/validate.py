@@ -45,12 +45,11 @@ from pyspark.sql import DataFrame, SparkSession
 from constraints.anomaly import DEFAULT_METRICS, DEFAULT_OUTPUT_METRICS, HISTORY_METRICS, HistoryOptions, history_checks
 from constraints.baseline import Baseline, load_baseline
 from constraints.columns import PREDICTION
-from constraints.errors import DqloopError, SetupError, UsageError
+from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS, DqloopError, SetupError, UsageError
 from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
-from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS
 from jobs import estimated
-from jobs.history import HistoryIndex
+from jobs.history import HistoryIndex, history_file
 from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
@@ -184,7 +183,7 @@ def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
 
 
 def metrics_file(report: ValidationReport) -> str:
-    return report.partition.replace("/", "__") + ".json"
+    return history_file(report.partition)
 
 
 def with_history(report: ValidationReport, repo: str, baseline: Baseline, options: HistoryOptions,
