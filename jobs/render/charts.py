@@ -77,6 +77,24 @@ def paired_bars(rows: Sequence[tuple[str, float, float, bool]], label: str) -> s
     return _svg(width, height, label, body, "chart categorical")
 
 
+def axes(x_labels: Sequence[str], ticks: Sequence[float], x, y, *, left: float, right: float, bottom: float,
+         digits: int, most_labels: int) -> list[str]:
+    """A plot's axes as SVG: a grid line with its value at each tick, and at most about `most_labels` of the
+    x labels, rotated, under the plot (`x`, `y`: index and value to pixels)."""
+    body = []
+    for tick in ticks:
+        body.append(f"<line x1=\"{left}\" y1=\"{y(tick):.1f}\" x2=\"{right}\" y2=\"{y(tick):.1f}\" "
+                    f"stroke=\"{GRID}\"/><text x=\"{left - 4}\" y=\"{y(tick) + 3:.1f}\" font-size=\"9\" "
+                    f"text-anchor=\"end\" fill=\"{MUTED}\">{esc(fmt(tick, digits))}</text>")
+    every = max(1, math.ceil(len(x_labels) / most_labels))
+    for i, name in enumerate(x_labels):
+        if i % every == 0:
+            body.append(f"<text x=\"{x(i):.1f}\" y=\"{bottom + 10}\" font-size=\"9\" fill=\"{MUTED}\" "
+                        f"text-anchor=\"end\" transform=\"rotate(-35 {x(i):.1f} {bottom + 10})\">"
+                        f"{esc(_clip(name, 16))}</text>")
+    return body
+
+
 def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None], str]], label: str, *,
                band: tuple[Sequence[float | None], Sequence[float | None]] | None = None,
                links: Sequence[str | None] | None = None, y_range: tuple[float, float] | None = None,
@@ -100,17 +118,8 @@ def line_chart(x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
     def y(v: float) -> float:
         return top + plot_h * (1 - (v - lo) / (hi - lo))
 
-    body = []
-    for tick in (lo, (lo + hi) / 2, hi):
-        body.append(f"<line x1=\"{left}\" y1=\"{y(tick):.1f}\" x2=\"{width - right}\" y2=\"{y(tick):.1f}\" "
-                    f"stroke=\"{GRID}\"/><text x=\"{left - 4}\" y=\"{y(tick) + 3:.1f}\" font-size=\"9\" "
-                    f"text-anchor=\"end\" fill=\"{MUTED}\">{esc(fmt(tick, 3))}</text>")
-    every = max(1, math.ceil(n / 30))
-    for i, name in enumerate(x_labels):
-        if i % every == 0:
-            body.append(f"<text x=\"{x(i):.1f}\" y=\"{top + plot_h + 10}\" font-size=\"9\" fill=\"{MUTED}\" "
-                        f"text-anchor=\"end\" transform=\"rotate(-35 {x(i):.1f} {top + plot_h + 10})\">"
-                        f"{esc(_clip(name, 16))}</text>")
+    body = axes(x_labels, (lo, (lo + hi) / 2, hi), x, y, left=left, right=width - right, bottom=top + plot_h,
+                digits=3, most_labels=30)
     if band:
         for i, (b_lo, b_hi) in enumerate(zip(*band)):
             if _finite(b_lo) and _finite(b_hi):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from jobs.render.charts import BASE, GRID, INK, MUTED, _clip, _svg
+from jobs.render.charts import BASE, INK, MUTED, _svg, axes
 from jobs.render.html import esc, fmt, number, page, table, text
 from jobs.render.prometheus import Sample
 
@@ -54,17 +54,8 @@ def panel(times: Sequence[str], lines: Sequence[tuple[str, Sequence[float | None
     def y(v: float) -> float:
         return top + plot_h * (1 - (v - lo) / (hi - lo))
 
-    body = []
-    for tick in (lo + pad, (lo + hi) / 2, hi - pad):
-        body.append(f"<line x1=\"{left}\" y1=\"{y(tick):.1f}\" x2=\"{width - right}\" y2=\"{y(tick):.1f}\" "
-                    f"stroke=\"{GRID}\"/><text x=\"{left - 4}\" y=\"{y(tick) + 3:.1f}\" font-size=\"9\" "
-                    f"text-anchor=\"end\" fill=\"{MUTED}\">{esc(fmt(tick, 4))}</text>")
-    every = max(1, math.ceil(n / 24))
-    for i, name in enumerate(times):
-        if i % every == 0:
-            body.append(f"<text x=\"{x(i):.1f}\" y=\"{top + plot_h + 10}\" font-size=\"9\" fill=\"{MUTED}\" "
-                        f"text-anchor=\"end\" transform=\"rotate(-35 {x(i):.1f} {top + plot_h + 10})\">"
-                        f"{esc(_clip(name, 16))}</text>")
+    body = axes(times, (lo + pad, (lo + hi) / 2, hi - pad), x, y, left=left, right=width - right,
+                bottom=top + plot_h, digits=4, most_labels=24)
     if band:
         pts = [(i, a, b) for i, (a, b) in enumerate(zip(*band)) if _finite(a) and _finite(b)]
         if pts:
