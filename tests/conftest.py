@@ -55,6 +55,34 @@ def browser():
         b.close()
 
 
+class Watched:
+    """A page with everything a person would not see recorded: console messages, page errors,
+    requests, dialogs."""
+
+    def __init__(self, browser):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.console, self.errors, self.requests, self.dialogs = [], [], [], []
+        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+        def dialog(d):
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        self.page.on("dialog", dialog)
+
+    def quiet(self, allowed: set[str]) -> None:
+        """No console error or warning, page error or dialog; no request but to `allowed`."""
+        assert [m for m in self.console if m[0] in ("error", "warning")] == []
+        assert self.errors == [] and self.dialogs == []
+        assert set(self.requests) <= allowed, set(self.requests) - allowed
+
+    def close(self):
+        self.context.close()
+
+
 @contextlib.contextmanager
 def label_studio_server(home: Path):
     """A real Label Studio server started by `dqloop label server start` in `home`, with a fresh token; stopped

@@ -10,26 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_dqloop
+from conftest import Watched, run_dqloop
 
 HOSTILE = "<script>alert(1)</script>"
 FIXTURES = Path(__file__).parent / "fixtures" / "causalimpact"
-
-
-class Watched:
-    def __init__(self, browser):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.console, self.errors, self.requests, self.dialogs = [], [], [], []
-        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-
-    def quiet(self, allowed: set[str]) -> None:
-        assert [m for m in self.console if m[0] in ("error", "warning")] == []
-        assert self.errors == [] and self.dialogs == []
-        assert set(self.requests) <= allowed, set(self.requests) - allowed
 
 
 def test_canary_page_in_chromium(browser, tmp_path):
@@ -74,7 +58,7 @@ def test_canary_page_in_chromium(browser, tmp_path):
     assert box and box["width"] > 300 and box["height"] > 100
     page.screenshot(path=str(tmp_path / "canary.png"), full_page=True)
     w.quiet({html.as_uri()})
-    w.context.close()
+    w.close()
 
 
 def test_impact_page_in_chromium(browser, tmp_path):
@@ -111,4 +95,4 @@ def test_impact_page_in_chromium(browser, tmp_path):
     assert x_of(counterfactual[0]) > x_of(observed[69])
     page.screenshot(path=str(tmp_path / "impact.png"), full_page=True)
     w.quiet({html.as_uri()})
-    w.context.close()
+    w.close()

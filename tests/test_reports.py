@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import run_dqloop
+from conftest import Watched, run_dqloop
 from helpers import run_baseline, write_parquet
 from jobs import validate, webhook
 from jobs.cli import main as cli_main
@@ -197,34 +197,6 @@ def test_webhook_down_keeps_reports_and_exits_3_without_leaking_the_url(spark, r
 
 # --- in the browser -------------------------------------------------------------------------------------------
 
-class Watched:
-    """A page with everything a person would not see recorded: console messages, page errors,
-    requests, dialogs."""
-
-    def __init__(self, browser):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.console, self.errors, self.requests, self.dialogs = [], [], [], []
-        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-
-        def dialog(d):
-            self.dialogs.append(d.message)
-            d.dismiss()
-
-        self.page.on("dialog", dialog)
-
-    def close(self):
-        self.context.close()
-
-
-def _assert_quiet(w: Watched, allowed: set[str]) -> None:
-    assert [m for m in w.console if m[0] in ("error", "warning")] == []
-    assert w.errors == [] and w.dialogs == []
-    assert set(w.requests) <= allowed, set(w.requests) - allowed
-
-
 def test_partition_report_reads_right_in_chromium(run, browser, tmp_path):
     report = run["out"] / "chunk=02" / "report.html"
     w = Watched(browser)
@@ -256,7 +228,7 @@ def test_partition_report_reads_right_in_chromium(run, browser, tmp_path):
         "cs => cs.map(c => c.dataset.sort)") if v]
     assert values == sorted(values) and len(values) > 10
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-    _assert_quiet(w, {report.as_uri()})
+    w.quiet({report.as_uri()})
     w.close()
 
 
@@ -285,7 +257,7 @@ def test_index_timeline_with_labels_in_chromium(run, browser, tmp_path):
     ratio = [abs(v) for v in lengths]
     assert ratio[1] / ratio[0] == pytest.approx((0.77 - 0.67) / (0.935 - 0.88), rel=0.02)
     page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
-    _assert_quiet(w, {index.as_uri()})
+    w.quiet({index.as_uri()})
     # the partition link opens its report
     page.locator("#partitions a", has_text="chunk=02").click()
     page.wait_for_load_state()
