@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import math
-from functools import partial
 
 import numpy as np
 from pyspark.sql import DataFrame
@@ -34,6 +33,7 @@ from constraints import hll, tally
 from constraints.categories import BITMAP_SPAN, CategoryCounts, count_categories, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, Column, SkippedColumn
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, ProfileOptions, SplitStats
+from constraints.scan import run_pass
 
 log = logging.getLogger("dqloop.profiling")
 
@@ -66,10 +66,7 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
         if c.inferred_type != FRACTIONAL:
             exprs.append(hll.hashed(x).alias(f"h{k}"))
             lanes[f"h{k}"] = tally.Registers()
-    partitions = data.select(*exprs).mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
-    log.debug("the baseline's pass: %d partitions, %d bytes of tallies to the driver", len(partitions),
-              sum(len(r["tallies"]) for r in partitions))
-    rows, tallies = tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
+    rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass")
     for name, lane in lanes.items():   # no rows: no batch folded any lane
         if name not in tallies and isinstance(lane, tally.Described):
             tallies[name] = tally.DescribedTally()

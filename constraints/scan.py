@@ -245,22 +245,29 @@ def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.
     return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
 
 
-def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int]]:
-    """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
-    one row per partition reaches the driver."""
-    lanes_df, lanes = _lanes(data, plan)
+def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str) -> tuple[int, dict]:
+    """One pass (validate's or the baseline's): Python workers tally the lanes per partition
+    (constraints.tally), one row per partition reaches the driver; the rows and the merged tallies. An
+    executor Python without dqloop's dependencies is a SetupError naming the fix."""
     try:
         partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
     except PythonException as exc:
         missing = re.search(r"No module named '([^']+)'", str(exc))
         if missing is None:
             raise
-        raise SetupError(f"validate's pass runs Python on the Spark executors, and their Python has no module "
+        raise SetupError(f"{what} runs Python on the Spark executors, and their Python has no module "
                          f"{missing.group(1)!r}.", "point spark.pyspark.python (or PYSPARK_PYTHON) at a Python "
                          "with dqloop installed: its .venv, or the environment scripts/package builds") from None
-    log.debug("the pass: %d partitions, %d bytes of tallies to the driver", len(partitions),
+    log.debug("%s: %d partitions, %d bytes of tallies to the driver", what, len(partitions),
               sum(len(r["tallies"]) for r in partitions))
-    rows, tallies = tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
+    return tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
+
+
+def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int]]:
+    """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
+    one row per partition reaches the driver."""
+    lanes_df, lanes = _lanes(data, plan)
+    rows, tallies = run_pass(lanes_df, lanes, "validate's pass")
     measured = {c.name: _Measured() for c in plan.columns}
     for k, c in enumerate(plan.columns):
         m = measured[c.name]

@@ -44,7 +44,7 @@ class PassLog(logging.Handler):
         scan_log.addHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.last = {"pass_partitions": record.args[0], "to_driver_bytes": record.args[1]}
+        self.last = {"pass_partitions": record.args[1], "to_driver_bytes": record.args[2]}
 
 
 def baseline_args(path: str, out: str = "unused") -> Namespace:
