@@ -6,6 +6,9 @@
     │                           (defined in constraints.baseline)
     ├── SetupError              the installation is incomplete (Deequ jar missing): run scripts/setup
     ├── ClusterUnreachable      the Spark master named by --master / spark.master does not answer
+    ├── MissingBackend          a constraint kind says nothing of one backend (the pass, Deequ, pandera,
+    │                           SageMaker): register how it is expressed there, or that it is not
+    │                           (defined in constraints.backends)
     └── DataError               the data cannot be used as given
         ├── InputNotFound       the input path does not exist
         ├── EmptyInput          the input has no rows (or no usable columns)

@@ -12,7 +12,8 @@ from typing import Any
 
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING
 from constraints.profile import ColumnProfile, Profile
-from constraints.suite import IsInDomain, IsNonNegative, Suite
+from constraints.backends import SAGEMAKER
+from constraints.suite import Constraint, Suite
 
 MONITORING_CONFIG_DEFAULTS: dict[str, Any] = {
     "evaluate_constraints": "Enabled",
@@ -67,6 +68,18 @@ def statistics_document(profile: Profile) -> dict[str, Any]:
             "features": [_feature_statistics(p) for p in profile.columns]}
 
 
+def _section(kept: tuple[Constraint, ...], section: str) -> dict[str, Any]:
+    """What the suite's constraints of one column say in one section of a constraints.json feature, as each
+    kind expresses itself there (constraints.backends.SAGEMAKER; the first to set a key wins). Kinds that
+    constraints.json cannot express are left out, as stated with their registration."""
+    out: dict[str, Any] = {}
+    for c in kept:
+        if SAGEMAKER.expressible(c):
+            for key, value in SAGEMAKER.express(c).get(section, {}).items():
+                out.setdefault(key, value)
+    return out
+
+
 def constraints_document(profile: Profile, suite: Suite, monitoring_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """constraints.json: observed completeness, non-negativity and domains (from the held-out-checked suite)."""
     features = []
@@ -76,11 +89,9 @@ def constraints_document(profile: Profile, suite: Suite, monitoring_config: dict
                                    "completeness": round(p.num_present / profile.rows, 6) if profile.rows else 0.0}
         kept = suite.for_column(name)
         if p.inferred_type in (INTEGRAL, FRACTIONAL):
-            feature["num_constraints"] = {"is_non_negative": any(isinstance(c, IsNonNegative) for c in kept)}
-        elif p.inferred_type == STRING:
-            domains = [c for c in kept if isinstance(c, IsInDomain)]
-            if domains:
-                feature["string_constraints"] = {"domains": list(domains[0].values)}
+            feature["num_constraints"] = {"is_non_negative": False, **_section(kept, "num_constraints")}
+        elif p.inferred_type == STRING and (strings := _section(kept, "string_constraints")):
+            feature["string_constraints"] = strings
         feature["monitoringConfigOverrides"] = {}
         features.append(feature)
     return {"version": 0, "features": features,

@@ -45,7 +45,8 @@ from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
 from constraints.errors import SetupError
 from constraints.grid import GridCounts, grid_points
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, SplitStats
-from constraints.suite import Constraint, HasLengthBetween, IsInDomain, IsInRange, IsNonNegative, Suite
+from constraints.backends import PASS
+from constraints.suite import Constraint, Suite
 
 log = logging.getLogger("dqloop.scan")
 
@@ -53,17 +54,10 @@ MAX_KNOWN = 10_000   # a column's known categories are counted by position in th
 
 
 def offending(c: Constraint, col: Column) -> SparkColumn | None:
-    """The rows that break `c`, as a condition on the projection; None where no row-level test exists."""
-    x = F.col(col.alias)
-    if isinstance(c, IsInRange):
-        return (x < c.lower) | (x > c.upper)
-    if isinstance(c, IsNonNegative):
-        return x < 0
-    if isinstance(c, HasLengthBetween):
-        return (F.length(x) < c.min_length) | (F.length(x) > c.max_length)
-    if isinstance(c, IsInDomain):
-        return ~x.isin(list(c.values))
-    return None
+    """The rows that break `c`, as a condition on the projection (its kind's InPass.offending,
+    constraints.backends.PASS); None where no row-level test exists."""
+    how = PASS.lookup(c).offending
+    return how(c, F.col(col.alias)) if how is not None else None
 
 
 @dataclass(frozen=True)
@@ -93,11 +87,11 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
     bounds: dict[str, list[float]] = {}   # range rules kept by a share of the rows: counted on the grid
     domains: dict[str, list[str]] = {}    # a suite's domain values are counted exactly, as the baseline's categories
     for s in suite.constraints if suite else ():
-        r = s.constraint
-        if isinstance(r, IsInRange) and r.at_least < 1.0:
-            bounds.setdefault(r.column, []).extend([r.lower, float(np.nextafter(r.upper, np.inf))])
-        if isinstance(r, IsInDomain):
-            domains.setdefault(r.column, []).extend(r.values)
+        r, how = s.constraint, PASS.lookup(s.constraint)
+        if how.grid_points is not None:
+            bounds.setdefault(r.column, []).extend(how.grid_points(r))
+        if how.categories is not None:
+            domains.setdefault(r.column, []).extend(how.categories(r))
     for c in columns:
         f = baseline.feature(c.name)
         if f is None:
@@ -127,13 +121,15 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
 
 
 def _derivable(c: Constraint, known: dict[str, tuple[str, ...]], grids: dict[str, np.ndarray]) -> bool:
-    """Rules whose offending rows other metrics count: domains over counted categories (every value of
-    the domain is counted; the others are unseen, constraints.unseen), ranges on a grid holding their bounds;
-    and a rule every row must keep (at_least 1) holds exactly when the column's min and max (or lengths) do.
-    Lengths kept by a share of the rows are counted in the pass: unseen values are sketched, not listed."""
-    if isinstance(c, IsInDomain) and c.column in known:
+    """Rules whose offending rows other metrics count (the kind's InPass): domains over counted categories
+    (every value of the domain is counted; the others are unseen, constraints.unseen), ranges on a grid
+    holding their bounds; and a rule every row must keep (at_least 1) holds exactly when the column's min
+    and max (or lengths) do. Lengths kept by a share of the rows are counted in the pass: unseen values are
+    sketched, not listed."""
+    how = PASS.lookup(c)
+    if how.categories is not None and c.column in known:
         return True
-    if isinstance(c, IsInRange) and c.column in grids:
+    if how.grid_points is not None and c.column in grids:
         return True
     return getattr(c, "at_least", 1.0) >= 1.0
 
@@ -141,11 +137,9 @@ def _derivable(c: Constraint, known: dict[str, tuple[str, ...]], grids: dict[str
 def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
     """Offending rows of a derivable rule: exact from the category or grid counts; for rules every row must
     keep, 0 or None (some rows, not counted: the min or max is already outside)."""
-    if isinstance(c, IsInDomain) and p.categories is not None:
-        domain = set(c.values)
-        return p.num_present - sum(n for v, n in p.categories if v in domain)
-    if isinstance(c, IsInRange) and p.grid is not None and c.at_least < 1.0:   # NaN and inf: null, not counted
-        return p.grid.count_below(c.lower) + p.grid.n - p.grid.count_below(float(np.nextafter(c.upper, np.inf)))
+    how = PASS.lookup(c)
+    if how.from_counts is not None and (counted := how.from_counts(c, p)) is not None:
+        return counted
     ok, _ = c.evaluate(p.train)
     return 0 if ok else None
 

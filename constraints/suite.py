@@ -1,169 +1,25 @@
 """The constraint suite: frozen, human-editable specifications that round-trip to JSON.
 
-A constraint never reads data. `evaluate` judges it on metrics already computed for a split of
-the data (profile.SplitStats); `verification.py` runs the same constraints through Deequ's
-VerificationSuite on a DataFrame.
+A constraint never reads data. The kinds (constraints.kinds) name the metrics they need and judge their
+values (`evaluate` on a split's statistics, profile.SplitStats); each kind registers there how validate's
+pass, Deequ's VerificationSuite, pandera and SageMaker's constraints.json express it (constraints.backends).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Union
+from typing import Any
 
-from constraints.columns import type_family
-from constraints.profile import SplitStats
+from constraints.kinds import KINDS, Constraint
+from constraints.kinds import (HasCompleteness, HasLengthBetween, HasType, IsInDomain, IsInRange, IsNonNegative,
+                               IsUnique)
 
+__all__ = ["Suite", "Suggestion", "Dropped", "ColumnInfo", "ConstraintResult", "Constraint", "CONSTRAINT_KINDS",
+           "constraint_to_dict", "constraint_from_dict",   # the built-in kinds, defined in constraints.kinds:
+           "HasCompleteness", "HasLengthBetween", "HasType", "IsInDomain", "IsInRange", "IsNonNegative", "IsUnique"]
 
-@dataclass(frozen=True)
-class HasCompleteness:
-    """At least `at_least` of the rows are non-null (1.0: the column is complete)."""
-
-    column: str
-    at_least: float
-    kind: str = field(default="has_completeness", init=False)
-
-    def evaluate(self, s: SplitStats) -> tuple[bool, str]:
-        return s.completeness >= self.at_least, f"completeness {s.completeness:.4f}"
-
-    def describe(self) -> str:
-        return (f"'{self.column}' is complete" if self.at_least >= 1.0
-                else f"at least {self.at_least:.1%} of '{self.column}' is non-null")
-
-
-@dataclass(frozen=True)
-class HasType:
-    """The column keeps its type family (SageMaker's Integral, Fractional, String), as SageMaker's
-    data_type_check judges it: a change of storage width or file format (int for bigint, CSV read
-    for Parquet) is information, not a violation. With `exact` (`"exact": true` in suite.json) the
-    Spark type itself must stay."""
-
-    column: str
-    spark_type: str
-    exact: bool = False
-    kind: str = field(default="has_type", init=False)
-
-    def evaluate(self, s: SplitStats) -> tuple[bool, str]:
-        return True, f"type {self.spark_type}"  # the splits share one schema
-
-    def judge(self, present_type: str) -> tuple[bool, str]:
-        """Whether a column of Spark type `present_type` keeps the rule, and a note (empty when the
-        type is the same)."""
-        if present_type == self.spark_type:
-            return True, ""
-        if self.exact:
-            return False, f"type is {present_type}, expected {self.spark_type} exactly"
-        now, then = type_family(present_type), type_family(self.spark_type)
-        if now is not None and now == then:
-            return True, (f"stored as {present_type}, was {self.spark_type}: the same {now} family; set "
-                          f"\"exact\": true on this rule in suite.json to require {self.spark_type}")
-        return False, f"type is {present_type} ({now or 'not profiled'}), expected {self.spark_type} ({then})"
-
-    def describe(self) -> str:
-        if self.exact:
-            return f"'{self.column}' has type {self.spark_type} exactly"
-        family = type_family(self.spark_type)
-        return f"'{self.column}' has type {self.spark_type}" + (f" (or another {family} type)" if family else "")
-
-
-@dataclass(frozen=True)
-class IsNonNegative:
-    column: str
-    kind: str = field(default="is_non_negative", init=False)
-
-    def evaluate(self, s: SplitStats) -> tuple[bool, str]:
-        return s.minimum is None or s.minimum >= 0, f"min {s.minimum}"
-
-    def describe(self) -> str:
-        return f"'{self.column}' is never negative"
-
-
-@dataclass(frozen=True)
-class IsInRange:
-    """At least `at_least` of the non-null values lie in [lower, upper].
-
-    Suggested ranges carry a share just below 1 (a lower confidence bound): a batch larger than the
-    training data will sometimes show a value past the training extremes, a shifted one many.
-    """
-
-    column: str
-    lower: float
-    upper: float
-    at_least: float = 1.0
-    kind: str = field(default="is_in_range", init=False)
-
-    def evaluate(self, s: SplitStats) -> tuple[bool, str]:
-        ok = (s.minimum is None or s.minimum >= self.lower) and (s.maximum is None or s.maximum <= self.upper)
-        return ok, f"min {s.minimum}, max {s.maximum}"
-
-    def describe(self) -> str:
-        share = "" if self.at_least >= 1.0 else f"at least {self.at_least:.2%} of "
-        return f"{share}'{self.column}' lies in [{self.lower:g}, {self.upper:g}]"
-
-
-@dataclass(frozen=True)
-class IsUnique:
-    column: str
-    kind: str = field(default="is_unique", init=False)
-
-    def evaluate(self, s: SplitStats) -> tuple[bool, str]:
-        return s.max_multiplicity is not None and s.max_multiplicity <= 1, \
-            f"most frequent value occurs {s.max_multiplicity} times"
-
-    def describe(self) -> str:
-        return f"'{self.column}' has no duplicate values"
-
-
-@dataclass(frozen=True)
-class IsInDomain:
-    """At least `at_least` of the non-null values are among `values`."""
-
-    column: str
-    values: tuple[str, ...]
-    at_least: float = 1.0
-    kind: str = field(default="is_in_domain", init=False)
-
-    def in_domain_share(self, s: SplitStats) -> tuple[float, dict[str, int]]:
-        counts = s.categories or {}
-        total = sum(counts.values())
-        unseen = {v: n for v, n in counts.items() if v not in set(self.values)}
-        return (1.0 - sum(unseen.values()) / total if total else 1.0), unseen
-
-    def evaluate(self, s: SplitStats) -> tuple[bool, str]:
-        share, unseen = self.in_domain_share(s)
-        top = sorted(unseen.items(), key=lambda kv: -kv[1])[:5]
-        return share >= self.at_least, f"{share:.4f} in domain" + (f"; unseen {top}" if top else "")
-
-    def describe(self) -> str:
-        shown = ", ".join(map(repr, self.values[:8])) + (", ..." if len(self.values) > 8 else "")
-        share = "every value" if self.at_least >= 1.0 else f"at least {self.at_least:.1%} of values"
-        return f"{share} of '{self.column}' in {{{shown}}}"
-
-
-@dataclass(frozen=True)
-class HasLengthBetween:
-    """At least `at_least` of the non-null strings have min_length..max_length characters."""
-
-    column: str
-    min_length: int
-    max_length: int
-    at_least: float = 1.0
-    kind: str = field(default="has_length_between", init=False)
-
-    def evaluate(self, s: SplitStats) -> tuple[bool, str]:
-        ok = (s.min_length is None or s.min_length >= self.min_length) and \
-             (s.max_length is None or s.max_length <= self.max_length)
-        return ok, f"lengths {s.min_length}..{s.max_length}"
-
-    def describe(self) -> str:
-        share = "" if self.at_least >= 1.0 else f"at least {self.at_least:.2%} of "
-        return f"{share}'{self.column}' has {self.min_length} to {self.max_length} characters"
-
-
-Constraint = Union[HasCompleteness, HasType, IsNonNegative, IsInRange, IsUnique, IsInDomain, HasLengthBetween]
-CONSTRAINT_KINDS: dict[str, type] = {cls.kind: cls for cls in
-                                     (HasCompleteness, HasType, IsNonNegative, IsInRange, IsUnique, IsInDomain,
-                                      HasLengthBetween)}
+CONSTRAINT_KINDS: dict[str, type] = KINDS   # every kind defined (constraints.kinds.constraint_kind)
 
 
 def constraint_to_dict(c: Constraint) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from constraints.columns import FEATURE, STRING, UNKNOWN, Column, projection, sa
 from constraints.profile import Profile
 from constraints.sagemaker import statistics_document
 from constraints.scan import offending, plan_scan, scan
-from constraints.suite import IsUnique
+from constraints.metrics import MaxMultiplicity, columns_of, needed
 from constraints.thresholds import Thresholds
 from constraints.verification import results_from_counts
 
@@ -135,8 +135,7 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     columns, problems = _columns(baseline, df)
     results = schema_checks(baseline, df.columns) + problems
     suite = baseline.suite
-    unique = frozenset(s.constraint.column for s in suite.constraints if isinstance(s.constraint, IsUnique)) \
-        if suite else frozenset()
+    unique = columns_of(MaxMultiplicity, needed(s.constraint for s in suite.constraints)) if suite else frozenset()
     data = projection(df, columns)
     measured = scan(data, plan_scan(baseline, columns, unique, suite))
     prof = measured.profile

@@ -7,10 +7,11 @@ null or satisfy the rule must reach `at_least`); completeness, uniqueness and ru
 the constraint's own `evaluate` on the scanned metrics (present count, exact multiplicity, min and max), as
 the suggestion rules judge them.
 
-Every constraint becomes one Deequ check named after its position in the suite; they run in the
-same VerificationSuite run as the data's profile (deequ_profile.profile_and_check), so Deequ fuses their
-metrics into that scan. Uniqueness is judged from the exact value counts of the profile's grouping
-pass, instead of a Deequ grouping pass per unique column.
+Every constraint becomes one Deequ check named after its position in the suite, as its kind registered
+with constraints.backends.DEEQU; they run in the same VerificationSuite run as the data's profile
+(deequ_profile.profile_and_check), so Deequ fuses their metrics into that scan. Kinds with no Deequ check
+are judged on their metrics in that profile: uniqueness on the exact value counts of the profile's grouping
+pass, instead of a Deequ grouping pass per unique column; the type on the schema.
 """
 
 from __future__ import annotations
@@ -24,24 +25,9 @@ from constraints.columns import Column, projection
 from constraints.deequ import ensure_callback_server, pydeequ_module
 from constraints.deequ_profile import profile_and_check
 from constraints.profile import CheckOutcome, Profile, ProfileOptions
-from constraints.suite import (Constraint, ConstraintResult, HasCompleteness, HasLengthBetween, HasType, IsInDomain,
-                               IsInRange, IsNonNegative, IsUnique, Suite)
-
-
-def _add(check, c: Constraint, a: str):
-    if isinstance(c, HasCompleteness):
-        return check.isComplete(a) if c.at_least >= 1.0 else check.hasCompleteness(a, lambda x, t=c.at_least: x >= t)
-    if isinstance(c, IsNonNegative):
-        return check.isNonNegative(a)
-    if isinstance(c, IsInRange):
-        return check.satisfies(f"`{a}` IS NULL OR (`{a}` >= {c.lower!r} AND `{a}` <= {c.upper!r})", f"range {a}",
-                               lambda x, t=c.at_least: x >= t)
-    if isinstance(c, IsInDomain):
-        return check.isContainedIn(a, list(c.values), lambda x, t=c.at_least: x >= t)
-    if isinstance(c, HasLengthBetween):
-        return check.satisfies(f"`{a}` IS NULL OR length(`{a}`) BETWEEN {c.min_length} AND {c.max_length}",
-                               f"length {a}", lambda x, t=c.at_least: x >= t)
-    raise TypeError(f"no Deequ check for {c!r}")
+from constraints.backends import DEEQU
+from constraints.metrics import MaxMultiplicity, columns_of, needed, schema_values
+from constraints.suite import Constraint, ConstraintResult, Suite
 
 
 @dataclass(frozen=True)
@@ -54,20 +40,19 @@ class CheckPlan:
 
     @property
     def unique_columns(self) -> frozenset[str]:
-        """Columns whose uniqueness the profile's grouping pass must count."""
-        return frozenset(s.constraint.column for s in self.suite.constraints if isinstance(s.constraint, IsUnique))
+        """Columns whose multiplicity the profile's grouping pass must count (metrics.MaxMultiplicity)."""
+        return columns_of(MaxMultiplicity, needed(s.constraint for s in self.suite.constraints))
 
-    def results(self, outcomes: dict[str, CheckOutcome],
-                multiplicity: dict[str, int | None]) -> tuple[ConstraintResult, ...]:
-        """All results in suite order; `multiplicity` maps a unique column to its largest value count."""
+    def results(self, outcomes: dict[str, CheckOutcome], profile: Profile) -> tuple[ConstraintResult, ...]:
+        """All results in suite order. Constraints with no Deequ check (constraints.backends.DEEQU) are
+        judged on their metrics in the `profile` of the same run (uniqueness: its exact value counts)."""
         out = []
         for i, s in enumerate(self.suite.constraints):
             if i in self.known:
                 out.append(self.known[i])
-            elif isinstance(s.constraint, IsUnique):
-                worst = multiplicity.get(s.constraint.column)
-                ok = worst is not None and worst <= 1
-                out.append(ConstraintResult(s.constraint, ok, "" if ok else f"a value occurs {worst} times"))
+            elif f"constraint-{i}" not in self.checks:
+                ok, message = s.constraint.evaluate(profile.column(s.constraint.column).train)
+                out.append(ConstraintResult(s.constraint, ok, "" if ok else message))
             else:
                 o = outcomes.get(f"constraint-{i}", CheckOutcome(False, "not evaluated"))
                 out.append(ConstraintResult(s.constraint, o.passed, o.message))
@@ -85,11 +70,9 @@ def plan_checks(spark: SparkSession, suite: Suite, present: dict[str, str], colu
         schema = _schema_result(c, present, c.column in columns)
         if schema is not None:
             known[i] = schema
-        elif isinstance(c, IsUnique):
-            continue  # judged from the grouping pass (CheckPlan.results)
-        else:
+        elif DEEQU.expressible(c):   # else judged on the profile's metrics (CheckPlan.results)
             check = checks_mod.Check(spark, checks_mod.CheckLevel.Error, f"constraint-{i}")
-            checks[f"constraint-{i}"] = _add(check, c, columns[c.column].alias)
+            checks[f"constraint-{i}"] = DEEQU.express(c, check, columns[c.column].alias)
     return CheckPlan(checks, known, suite)
 
 
@@ -97,9 +80,8 @@ def _schema_result(c: Constraint, present: dict[str, str], measured: bool) -> Co
     """The result of a constraint decided by the schema alone (missing column, type); None for the others."""
     if c.column not in present or not measured:
         return ConstraintResult(c, False, f"column '{c.column}' is missing")
-    if isinstance(c, HasType):   # its family by default: a storage change is a note, not a violation
-        return ConstraintResult(c, *c.judge(present[c.column]))
-    return None
+    values = schema_values(c.metrics(), present)   # HasType: its family by default, a storage change is a note
+    return ConstraintResult(c, *c.assess(values)) if values is not None else None
 
 
 def results_from_counts(suite: Suite, present: dict[str, str], profile: Profile,
@@ -140,4 +122,4 @@ def verify(spark: SparkSession, df: DataFrame, suite: Suite) -> tuple[Constraint
     prof, outcomes = profile_and_check(
         spark, projection(df, columns.values()), tuple(columns.values()),
         options=ProfileOptions(categorical=frozenset(), unique=plan.unique_columns, splits=False), checks=plan.checks)
-    return plan.results(outcomes, {p.column.name: p.train.max_multiplicity for p in prof.columns})
+    return plan.results(outcomes, prof)

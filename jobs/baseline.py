@@ -23,7 +23,9 @@ from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
 from constraints import (EmptyInput, UsageError, KllParameters, ProfileOptions, constraints_document, plan_columns,
-                         projection, statistics_document, suggest)
+                         projection, statistics_document)
+from constraints.suggest import suggest   # not `from constraints import suggest`: once the submodule is imported,
+                                          # the package's attribute `suggest` is the module, not the function
 from constraints.deequ_profile import profile
 from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
