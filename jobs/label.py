@@ -27,11 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
+from constraints.errors import EXIT_OK, EXIT_RUNTIME, EmptyInput, InputNotFound, UnreadableInput, UsageError
 from jobs.history import history_file
 from jobs.io import join, json_text, write_file, write_folder, write_parquet
-
-EXIT_OK = 0
 
 
 # -- arguments ---------------------------------------------------------------------------------------
@@ -160,7 +158,7 @@ def server(args: argparse.Namespace) -> int:
     else:
         st = srv.status()
         print(f"Label Studio is running at {st.url} (pid {st.pid})" if st.running else "Label Studio is not running")
-        return EXIT_OK if st.running else 3
+        return EXIT_OK if st.running else EXIT_RUNTIME
     return EXIT_OK
 
 

@@ -1,4 +1,5 @@
-"""The pure core loads and works without Spark: the suite spec, thresholds, drift math and the pandera export."""
+"""The pure core loads and works without Spark: the suite spec and its constraint model (kinds, metrics, backend
+registries), thresholds, drift math and the pandera export."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ WORK = textwrap.dedent('''
     from constraints.pandera_schema import pandera_yaml
     from constraints.distance import categorical_drift
     from constraints import anomaly, grid, rules, suggest, sagemaker, checks, baseline, profile
+    from constraints import kinds, backends, metrics   # the constraint model and its registries
+    from constraints.suite import CONSTRAINT_KINDS
 
     suite = Suite(columns=(ColumnInfo("x", "double", "Fractional", "feature"), ColumnInfo("c", "string", "String", "feature")),
                   constraints=(Suggestion(IsInRange("x", 0.0, 10.0), "r", "passed", ""),
@@ -45,6 +48,13 @@ WORK = textwrap.dedent('''
         raise SystemExit("the bad frame passed")
     except pa.errors.SchemaErrors as exc:
         assert len(exc.failure_cases) == 2, exc.failure_cases
+    assert backends.missing(CONSTRAINT_KINDS.values()) == []
+    from constraints.columns import Column
+    cols = (profile.ColumnProfile(Column("x", "c0", "double", "Fractional", "feature"), 2, 0),
+            profile.ColumnProfile(Column("c", "c1", "string", "String", "feature"), 2, 0))
+    doc = sagemaker.constraints_document(profile.Profile(2, 2, 0, cols), suite)
+    assert [f.get("num_constraints") or f.get("string_constraints") for f in doc["features"]] == \
+        [{"is_non_negative": False}, {"domains": ["a", "b"]}], doc
     th = ks_threshold(1000, 1000, 0.01, Thresholds())
     assert 0 < th.value < 1
     loaded = [m for m in sys.modules if m.split(".")[0] in ("pyspark", "py4j", "pydeequ")]
