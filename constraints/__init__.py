@@ -4,7 +4,9 @@ Public surface:
     plan_columns, projection, Column, SkippedColumn         which columns, under which names and types
     profile_pass, Profile, ProfileOptions, KllParameters    the baseline's profile: one pass (validate's engine)
     deequ_profile.profile                                   the same from Deequ's analyzers (--engine deequ)
-    suggest, Suite and the constraint types                 suggestions checked on a held-out split
+    suggest, Suite and the constraint types                 suggestions checked on a held-out split (the kinds,
+                                                            their metrics and backends: constraints.kinds,
+                                                            .metrics, .backends; docs/constraints.md)
     statistics_document, constraints_document               SageMaker's JSON
     load_baseline, Baseline, BaselineError                  a baseline read back and checked
     validate, ValidationReport, CheckResult                 a partition checked against a baseline (measured by

@@ -42,8 +42,8 @@ class Silent(Constraint):
 
 
 def _suite(*constraints: Constraint) -> Suite:
-    return Suite((ColumnInfo("x", "double", "Fractional", "feature"), ColumnInfo("y", "double", "Fractional", "feature")),
-                 tuple(Suggestion(c, "user", "", "") for c in constraints))
+    columns = tuple(ColumnInfo(name, "double", "Fractional", "feature") for name in ("x", "y"))
+    return Suite(columns, tuple(Suggestion(c, "user", "", "") for c in constraints))
 
 
 def test_every_built_in_kind_speaks_to_every_backend():
