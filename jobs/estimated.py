@@ -28,8 +28,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from constraints.checks import FAILED, PASSED, SKIPPED, CheckResult
-from jobs.history import history_file
-from jobs.io import join, json_text, read_folder, write_file
+from jobs.history import ESTIMATED, MetricsRepository, ResultKey
+from jobs.io import json_text, read_folder
 
 log = logging.getLogger("dqloop.validate")
 FILE = "model_reference.json"
@@ -268,6 +268,4 @@ def record(repo: str, partition: str, run_time: str, metrics: list[dict]) -> tup
     if not metrics:
         return None
     rows = [m for m in metrics if m["value"] is not None and np.isfinite(m["value"])]
-    name = history_file(partition, "estimated")
-    write_file(join(repo, name), json_text({"partition": partition, "run_time": run_time, "metrics": rows}))
-    return name, rows
+    return MetricsRepository(repo).save(ResultKey(partition, ESTIMATED), rows, run_time)

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
-from jobs.history import history_file
-from jobs.io import join, json_text, write_file, write_folder, write_parquet
+from jobs.history import LABELS, MetricsRepository, ResultKey
+from jobs.io import json_text, write_folder, write_parquet
 
 EXIT_OK = 0
 
@@ -90,6 +90,10 @@ def _partition_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--id-column", default="id", help="row id column (default: id)")
     p.add_argument("--prediction-column", default="predicted_label", help="predicted class (default: predicted_label)")
     p.add_argument("--second-prediction-column", help="a second model's predicted class (champion/challenger)")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _csv(value: str | None) -> list[str]:
@@ -358,9 +362,9 @@ def _report_regression(args: argparse.Namespace, joined: pd.DataFrame, populatio
         rows = [(f"labeled_{m}{suffix}", getattr(est[m], attr)) for m in ("mae", "rmse", "r2")
                 for suffix, attr in (("", "value"), ("_lower", "lower"), ("_upper", "upper"))]
         rows.append(("labeled_count", float((~bad).sum())))
-        doc_m = {"partition": args.partition, "run_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "metrics": [{"feature": "*", "metric": m, "value": float(v)} for m, v in rows if np.isfinite(v)]}
-        write_file(join(args.metrics_repo, history_file(args.partition, "labels")), json_text(doc_m))
+        MetricsRepository(args.metrics_repo).save(
+            ResultKey(args.partition, LABELS),
+            [{"feature": "*", "metric": m, "value": float(v)} for m, v in rows if np.isfinite(v)], _now())
     sys.stdout.write(text)
     print(f"written: {target}/{{model_quality.json, summary.txt}}")
     return EXIT_OK
@@ -423,17 +427,15 @@ def report(args: argparse.Namespace) -> int:
     target = write_folder(args.output, {"model_quality.json": json_text(q.document), "summary.txt": text})
     if args.metrics_repo:
         a = q.accuracy
-        doc = {"partition": args.partition,
-               "run_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-               "metrics": [{"feature": "*", "metric": m, "value": v} for m, v in (
-                   ("labeled_accuracy", a.value), ("labeled_accuracy_lower", a.lower),
-                   ("labeled_accuracy_upper", a.upper), ("labeled_count", float(q.labeled)))]}
+        metrics = [{"feature": "*", "metric": m, "value": v} for m, v in (
+            ("labeled_accuracy", a.value), ("labeled_accuracy_lower", a.lower),
+            ("labeled_accuracy_upper", a.upper), ("labeled_count", float(q.labeled)))]
         if ma is not None and np.isfinite(ma.estimate.standard_deviation):
             e = ma.estimate
-            doc["metrics"] += [{"feature": "*", "metric": m, "value": v} for m, v in (
+            metrics += [{"feature": "*", "metric": m, "value": v} for m, v in (
                 ("labeled_accuracy_model_assisted", e.value), ("labeled_accuracy_model_assisted_lower", e.lower),
                 ("labeled_accuracy_model_assisted_upper", e.upper))]
-        write_file(join(args.metrics_repo, history_file(args.partition, "labels")), json_text(doc))
+        MetricsRepository(args.metrics_repo).save(ResultKey(args.partition, LABELS), metrics, _now())
     sys.stdout.write(text)
     print(f"written: {target}/{{model_quality.json, summary.txt}}")
     return EXIT_OK

@@ -49,8 +49,8 @@ from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATION
 from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
 from jobs import estimated
-from jobs.history import HistoryIndex, history_file
-from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
+from jobs.history import HistoryIndex, MetricsRepository, ResultKey
+from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
 
@@ -178,12 +178,11 @@ def write_report(report: ValidationReport, folder: str, extra: dict[str, str] | 
 
 def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
     """One file per partition: validating it again replaces its entry."""
-    doc = {"partition": report.partition, "run_time": run_time, "metrics": report.metric_rows()}
-    write_file(join(repo, metrics_file(report)), json_text(doc))
+    MetricsRepository(repo).save(ResultKey(report.partition), report.metric_rows(), run_time)
 
 
 def metrics_file(report: ValidationReport) -> str:
-    return history_file(report.partition)
+    return ResultKey(report.partition).file_name
 
 
 def with_history(report: ValidationReport, repo: str, baseline: Baseline, options: HistoryOptions,
@@ -191,7 +190,7 @@ def with_history(report: ValidationReport, repo: str, baseline: Baseline, option
     """The report plus its history checks against the partitions before it in `repo` (in name order).
     Metrics other jobs wrote for this partition (labeled accuracy) are checked too. `index`: the history
     already read (a backfill reads it once and records each partition into it)."""
-    index = index if index is not None else HistoryIndex.load(repo)
+    index = index if index is not None else MetricsRepository(repo).index()
     history = index.before(report.partition)
     current = {(r["feature"], r["metric"]): float(r["value"]) for r in report.metric_rows()}
     for key, value in index.at(report.partition).items():
@@ -237,7 +236,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         targets = [(join(args.input, k), k, join(args.output, k)) for k in chosen]
         repo = args.metrics_repo or join(args.output, "_metrics")
     outcomes, run_samples, folders = [], [], {}
-    index = HistoryIndex.load(repo) if repo and history is not None else None   # read once per run
+    index = MetricsRepository(repo).index() if repo and history is not None else None   # read once per run
     labels = labeled_rows(repo)
     steps = Progress(len(targets))
     for i, (path, partition, out) in enumerate(targets, start=1):
