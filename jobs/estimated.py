@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -37,12 +38,13 @@ DOCUMENT = "model_quality_estimated.json"
 PERFORMANCE_CHECK, SHIFT_CHECK = "estimated_performance_check", "label_shift_check"
 
 
-def load_reference(baseline_folder: str):
+def load_reference(baseline_folder: "str | Mapping[str, str]"):
     """The baseline's ModelReference, or None when it has none."""
     from labeling.loss_model import TASK, LossModel
     from labeling.reference import ModelReference
 
-    text = read_folder(baseline_folder, (FILE,)).get(FILE)
+    texts = baseline_folder if isinstance(baseline_folder, Mapping) else read_folder(baseline_folder, (FILE,))
+    text = texts.get(FILE)
     if text is None:
         return None
     from constraints.baseline import BaselineError

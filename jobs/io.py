@@ -102,6 +102,18 @@ def read_table(spark: SparkSession, path: str, fmt: str = "auto") -> Table:
     return Table(df, fmt, _partition_columns(files))
 
 
+def as_table(spark: SparkSession, data: str | DataFrame, fmt: str = "auto") -> Table:
+    """`data` as a Table: a DataFrame as it is (no partition columns), a path or URI read with read_table."""
+    return Table(data, "dataframe", ()) if isinstance(data, DataFrame) else read_table(spark, data, fmt)
+
+
+def source_name(data: Any) -> str:
+    """How an input is named in documents and messages: its path, or `a DataFrame (columns ...)`."""
+    if isinstance(data, DataFrame):
+        return f"a DataFrame ({', '.join(data.columns[:8])}{', ...' if len(data.columns) > 8 else ''})"
+    return str(data)
+
+
 def unreadable(path: str, exc: Exception) -> UnreadableInput:
     """Turn a Spark read failure into an UnreadableInput that names the cause."""
     text = str(exc)
