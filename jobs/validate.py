@@ -151,7 +151,9 @@ def options_from(args: argparse.Namespace | ValidateOptions) -> tuple[Thresholds
 
 def read_baseline(folder: str | Mapping[str, str]) -> Baseline:
     """The baseline in `folder`, or from its documents ({file name: text}, e.g. BaselineResult.documents)."""
-    return load_baseline(dict(folder) if isinstance(folder, Mapping) else read_folder(folder, BASELINE_FILES))
+    texts = {n: folder[n] for n in BASELINE_FILES if n in folder} if isinstance(folder, Mapping) \
+        else read_folder(folder, BASELINE_FILES)
+    return load_baseline(texts)
 
 
 def select(available: list[str], selectors: list[str]) -> tuple[list[str], list[str]]:
