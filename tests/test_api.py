@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import dqloop
 from helpers import write_parquet
+from dqloop.results import MAX_ROWS
 from jobs.sample_data import make_frame
 
 TRAIN, PART = 6_000, 2_000
@@ -149,3 +149,28 @@ def test_results_render_for_jupyter(loop):
     quality_html = loop["census"]._repr_html_()
     assert "2000 labeled of 2000 rows" in quality_html and "<td>accuracy</td>" in quality_html
     assert "<script" not in base_html + run_html + part_html + quality_html
+
+
+def test_results_render_in_a_real_browser(loop, browser):
+    """The HTML a notebook cell shows, in Chromium: the verdict and every partition visible, the violations'
+    rows readable, no script, no request, no console error."""
+    from conftest import Watched
+
+    run = loop["run"]
+    w = Watched(browser)
+    try:
+        cells = "".join(f'<div class="output">{r._repr_html_()}</div>'
+                        for r in (loop["base"], run, run["day=03"], loop["census"]))
+        w.page.set_content(f"<!doctype html><html><body>{cells}</body></html>")
+        titles = w.page.locator("h4").all_inner_texts()
+        assert titles[1] == "dqloop validate: 3 partition(s), exit status 0 violations"
+        assert w.page.locator("h4 .bad").first.is_visible()
+        summary = w.page.locator(".output").nth(1).locator("table").first
+        assert [r.split("\t")[0] for r in summary.locator("tbody tr").all_inner_texts()] == ["day=01", "day=02", "day=03"]
+        failed = w.page.locator(".output").nth(2).locator("tbody tr")
+        assert failed.count() == min(len(run["day=03"].violations), MAX_ROWS)
+        assert all(failed.nth(i).is_visible() for i in range(min(3, failed.count())))
+        assert "accuracy" in w.page.locator(".output").nth(3).inner_text()
+        w.quiet(set())
+    finally:
+        w.close()
