@@ -168,11 +168,17 @@ def read_bench(partitions: int, repeat: int, write: bool) -> None:
             lambda: {k: v for k, v in index.before(last).items()}, repeat)
         from jobs.session import build_session
 
-        spark = build_session("history-read-bench", "local[2]")
+        sys.path.insert(0, str(REPO / "bench"))
+        spark, jvm = build_session("history-read-bench", "local[2]"), {}
         try:
+            from baseline_bench import jvm_cpu
+
             uri = MetricsRepository(f"file://{repo}")
-            results["load() table, file:// URI (Hadoop FileSystem API)"] = _timed(lambda: uri.load(), repeat)
-            results["index(), file:// URI (Hadoop FileSystem API)"] = _timed(lambda: uri.index(), repeat)
+            for label, fn in (("load() table, file:// URI (Hadoop FileSystem API)", uri.load),
+                              ("index(), file:// URI (Hadoop FileSystem API)", uri.index)):
+                j0 = jvm_cpu(spark)
+                results[label] = _timed(fn, repeat)
+                jvm[label] = (jvm_cpu(spark) - j0) / repeat
         finally:
             spark.stop()
         table = results["load() table, local folder"][3][0]
@@ -187,13 +193,13 @@ def read_bench(partitions: int, repeat: int, write: bool) -> None:
              "(bench/history_rows.json), an estimated-quality file, and a labels file for every 10th partition. "
              f"Written through MetricsRepository.save in {write_s:.1f} s.",
              f"Versions: python {platform.python_version()}, pandas {version('pandas')}, pyspark {version('pyspark')}.",
-             "", "| read | best s | median s | median CPU s (this process) |", "|---|---:|---:|---:|"]
+             "", "| read | best s | median s | median CPU s, Python | mean CPU s, Spark JVM |", "|---|---:|---:|---:|---:|"]
     for label, (best, med, cpu, _) in results.items():
-        lines.append(f"| {label} | {best:.2f} | {med:.2f} | {cpu:.2f} |")
+        lines.append(f"| {label} | {best:.2f} | {med:.2f} | {cpu:.2f} | "
+                     f"{format(jvm[label], '.2f') if label in jvm else '-'} |")
     section = "\n".join(lines) + "\n"
     print(section)
     if write:
-        sys.path.insert(0, str(REPO / "bench"))
         from baseline_bench import write_section
 
         write_section(REPO / "bench" / "RESULTS.md", section)

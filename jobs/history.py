@@ -173,7 +173,12 @@ class HistoryIndex:
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping unreadable metrics history file %s/%s (%s: %s)", repo, name, type(exc).__name__, exc)
                 continue
-            index._put(name, rows)
+            index.files[name] = rows
+        for name, rows in index.files.items():     # appended, then each series sorted once (not insort per row)
+            for partition, run_time, feature, metric, value in rows:
+                index.series.setdefault((feature, metric), []).append((partition, run_time, value, name))
+        for points in index.series.values():
+            points.sort()
         return index
 
     def _put(self, name: str, rows: list[tuple[str, str, str, str, float]]) -> None:

@@ -183,8 +183,11 @@ def read_matching(folder: str | Path, suffix: str) -> dict[str, str]:
     if not is_local(folder):
         return dict(sorted(_hadoop().read_matching(str(folder), suffix).items()))
     base = Path(folder)
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(base.glob(f"*{suffix}"))
-            if p.is_file() and not p.name.startswith(".")} if base.is_dir() else {}
+    if not base.is_dir():
+        return {}
+    with os.scandir(base) as entries:   # names sorted as strings: pathlib's sort costs more than the reads
+        names = sorted(e.name for e in entries if e.name.endswith(suffix) and not e.name.startswith(".") and e.is_file())
+    return {name: (base / name).read_text(encoding="utf-8") for name in names}
 
 
 def write_folder(output: str, files: dict[str, str]) -> str:
