@@ -48,6 +48,11 @@ class ResultKey:
         return history_file(self.partition, "" if self.source == VALIDATE else self.source)
 
 
+def default_repository(output_root: str | Path) -> str:
+    """The history beside a validate run's reports: OUTPUT/_metrics (validate of a table, report, impact)."""
+    return join(str(output_root), "_metrics")
+
+
 def history_file(partition: str, kind: str = "") -> str:
     """The history file of a partition's metrics: `<partition>.json` (validate), `.labels.json` (label report),
     `.estimated.json` (estimated quality); "/" in a partition name becomes "__"."""

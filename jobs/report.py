@@ -26,7 +26,7 @@ from constraints.errors import UsageError
 from constraints.errors import EXIT_OK, EXIT_RUNTIME
 from dqloop.options import IndexOptions
 from dqloop.results import Index
-from jobs.history import load_history
+from jobs.history import default_repository, load_history
 from jobs.io import write_file
 from jobs.render import exposition, history_samples, index_page
 
@@ -80,7 +80,7 @@ def execute(args: Request) -> Index:
     if not root.is_dir():
         raise UsageError(f"--output-root {args.output_root} is not a folder.",
                          "point it at the --output folder of `dqloop validate`")
-    repo = local_folder(args.metrics_repo) if args.metrics_repo else root / "_metrics"
+    repo = local_folder(args.metrics_repo or default_repository(root))
     if not repo.is_dir() or not any(repo.glob("*.json")):
         raise UsageError(f"No metrics history in {repo}.",
                          "validate partitions first (`dqloop validate`), or pass --metrics-repo DIR")

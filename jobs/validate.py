@@ -53,7 +53,7 @@ from constraints.validation import ValidationReport, validate
 from dqloop.options import ValidateOptions
 from dqloop.results import PartitionResult, ValidationRun
 from jobs import estimated
-from jobs.history import HistoryIndex, MetricsRepository, ResultKey
+from jobs.history import HistoryIndex, MetricsRepository, ResultKey, default_repository
 from jobs.io import as_table, join, json_text, partition_keys, read_folder, unreadable, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
@@ -265,7 +265,7 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
             raise UsageError(f"No partition of {args.input} matches {args.partition}.",
                              f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
         targets = [(join(args.input, k), k, args.output and join(args.output, k)) for k in chosen]
-        repo = args.metrics_repo or (args.output and join(args.output, "_metrics"))
+        repo = args.metrics_repo or (args.output and default_repository(args.output))
     outcomes, run_samples, folders, results = [], [], {}, []
     index = MetricsRepository(repo).index() if repo and history is not None else None   # read once per run
     labels = labeled_rows(repo)
