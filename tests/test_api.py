@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import dqloop
@@ -174,3 +175,27 @@ def test_results_render_in_a_real_browser(loop, browser):
         w.quiet(set())
     finally:
         w.close()
+
+
+def test_the_notebook_example_in_docs_api_md_runs(spark, tmp_path, monkeypatch, capsys):
+    """docs/api.md's first example, run as written on the sample data set (smaller), its relative paths made
+    absolute under tmp_path."""
+    import re
+    from pathlib import Path
+
+    from jobs.sample_data import write
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    example = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    for rel in ("data/sample", "out/", "truth.csv"):   # Spark resolves relative paths against the JVM's folder
+        example = example.replace(f'"{rel}', f'"{tmp_path}/{rel}')
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "data" / "sample", 4_000, 1_500, 7)
+    part = pd.read_parquet(tmp_path / "data" / "sample" / "production" / "chunk=03")
+    truth = part[["id", "predicted_label"]].rename(columns={"predicted_label": "label"}).head(600)
+    truth.to_csv(tmp_path / "truth.csv", index=False)
+    scope: dict = {}
+    exec(compile(example, "docs/api.md", "exec"), scope)
+    assert scope["run"]["chunk=03"].verdict == "violations" and scope["quality"].accuracy["value"] == 1.0
+    assert (tmp_path / "out" / "validate" / "index.html").is_file() and (tmp_path / "out" / "quality").is_dir()
+    assert set(scope["history"].metric) == {"row_count", "labeled_accuracy"}
