@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-from argparse import Namespace
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -97,8 +96,7 @@ def measure(spark, path: Path, out: Path) -> dict:
     with counting_jobs(spark, "bench-floor") as floor_jobs:
         rows = floor(spark, path)
     c1, t1 = jvm_cpu(spark), time.perf_counter()
-    args = Namespace(input=str(path), output=str(out), format="auto", columns=None, exclude=[],
-                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
+    args = baseline.Request(input=str(path), output=str(out), predictions=("score", "predicted_label"))
     before = ungrouped_jobs(spark)
     prof, suite, profile_jobs = baseline.compute(spark, args)  # profile_jobs: the jobs of profile() only
     c2, t2 = jvm_cpu(spark), time.perf_counter()

@@ -32,8 +32,7 @@ from drift_study import BASELINE, KLL_LEVELS, SHARES, categorical_shares  # noqa
 
 from constraints.deequ import shutdown_callback_server  # noqa: E402
 from constraints.thresholds import Thresholds, ks_threshold, sketch_rank_error  # noqa: E402
-from jobs import baseline as baseline_job, validate  # noqa: E402
-from jobs.io import write_folder  # noqa: E402
+import dqloop  # noqa: E402
 from jobs.session import build_session  # noqa: E402
 
 CATS = ["a", "b", "c", "d", "e"]
@@ -79,14 +78,10 @@ def main() -> None:
                 write(parts[name][2], work / "production" / name)
     spark = build_session("drift-crosscheck", "local[2]")
     try:
-        b = argparse.Namespace(input=str(work / "train"), output=str(work / "baseline"), format="auto", columns=None,
-                               exclude=[], predictions=["score"], holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
-        prof, suite, _ = baseline_job.compute(spark, b)
-        write_folder(str(work / "baseline"), baseline_job.documents(prof, suite))
-        v = argparse.Namespace(baseline=str(work / "baseline"), input=str(work / "production"),
-                               output=str(work / "out"), partition=[], format="auto", metrics_repo=None,
-                               warn_only=True, no_history=True)
-        validate.run(spark, v)
+        dqloop.baseline(str(work / "train"), dqloop.BaselineOptions(predictions=("score",)),
+                        output=str(work / "baseline"), spark=spark)
+        dqloop.validate(str(work / "production"), str(work / "baseline"),
+                        dqloop.ValidateOptions(warn_only=True, history=None), output=str(work / "out"), spark=spark)
     finally:
         shutdown_callback_server(spark)
         spark.stop()

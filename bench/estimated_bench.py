@@ -16,7 +16,6 @@ import argparse
 import statistics
 import sys
 import time
-from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +42,9 @@ def make_baseline(spark, data_dir: Path, out: Path):
         ref = make_frame(200_000, seed=77)
         ref["churned"] = np.where(np.random.default_rng(78).random(len(ref)) < ref["score"], "churn", "stay")
         ref.to_parquet(ref_path, index=False)
-    args = Namespace(input=str(table_path(data_dir, 200_000)), output=str(out), format="auto", columns=None,
-                     exclude=[], predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42,
-                     max_categories=100, target="churned", reference=str(ref_path), reference_format="auto",
-                     prediction_column="predicted_label", score_column="score", probability_columns=[],
-                     positive_label="churn", reference_max_rows=1_000_000)
+    args = baseline.Request(input=str(table_path(data_dir, 200_000)), output=str(out),
+                            predictions=("score", "predicted_label"), target="churned", reference=str(ref_path),
+                            prediction_column="predicted_label", score_column="score", positive_label="churn")
     prof, suite, _ = baseline.compute(spark, args)
     write_folder(str(out), {**baseline.documents(prof, suite), **model_reference.files(spark, args)})
     return validate_job.read_baseline(str(out)), estimated.load_reference(str(out))

@@ -20,7 +20,6 @@ import argparse
 import statistics
 import sys
 import time
-from argparse import Namespace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +30,7 @@ from baseline_bench import environment, floor, table_path, write_section  # noqa
 
 from constraints.deequ import shutdown_callback_server  # noqa: E402
 from constraints.validation import validate  # noqa: E402
+import dqloop  # noqa: E402
 from jobs import baseline, validate as validate_job  # noqa: E402
 from jobs.io import write_folder  # noqa: E402
 from jobs.sample_data import make_frame  # noqa: E402
@@ -41,8 +41,7 @@ SECTION = "## Validate per partition vs. one plain scan (bench/validate_bench.py
 
 def make_baseline(spark, data_dir: Path, out: Path):
     train = table_path(data_dir, 200_000)
-    args = Namespace(input=str(train), output=str(out), format="auto", columns=None, exclude=[],
-                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
+    args = baseline.Request(input=str(train), output=str(out), predictions=("score", "predicted_label"))
     prof, suite, _ = baseline.compute(spark, args)
     write_folder(str(out), baseline.documents(prof, suite))
     return validate_job.read_baseline(str(out))
@@ -102,9 +101,9 @@ def main() -> None:
             print(lines[-1], flush=True)
         root = backfill_table(args.data_dir, args.backfill, args.backfill_rows)
         floors = [timed(lambda d=d: floor(spark, d))[0] for d in sorted(root.iterdir())]
-        vargs = Namespace(baseline=str(out / "validate-baseline"), input=str(root), output=str(out / "backfill"),
-                          partition=[], format="auto", metrics_repo=None, warn_only=True)
-        backfill_s, _ = timed(lambda: validate_job.run(spark, vargs))
+        backfill_s, _ = timed(lambda: dqloop.validate(str(root), str(out / "validate-baseline"),
+                                                      dqloop.ValidateOptions(warn_only=True),
+                                                      output=str(out / "backfill"), spark=spark))
         n = args.backfill
         lines.append(f"| backfill: {n} partitions x {args.backfill_rows:,} rows | {sum(floors):.1f} (sum) "
                      f"| - | {backfill_s:.1f} | - | {backfill_s / sum(floors):.2f} "

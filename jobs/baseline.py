@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script by spark-submit
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,8 +33,10 @@ from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
 from constraints.profile import Profile
 from constraints.suite import Suite
+from dqloop.options import BaselineOptions
+from dqloop.results import BaselineResult
 from jobs import console, model_reference
-from jobs.io import json_text, read_table, unreadable, write_folder
+from jobs.io import as_table, json_text, source_name, unreadable, write_folder
 from jobs.session import counting_jobs
 
 PASS, DEEQU = "pass", "deequ"   # --engine: validate's one pass (constraints.profiling) or Deequ's analyzers
@@ -72,11 +76,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     model_reference.add_arguments(p)
 
 
-def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Suite, int]:
+@dataclass(frozen=True, kw_only=True)
+class Request(BaselineOptions):
+    """One baseline run: the options, the training data (path or DataFrame) and the output folder (None: none
+    written). The job body reads it by flag name, as it read argparse's Namespace."""
+    input: Any
+    output: str | None = None
+    cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
+
+
+def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
     """Read, profile, suggest: returns the profile, the suite and the number of Spark jobs it took."""
     if not 0.0 <= args.holdout_fraction < 1.0:
         raise UsageError(f"--holdout-fraction {args.holdout_fraction} is outside [0, 1).", "use e.g. 0.2")
-    table = read_table(spark, args.input, args.format)
+    table = as_table(spark, args.input, args.format)
     target = getattr(args, "target", None)
     exclude = [*args.exclude, *([target] if target in table.df.columns else [])]   # the target is no model input
     columns, skipped = plan_columns(table.df.schema, include=args.columns, exclude=exclude,
@@ -103,7 +116,7 @@ def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Sui
     meta = {
         "dqloop_version": _version(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input": args.input,
+        "input": source_name(args.input),
         "input_format": table.format,
         "rows": {"total": prof.rows, "train": prof.train_rows, "holdout": prof.holdout_rows},
         "holdout_fraction": args.holdout_fraction,
@@ -126,11 +139,19 @@ def documents(prof: Profile, suite: Suite) -> dict[str, str]:
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
+    execute(spark, Request.from_args(args))
+    return 0
+
+
+def execute(spark: SparkSession, args: Request) -> BaselineResult:
+    """The baseline step (dqloop.baseline and the command line): profile, suggest, write the folder when
+    `args.output` is set, print the summary."""
     model_reference.check_arguments(args)
     prof, suite, jobs = compute(spark, args)
-    target = write_folder(args.output, {**documents(prof, suite), **model_reference.files(spark, args)})
+    files = {**documents(prof, suite), **model_reference.files(spark, args)}
+    target = write_folder(args.output, files) if args.output is not None else None
     console.print_baseline(prof, suite, target, jobs)
-    return 0
+    return BaselineResult(prof, suite, files, target, jobs)
 
 
 def main(argv: list[str] | None = None) -> int:

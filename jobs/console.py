@@ -37,4 +37,5 @@ def print_baseline(prof: Profile, suite: Suite, target: str, jobs: int) -> None:
     relaxed = sum(1 for s in suite.constraints if s.holdout == "relaxed")
     print(f"constraints: {len(suite.constraints)} kept ({relaxed} relaxed on the held-out split), "
           f"{len(suite.dropped)} dropped")
-    print(f"written: {target}/{{statistics.json, constraints.json, suite.json, pandera_schema.yaml}}")
+    if target is not None:
+        print(f"written: {target}/{{statistics.json, constraints.json, suite.json, pandera_schema.yaml}}")

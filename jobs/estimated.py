@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -28,8 +29,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from constraints.checks import FAILED, PASSED, SKIPPED, CheckResult
-from jobs.history import history_file
-from jobs.io import join, json_text, read_folder, write_file
+from jobs.history import ESTIMATED, MetricsRepository, ResultKey
+from jobs.io import json_text, read_folder
 
 log = logging.getLogger("dqloop.validate")
 FILE = "model_reference.json"
@@ -37,12 +38,13 @@ DOCUMENT = "model_quality_estimated.json"
 PERFORMANCE_CHECK, SHIFT_CHECK = "estimated_performance_check", "label_shift_check"
 
 
-def load_reference(baseline_folder: str):
+def load_reference(baseline_folder: "str | Mapping[str, str]"):
     """The baseline's ModelReference, or None when it has none."""
     from labeling.loss_model import TASK, LossModel
     from labeling.reference import ModelReference
 
-    text = read_folder(baseline_folder, (FILE,)).get(FILE)
+    texts = baseline_folder if isinstance(baseline_folder, Mapping) else read_folder(baseline_folder, (FILE,))
+    text = texts.get(FILE)
     if text is None:
         return None
     from constraints.baseline import BaselineError
@@ -268,6 +270,4 @@ def record(repo: str, partition: str, run_time: str, metrics: list[dict]) -> tup
     if not metrics:
         return None
     rows = [m for m in metrics if m["value"] is not None and np.isfinite(m["value"])]
-    name = history_file(partition, "estimated")
-    write_file(join(repo, name), json_text({"partition": partition, "run_time": run_time, "metrics": rows}))
-    return name, rows
+    return MetricsRepository(repo).save(ResultKey(partition, ESTIMATED), rows, run_time)

@@ -17,6 +17,7 @@ from pyspark import SparkContext
 from constraints.errors import InputNotFound, UsageError
 
 SUCCESS = "_SUCCESS"
+FEW_FILES = 50   # read_matching: more files than this are read by one Spark job
 OBJECT_STORES = ("s3a", "s3", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "oss", "cosn", "obs")
 
 
@@ -24,6 +25,7 @@ class HadoopFiles:
     """Reads and writes small text files on Hadoop filesystems from the driver."""
 
     def __init__(self, sc: SparkContext):
+        self._sc = sc
         self._jvm = sc._jvm
         self._conf = sc._jsc.hadoopConfiguration()
 
@@ -107,11 +109,18 @@ class HadoopFiles:
         return docs
 
     def read_matching(self, uri: str, suffix: str) -> dict[str, str]:
-        """{name: text} of the files in a folder whose names end with `suffix` ({} if there is no folder)."""
+        """{name: text} of the files in a folder whose names end with `suffix` ({} if there is no folder).
+        Many files (a metrics history) are read by one Spark job (wholeTextFiles): a file at a time costs a
+        few Py4J calls each, seconds for thousands of files; the job reads them in the JVM, on executors."""
         folder, fs = self._path(uri)
         if not fs.exists(folder):
             return {}
-        return {st.getPath().getName(): self._read(fs, st.getPath()) for st in fs.listStatus(folder)
+        matches = fs.globStatus(self._child(folder, "*" + suffix)) or []
+        if len(matches) > FEW_FILES:
+            pairs = self._sc.wholeTextFiles(f"{str(uri).rstrip('/')}/*{suffix}").collect()
+            return {name: text for name, text in ((p.rsplit("/", 1)[-1], t) for p, t in pairs)
+                    if name.endswith(suffix) and not name.startswith(".")}
+        return {st.getPath().getName(): self._read(fs, st.getPath()) for st in matches
                 if st.isFile() and st.getPath().getName().endswith(suffix)
                 and not st.getPath().getName().startswith(".")}
 

@@ -1,7 +1,19 @@
-"""The metrics history: one JSON file per partition under a folder, read back as one table.
+"""The metrics repository: every metric dqloop records per partition, written, named, located and read here.
 
-Each validate run writes `<repo>/<partition>.json` (partition, run_time, metric rows) by atomic
-replace, so validating a partition again replaces its entry instead of duplicating it.
+Modelled on Deequ's `MetricsRepository` / `ResultKey`: a result is saved under a key and the history is
+read back as one long table (partition, run_time, feature, metric, value), optionally filtered. A key is
+(partition, source): `validate` (the validate job's metrics), `labels` (labeled accuracy from `label
+report`), `estimated` (label-free quality estimates); later sources add a name, not a module.
+
+Layout (unchanged, so existing histories stay readable): one JSON file per key under the repository,
+`<partition>[.<source>].json` with "/" in a partition name written as "__" (`day=1/chunk=2` ->
+`day=1__chunk=2.json`); each file holds {partition, run_time, metrics: [{feature, metric, value}]} and is
+written by atomic replace, so saving a key again replaces its entry instead of duplicating it. The
+repository is a local folder or a Hadoop URI (file://, hdfs://, s3a://): paths are joined as strings
+(pathlib folds `s3a://b` into `s3a:/b`) and URIs go through jobs.hadoop_fs with the active Spark session.
+
+This module is the only writer of history files (`MetricsRepository.save`); readers use `load`
+(a table), `index` (the history checks' sorted series, read once per backfill) or `by_source`.
 """
 
 from __future__ import annotations
@@ -10,11 +22,35 @@ import bisect
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterable
 
 import pandas as pd
 
-from jobs.io import read_matching
+from jobs.io import join, json_text, read_matching, write_file
+
+VALIDATE, LABELS, ESTIMATED = "validate", "labels", "estimated"   # the sources written today
+COLUMNS = ["partition", "run_time", "feature", "metric", "value"]
+log = logging.getLogger("dqloop.history")
+
+
+@dataclass(frozen=True)
+class ResultKey:
+    """Where one run's metrics of one partition go: the partition's name (`chunk=03`, `day=1/hour=2`) and
+    the source that measured them (`validate`, `labels`, `estimated`, ...)."""
+    partition: str
+    source: str = VALIDATE
+
+    @property
+    def file_name(self) -> str:
+        """`<partition>.json` for validate, `<partition>.<source>.json` otherwise; "/" becomes "__"."""
+        return history_file(self.partition, "" if self.source == VALIDATE else self.source)
+
+
+def default_repository(output_root: str | Path) -> str:
+    """The history beside a validate run's reports: OUTPUT/_metrics (validate of a table, report, impact)."""
+    return join(str(output_root), "_metrics")
 
 
 def history_file(partition: str, kind: str = "") -> str:
@@ -22,24 +58,94 @@ def history_file(partition: str, kind: str = "") -> str:
     `.estimated.json` (estimated quality); "/" in a partition name becomes "__"."""
     return partition.replace("/", "__") + (f".{kind}" if kind else "") + ".json"
 
-log = logging.getLogger("dqloop.history")
-COLUMNS = ["partition", "run_time", "feature", "metric", "value"]
+
+def _source_of(file_name: str) -> str:
+    stem = file_name[:-len(".json")]
+    head, dot, tail = stem.rpartition(".")
+    return tail if dot and tail.isidentifier() else VALIDATE   # `x=1.5.json`: a partition value, not a source
+
+
+class MetricsRepository:
+    """The metrics history at `uri` (a local folder or a Hadoop URI).
+
+    >>> repo = MetricsRepository("out/validate/_metrics")
+    >>> repo.save(ResultKey("chunk=03", "labels"), [{"feature": "*", "metric": "labeled_accuracy", "value": 0.91}])
+    >>> repo.load(metrics=["labeled_accuracy"])      # a pandas table, one row per value
+    """
+
+    def __init__(self, uri: str | Path) -> None:
+        self.uri = str(uri)
+
+    def __repr__(self) -> str:
+        return f"MetricsRepository({self.uri!r})"
+
+    def path(self, key: ResultKey) -> str:
+        """The file (path or URI) that holds `key`'s metrics."""
+        return join(self.uri, key.file_name)
+
+    def save(self, key: ResultKey, metrics: Iterable[Mapping[str, Any]], run_time: str) -> tuple[str, list[dict]]:
+        """Write `key`'s metrics (rows of feature, metric, value), replacing an earlier save of the same key;
+        returns the file's name and the rows written (for a run's HistoryIndex)."""
+        rows = [{"feature": m["feature"], "metric": m["metric"], "value": m["value"]} for m in metrics]
+        write_file(self.path(key), json_text({"partition": key.partition, "run_time": run_time, "metrics": rows}))
+        return key.file_name, rows
+
+    def documents(self, suffix: str = ".json") -> dict[str, str]:
+        """{file name: text} of the history files, by name (hidden temporary files left out)."""
+        return read_matching(self.uri, suffix)
+
+    def load(self, partitions: Iterable[str] | None = None, metrics: Iterable[str] | None = None,
+             after: str | None = None, before: str | None = None,
+             sources: Iterable[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+        """The history as a long table (partition, run_time, feature, metric, value, source), sorted by
+        partition, and the files that could not be read (named with the cause; skipped). Filters as in
+        Deequ's loader: `partitions`, `metrics`, partitions `after`/`before` a name (exclusive), `sources`."""
+        wanted_p = set(partitions) if partitions is not None else None
+        wanted_m = set(metrics) if metrics is not None else None
+        wanted_s = set(sources) if sources is not None else None
+        rows: list[tuple] = []
+        problems: list[str] = []
+        for name, text in self.documents().items():
+            source = _source_of(name)
+            if wanted_s is not None and source not in wanted_s:
+                continue
+            try:
+                doc = json.loads(text)
+                partition, run_time = str(doc["partition"]), str(doc.get("run_time", ""))
+                if ((wanted_p is not None and partition not in wanted_p) or (after is not None and partition <= after)
+                        or (before is not None and partition >= before)):
+                    continue
+                rows += [(partition, run_time, m["feature"], m["metric"], float(m["value"]), source)
+                         for m in doc["metrics"] if wanted_m is None or m["metric"] in wanted_m]
+            except (ValueError, KeyError, TypeError) as exc:
+                problems.append(f"{join(self.uri, name)} ({type(exc).__name__}: {exc})")
+        table = pd.DataFrame.from_records(rows, columns=COLUMNS + ["source"])
+        return table.sort_values(["partition", "feature", "metric"], ignore_index=True), problems
+
+    def by_source(self, source: str) -> dict[str, list[dict[str, Any]]]:
+        """{partition: metric rows} of one source (e.g. the labeling loop's `labels`); an unreadable file is
+        skipped with a warning (it must not stop validation)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for name, text in self.documents(f".{source}.json").items():
+            try:
+                doc = json.loads(text)
+                out[str(doc["partition"])] = [dict(m) for m in doc["metrics"]]
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("skipping unreadable %s file %s (%s)", source, name, exc)
+        return out
+
+    def index(self) -> "HistoryIndex":
+        """The history as sorted series for the history checks (HistoryIndex), read once."""
+        return HistoryIndex.load(self.uri)
+
+
 
 
 def load_history(repo: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """The history as a long table (partition, run_time, feature, metric, value), by partition, and the
     files that could not be read (named with the cause; skipped). `repo` is a local folder or a Hadoop URI."""
-    rows, problems = [], []
-    for name, text in read_matching(repo, ".json").items():
-        try:
-            doc = json.loads(text)
-            rows += [{"partition": str(doc["partition"]), "run_time": str(doc.get("run_time", "")),
-                      "feature": m["feature"], "metric": m["metric"], "value": float(m["value"])}
-                     for m in doc["metrics"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            problems.append(f"{repo}/{name} ({type(exc).__name__}: {exc})")
-    table = pd.DataFrame(rows, columns=COLUMNS).sort_values(["partition", "feature", "metric"], ignore_index=True)
-    return table, problems
+    table, problems = MetricsRepository(repo).load()
+    return table[COLUMNS], problems
 
 
 def read_history(repo: str | Path) -> pd.DataFrame:
@@ -64,7 +170,7 @@ class HistoryIndex:
     @classmethod
     def load(cls, repo: str | Path) -> "HistoryIndex":
         index = cls()
-        for name, text in read_matching(repo, ".json").items():
+        for name, text in MetricsRepository(repo).documents().items():
             try:
                 doc = json.loads(text)
                 rows = [(str(doc["partition"]), str(doc.get("run_time", "")), m["feature"], m["metric"],
@@ -72,7 +178,12 @@ class HistoryIndex:
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping unreadable metrics history file %s/%s (%s: %s)", repo, name, type(exc).__name__, exc)
                 continue
-            index._put(name, rows)
+            index.files[name] = rows
+        for name, rows in index.files.items():     # appended, then each series sorted once (not insort per row)
+            for partition, run_time, feature, metric, value in rows:
+                index.series.setdefault((feature, metric), []).append((partition, run_time, value, name))
+        for points in index.series.values():
+            points.sort()
         return index
 
     def _put(self, name: str, rows: list[tuple[str, str, str, str, float]]) -> None:
@@ -84,7 +195,7 @@ class HistoryIndex:
             bisect.insort(self.series.setdefault((feature, metric), []), (partition, run_time, value, name))
 
     def record(self, name: str, partition: str, run_time: str, metrics: list[dict]) -> None:
-        """A file written as record_metrics writes it (replacing an earlier one of that name)."""
+        """A file written as MetricsRepository.save writes it (replacing an earlier one of that name)."""
         self._put(name, [(partition, run_time, m["feature"], m["metric"], float(m["value"])) for m in metrics])
 
     def before(self, partition: str) -> Mapping[tuple[str, str], list[tuple[str, float]]]:

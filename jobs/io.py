@@ -102,6 +102,18 @@ def read_table(spark: SparkSession, path: str, fmt: str = "auto") -> Table:
     return Table(df, fmt, _partition_columns(files))
 
 
+def as_table(spark: SparkSession, data: str | DataFrame, fmt: str = "auto") -> Table:
+    """`data` as a Table: a DataFrame as it is (no partition columns), a path or URI read with read_table."""
+    return Table(data, "dataframe", ()) if isinstance(data, DataFrame) else read_table(spark, data, fmt)
+
+
+def source_name(data: Any) -> str:
+    """How an input is named in documents and messages: its path, or `a DataFrame (columns ...)`."""
+    if isinstance(data, DataFrame):
+        return f"a DataFrame ({', '.join(data.columns[:8])}{', ...' if len(data.columns) > 8 else ''})"
+    return str(data)
+
+
 def unreadable(path: str, exc: Exception) -> UnreadableInput:
     """Turn a Spark read failure into an UnreadableInput that names the cause."""
     text = str(exc)
@@ -171,8 +183,11 @@ def read_matching(folder: str | Path, suffix: str) -> dict[str, str]:
     if not is_local(folder):
         return dict(sorted(_hadoop().read_matching(str(folder), suffix).items()))
     base = Path(folder)
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(base.glob(f"*{suffix}"))
-            if p.is_file() and not p.name.startswith(".")} if base.is_dir() else {}
+    if not base.is_dir():
+        return {}
+    with os.scandir(base) as entries:   # names sorted as strings: pathlib's sort costs more than the reads
+        names = sorted(e.name for e in entries if e.name.endswith(suffix) and not e.name.startswith(".") and e.is_file())
+    return {name: (base / name).read_text(encoding="utf-8") for name in names}
 
 
 def write_folder(output: str, files: dict[str, str]) -> str:

@@ -22,14 +22,18 @@ import datetime as dt
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from constraints.errors import EXIT_OK, EXIT_RUNTIME, EmptyInput, InputNotFound, UnreadableInput, UsageError
-from jobs.history import history_file
-from jobs.io import join, json_text, write_file, write_folder, write_parquet
+from dqloop.options import LabelPushOptions, LabelReportOptions, _Flags
+from dqloop.results import LabelPush, LabelReport, Labels
+from jobs.history import LABELS, MetricsRepository, ResultKey
+from jobs.io import json_text, write_folder, write_parquet
 
 
 # -- arguments ---------------------------------------------------------------------------------------
@@ -90,15 +94,61 @@ def _partition_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--second-prediction-column", help="a second model's predicted class (champion/challenger)")
 
 
-def _csv(value: str | None) -> list[str]:
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _csv(value: str | tuple[str, ...] | None) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+# -- requests: a command's options plus what it reads and writes (the bodies read them by flag name) ---
+@dataclass(frozen=True, kw_only=True)
+class PushRequest(LabelPushOptions):
+    input: Any                      # path, or a pandas DataFrame of the partition's predictions
+    project: str
+    cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequest(_Flags):
+    project: str
+    output: str | None = None
+    cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportRequest(LabelReportOptions):
+    input: Any                      # path, or a pandas DataFrame of the partition's predictions
+    labels: Any                     # path (pull's Parquet, or a ground-truth Parquet/CSV), or a pandas DataFrame
+    output: str | None = None
+    cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
+
+
+def _is_frame(data: Any) -> bool:
+    return isinstance(data, pd.DataFrame)
+
+
+def _name(data: Any) -> str:
+    return f"the DataFrame ({len(data)} rows)" if _is_frame(data) else str(data)
 
 
 # -- reading -----------------------------------------------------------------------------------------
 def read_partition(path: str, fmt: str, columns: list[str] | None) -> pd.DataFrame:
-    """The needed columns of a partition (Parquet or CSV; a file, a folder or a Hive-style tree)."""
+    """The needed columns of a partition (Parquet or CSV; a file, a folder or a Hive-style tree; or a pandas
+    DataFrame)."""
     import pyarrow.dataset as ds
 
+    if _is_frame(path):
+        missing = [c for c in columns or [] if c not in path.columns]
+        if missing:
+            raise UsageError(f"Column(s) {', '.join(missing)} not in the DataFrame.",
+                             f"choose among: {', '.join(map(str, path.columns))}")
+        if path.empty:
+            raise EmptyInput("The DataFrame of predictions has no rows.", "pass a partition with predictions")
+        return (path[columns] if columns else path).reset_index(drop=True).copy()
     p = Path(path)
     if not p.exists():
         raise InputNotFound(f"Input {path} does not exist.", "check the path of the partition")
@@ -125,6 +175,8 @@ def read_partition(path: str, fmt: str, columns: list[str] | None) -> pd.DataFra
 def schema_names(path: str, fmt: str) -> list[str]:
     import pyarrow.dataset as ds
 
+    if _is_frame(path):
+        return [str(c) for c in path.columns]
     if fmt == "auto":
         fmt = "csv" if str(path).endswith((".csv", ".csv.gz")) else "parquet"
     return ds.dataset(path, format=fmt, partitioning="hive", exclude_invalid_files=True).schema.names
@@ -138,7 +190,11 @@ def _client():
 
 # -- commands ----------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
-    return {"server": server, "push": push, "pull": pull, "report": report}[args.label_command](args)
+    if args.label_command == "server":
+        return server(args)
+    request = {"push": PushRequest, "pull": PullRequest, "report": ReportRequest}[args.label_command]
+    {"push": push, "pull": pull, "report": report}[args.label_command](request.from_args(args))
+    return EXIT_OK
 
 
 def server(args: argparse.Namespace) -> int:
@@ -162,7 +218,8 @@ def server(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def push(args: argparse.Namespace) -> int:
+def push(args: PushRequest) -> LabelPush:
+    """Sample the partition's predictions and import them into the Label Studio project (label push)."""
     from tqdm import tqdm
 
     from labeling import config, drift_region, sampling, tasks
@@ -172,7 +229,7 @@ def push(args: argparse.Namespace) -> int:
                          "choose another --project")
     if args.size <= 0:
         raise UsageError(f"--size must be positive, not {args.size}.", "give the number of rows to label")
-    names = schema_names(args.input, args.format) if Path(args.input).exists() else []
+    names = schema_names(args.input, args.format) if _is_frame(args.input) or Path(args.input).exists() else []
     probs = _csv(args.probability_columns)
     model_cols = [args.id_column, args.prediction_column, args.score_column, args.second_prediction_column, *probs]
     model_cols = [c for c in model_cols if c]
@@ -259,10 +316,11 @@ def push(args: argparse.Namespace) -> int:
         added = client.import_tasks(project, task_list, args.batch_size, progress=bar.update)
     print(f"sampled {sample.size} of {n} rows ({sample.strategy}, seed {args.seed}); project {args.project!r} "
           f"(id {project.id}): {added} tasks added, {sample.size - added} already there; {client.url}/projects/{project.id}")
-    return EXIT_OK
+    return LabelPush(args.project, project.id, sample.size, n, added, sample.strategy,
+                     f"{client.url}/projects/{project.id}")
 
 
-def _score(row: dict, args: argparse.Namespace, probs: list[str], classes: list[str]) -> float | None:
+def _score(row: dict, args: PushRequest, probs: list[str], classes: list[str]) -> float | None:
     """The pre-annotation's score: the highest class probability, or a binary score's confidence max(s, 1 - s)."""
     if probs:
         values = np.array([row[c] for c in probs], dtype=float)
@@ -274,20 +332,32 @@ def _score(row: dict, args: argparse.Namespace, probs: list[str], classes: list[
     return max(s, 1 - s) if len(classes) == 2 and 0 <= s <= 1 else s
 
 
-def pull(args: argparse.Namespace) -> int:
+def pull(args: PullRequest) -> Labels:
+    """The project's finished labels, one row per task (label pull); written as Parquet when `output` is set."""
     from labeling.resolve import resolve
 
     client = _client()
     client.check()
     project = client.project(args.project)
     labels = resolve(client.export(project))
-    out = Path(args.output)
-    write_parquet(labels, out)
+    out = Path(args.output) if args.output is not None else None
+    if out is not None:
+        write_parquet(labels, out)
     ties = int(labels["label"].isna().sum())
     print(f"pulled {len(labels)} labeled tasks from project {args.project!r}"
           + (f" ({ties} ties without a majority, left out of reports)" if ties else "")
-          + f"; mean agreement {labels['agreement'].mean():.2f}" * (len(labels) > 0) + f"; written {out}")
-    return EXIT_OK
+          + f"; mean agreement {labels['agreement'].mean():.2f}" * (len(labels) > 0)
+          + (f"; written {out}" if out is not None else ""))
+    return Labels(labels, None if out is None else str(out))
+
+
+def _read_labels(source: Any) -> pd.DataFrame:
+    if _is_frame(source):
+        return source.copy()
+    labels_path = Path(source)
+    if not labels_path.exists():
+        raise InputNotFound(f"Labels {source} do not exist.", "run `dqloop label pull` first or check the path")
+    return pd.read_csv(labels_path) if labels_path.suffix in (".csv", ".gz") else pd.read_parquet(labels_path)
 
 
 def read_reference(folder: str | None):
@@ -309,7 +379,7 @@ def read_reference(folder: str | None):
         raise UsageError(f"{path} is not valid: {exc}.", "rebuild the baseline with `dqloop baseline --reference`") from None
 
 
-def _model_assisted(args: argparse.Namespace, q, frame: pd.DataFrame, joined: pd.DataFrame):
+def _model_assisted(args: ReportRequest, q, frame: pd.DataFrame, joined: pd.DataFrame):
     """(Quality with the model-assisted estimate and the recommendation, summary lines, the estimate or None)."""
     from labeling import assisted, estimation
 
@@ -336,8 +406,8 @@ def _model_assisted(args: argparse.Namespace, q, frame: pd.DataFrame, joined: pd
     return q, text, ma
 
 
-def _report_regression(args: argparse.Namespace, joined: pd.DataFrame, population: int, strategy: str | None,
-                       ties: int, unmatched: int) -> int:
+def _report_regression(args: ReportRequest, joined: pd.DataFrame, population: int, strategy: str | None,
+                       ties: int, unmatched: int) -> LabelReport:
     from labeling import regression
 
     y_true = pd.to_numeric(joined[args.label_column], errors="coerce").to_numpy(dtype=float)
@@ -351,44 +421,48 @@ def _report_regression(args: argparse.Namespace, joined: pd.DataFrame, populatio
     doc = regression.document(est, int((~bad).sum()), population, strategy)
     doc["dqloop"].update({"labels_without_number": ties + int(bad.sum()), "labels_not_in_partition": unmatched})
     text = regression.summary(est, int((~bad).sum()), population, strategy)
-    target = write_folder(args.output, {"model_quality.json": json_text(doc), "summary.txt": text})
+    target = _write(args.output, doc, text)
     if args.metrics_repo:
         rows = [(f"labeled_{m}{suffix}", getattr(est[m], attr)) for m in ("mae", "rmse", "r2")
                 for suffix, attr in (("", "value"), ("_lower", "lower"), ("_upper", "upper"))]
         rows.append(("labeled_count", float((~bad).sum())))
-        doc_m = {"partition": args.partition, "run_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "metrics": [{"feature": "*", "metric": m, "value": float(v)} for m, v in rows if np.isfinite(v)]}
-        write_file(join(args.metrics_repo, history_file(args.partition, "labels")), json_text(doc_m))
+        MetricsRepository(args.metrics_repo).save(
+            ResultKey(args.partition, LABELS),
+            [{"feature": "*", "metric": m, "value": float(v)} for m, v in rows if np.isfinite(v)], _now())
     sys.stdout.write(text)
-    print(f"written: {target}/{{model_quality.json, summary.txt}}")
-    return EXIT_OK
+    if target is not None:
+        print(f"written: {target}/{{model_quality.json, summary.txt}}")
+    return LabelReport(json.loads(json_text(doc)), text, target)
 
 
-def report(args: argparse.Namespace) -> int:
+def _write(output: str | None, document: dict, text: str) -> str | None:
+    return write_folder(output, {"model_quality.json": json_text(document), "summary.txt": text}) if output else None
+
+
+def report(args: ReportRequest) -> LabelReport:
+    """Model quality from labels joined to the predictions (label report); model_quality.json and summary.txt
+    written when `output` is set, the labeled accuracy recorded when `metrics_repo` is."""
     from labeling import model_quality
 
     if bool(args.metrics_repo) != bool(args.partition):
         raise UsageError("--metrics-repo and --partition go together.", "give both or neither")
     cols = [args.id_column, args.prediction_column] + ([args.second_prediction_column] if args.second_prediction_column else [])
     frame = read_partition(args.input, args.format, cols)
-    labels_path = Path(args.labels)
-    if not labels_path.exists():
-        raise InputNotFound(f"Labels {args.labels} do not exist.", "run `dqloop label pull` first or check the path")
-    labels = pd.read_csv(labels_path) if labels_path.suffix in (".csv", ".gz") else pd.read_parquet(labels_path)
+    labels = _read_labels(args.labels)
     key = "row_id" if "row_id" in labels.columns else args.id_column
     if key not in labels.columns or args.label_column not in labels.columns:
-        raise UsageError(f"{args.labels} needs columns row_id (or {args.id_column}) and {args.label_column}.",
+        raise UsageError(f"{_name(args.labels)} needs columns row_id (or {args.id_column}) and {args.label_column}.",
                          f"it has: {', '.join(map(str, labels.columns))}")
     ties = int(labels[args.label_column].isna().sum())
     labels = labels[labels[args.label_column].notna()].copy()
     labels["_key"] = labels[key].astype(str)
     if labels["_key"].duplicated().any():
-        raise UsageError(f"{args.labels} has more than one label for some ids.", "keep one label per id")
+        raise UsageError(f"{_name(args.labels)} has more than one label for some ids.", "keep one label per id")
     frame["_key"] = frame[args.id_column].astype(str)
     joined = labels.merge(frame, on="_key", how="inner")
     unmatched = len(labels) - len(joined)
     if joined.empty:
-        raise UsageError(f"None of the {len(labels)} labels matches an id of {args.input}.",
+        raise UsageError(f"None of the {len(labels)} labels matches an id of {_name(args.input)}.",
                          "check that --labels belongs to this partition and --id-column")
     population = len(frame)
     if "inclusion_probability" in joined.columns and joined["inclusion_probability"].notna().all():
@@ -418,20 +492,19 @@ def report(args: argparse.Namespace) -> int:
     text = model_quality.summary(q, names) + assisted_text
     if unmatched:
         text += f"note: {unmatched} labels have ids not in the partition and were left out\n"
-    target = write_folder(args.output, {"model_quality.json": json_text(q.document), "summary.txt": text})
+    target = _write(args.output, q.document, text)
     if args.metrics_repo:
         a = q.accuracy
-        doc = {"partition": args.partition,
-               "run_time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-               "metrics": [{"feature": "*", "metric": m, "value": v} for m, v in (
-                   ("labeled_accuracy", a.value), ("labeled_accuracy_lower", a.lower),
-                   ("labeled_accuracy_upper", a.upper), ("labeled_count", float(q.labeled)))]}
+        metrics = [{"feature": "*", "metric": m, "value": v} for m, v in (
+            ("labeled_accuracy", a.value), ("labeled_accuracy_lower", a.lower),
+            ("labeled_accuracy_upper", a.upper), ("labeled_count", float(q.labeled)))]
         if ma is not None and np.isfinite(ma.estimate.standard_deviation):
             e = ma.estimate
-            doc["metrics"] += [{"feature": "*", "metric": m, "value": v} for m, v in (
+            metrics += [{"feature": "*", "metric": m, "value": v} for m, v in (
                 ("labeled_accuracy_model_assisted", e.value), ("labeled_accuracy_model_assisted_lower", e.lower),
                 ("labeled_accuracy_model_assisted_upper", e.upper))]
-        write_file(join(args.metrics_repo, history_file(args.partition, "labels")), json_text(doc))
+        MetricsRepository(args.metrics_repo).save(ResultKey(args.partition, LABELS), metrics, _now())
     sys.stdout.write(text)
-    print(f"written: {target}/{{model_quality.json, summary.txt}}")
-    return EXIT_OK
+    if target is not None:
+        print(f"written: {target}/{{model_quality.json, summary.txt}}")
+    return LabelReport(json.loads(json_text(q.document)), text, target)

@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import NumericType
 
 from constraints.errors import EmptyInput, UsageError
-from jobs.io import json_text, read_table
+from jobs.io import as_table, json_text, source_name
 
 log = logging.getLogger("dqloop.baseline")
 FILE = "model_reference.json"
@@ -89,7 +89,8 @@ def files(spark: SparkSession, args: argparse.Namespace) -> dict[str, str]:
         return {}
     path = args.reference or args.input
     warnings = [] if args.reference else [TRAINING_WARNING]
-    table = read_table(spark, path, args.reference_format if args.reference else args.format)
+    table = as_table(spark, path, args.reference_format if args.reference else args.format)
+    path = source_name(path)
     df = table.df
     fields = {f.name: f.dataType for f in df.schema.fields}
     if getattr(args, "model_task", "classification") == "regression":

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
 
 from constraints.errors import UsageError
 from constraints.errors import EXIT_OK, EXIT_RUNTIME
-from jobs.history import load_history
+from dqloop.options import IndexOptions
+from dqloop.results import Index
+from jobs.history import default_repository, load_history
 from jobs.io import write_file
 from jobs.render import exposition, history_samples, index_page
 
@@ -59,12 +62,25 @@ def local_folder(uri: str) -> Path:
     return Path(parsed.path if parsed.scheme else uri)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Request(IndexOptions):
+    """One index build: the options and the validate output root (the body reads them by flag name)."""
+    output_root: str
+    cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
+
+
 def run(args: argparse.Namespace) -> int:
+    return EXIT_RUNTIME if execute(Request.from_args(args)).problems else EXIT_OK
+
+
+def execute(args: Request) -> Index:
+    """Write the index page (dqloop.build_index and the command line); unreadable history files are named
+    on stderr and in the result."""
     root = local_folder(args.output_root)
     if not root.is_dir():
         raise UsageError(f"--output-root {args.output_root} is not a folder.",
                          "point it at the --output folder of `dqloop validate`")
-    repo = local_folder(args.metrics_repo) if args.metrics_repo else root / "_metrics"
+    repo = local_folder(args.metrics_repo or default_repository(root))
     if not repo.is_dir() or not any(repo.glob("*.json")):
         raise UsageError(f"No metrics history in {repo}.",
                          "validate partitions first (`dqloop validate`), or pass --metrics-repo DIR")
@@ -82,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"dqloop report: error: unreadable metrics history file skipped: {problem}\n"
               f"  fix: validate that partition again to rewrite it, or remove the file", file=sys.stderr)
-    return EXIT_RUNTIME if problems else EXIT_OK
+    return Index(str(index), history, tuple(problems))
 
 
 def main(argv: list[str] | None = None) -> int:

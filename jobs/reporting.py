@@ -5,14 +5,14 @@ progress, and the webhook alert. Rendering is in `reports`; this module reads an
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Any, Sequence, TextIO
 
 from constraints.baseline import Baseline
 from constraints.validation import ValidationReport
-from jobs.io import read_matching, write_file
+from jobs.history import LABELS, MetricsRepository
+from jobs.io import write_file
 from jobs.webhook import Delivery, Webhook, post_json
 from jobs.render import (alert_payload, check_samples, exposition, history_samples, partition_report,
                      statistics_samples, violations_table)
@@ -20,20 +20,12 @@ from jobs.render.prometheus import Sample
 from jobs.render.terminal import progress, use_colour
 
 log = logging.getLogger("dqloop.report")
-LABELS_SUFFIX = ".labels.json"
 
 
 def labeled_rows(repo: str | None) -> dict[str, list[dict[str, Any]]]:
     """{partition: metric rows} from the labeling loop's `<partition>.labels.json` files in the metrics
     history; an unreadable file is skipped with a warning (it must not stop validation)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name, text in (read_matching(repo, LABELS_SUFFIX) if repo else {}).items():
-        try:
-            doc = json.loads(text)
-            out[str(doc["partition"])] = [dict(m) for m in doc["metrics"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("skipping unreadable labels file %s (%s)", name, exc)
-    return out
+    return MetricsRepository(repo).by_source(LABELS) if repo else {}
 
 
 def samples(report: ValidationReport, labels: Sequence[dict[str, Any]] = ()) -> list[Sample]:

@@ -32,9 +32,11 @@ import argparse
 import fnmatch
 import logging
 import sys
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script by spark-submit
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,9 +50,11 @@ from constraints.columns import PREDICTION
 from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS, DqloopError, SetupError, UsageError
 from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
+from dqloop.options import ValidateOptions
+from dqloop.results import PartitionResult, ValidationRun
 from jobs import estimated
-from jobs.history import HistoryIndex, history_file
-from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
+from jobs.history import HistoryIndex, MetricsRepository, ResultKey, default_repository
+from jobs.io import as_table, join, json_text, partition_keys, read_folder, unreadable, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
 
@@ -107,8 +111,26 @@ def _metric_list(text: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
-def options_from(args: argparse.Namespace) -> tuple[Thresholds, HistoryOptions | None]:
+@dataclass(frozen=True, kw_only=True)
+class Request(ValidateOptions):
+    """One validate run: the options, the baseline (folder, or its documents {file name: text}), the data
+    (partition or table path, or a DataFrame) and the output root (None: nothing written). The job body
+    reads it by flag name, as it read argparse's Namespace."""
+    baseline: str | Mapping[str, str]
+    input: Any
+    output: str | None = None
+    cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, **values: Any) -> "Request":
+        thresholds, history = options_from(args)
+        return super().from_args(args, thresholds=thresholds, history=history, **values)
+
+
+def options_from(args: argparse.Namespace | ValidateOptions) -> tuple[Thresholds, HistoryOptions | None]:
     """Thresholds and history options from the arguments (defaults where a caller's Namespace lacks them)."""
+    if isinstance(args, ValidateOptions):
+        return args.thresholds, args.history
     t, h = Thresholds(), HistoryOptions()
     try:
         thresholds = Thresholds(getattr(args, "thresholds", t.mode), getattr(args, "family_alpha", t.family_alpha),
@@ -127,8 +149,11 @@ def options_from(args: argparse.Namespace) -> tuple[Thresholds, HistoryOptions |
     return thresholds, history
 
 
-def read_baseline(folder: str) -> Baseline:
-    return load_baseline(read_folder(folder, BASELINE_FILES))
+def read_baseline(folder: str | Mapping[str, str]) -> Baseline:
+    """The baseline in `folder`, or from its documents ({file name: text}, e.g. BaselineResult.documents)."""
+    texts = {n: folder[n] for n in BASELINE_FILES if n in folder} if isinstance(folder, Mapping) \
+        else read_folder(folder, BASELINE_FILES)
+    return load_baseline(texts)
 
 
 def select(available: list[str], selectors: list[str]) -> tuple[list[str], list[str]]:
@@ -160,7 +185,7 @@ class Outcome:
 def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str,
                  thresholds: Thresholds = Thresholds()) -> Outcome:
     try:
-        table = read_table(spark, path, fmt)
+        table = as_table(spark, path, fmt)
         return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds), data=table.df)
     except SetupError:
         raise   # the installation, not this partition: no other partition would fare better
@@ -178,12 +203,11 @@ def write_report(report: ValidationReport, folder: str, extra: dict[str, str] | 
 
 def record_metrics(repo: str, report: ValidationReport, run_time: str) -> None:
     """One file per partition: validating it again replaces its entry."""
-    doc = {"partition": report.partition, "run_time": run_time, "metrics": report.metric_rows()}
-    write_file(join(repo, metrics_file(report)), json_text(doc))
+    MetricsRepository(repo).save(ResultKey(report.partition), report.metric_rows(), run_time)
 
 
 def metrics_file(report: ValidationReport) -> str:
-    return history_file(report.partition)
+    return ResultKey(report.partition).file_name
 
 
 def with_history(report: ValidationReport, repo: str, baseline: Baseline, options: HistoryOptions,
@@ -191,7 +215,7 @@ def with_history(report: ValidationReport, repo: str, baseline: Baseline, option
     """The report plus its history checks against the partitions before it in `repo` (in name order).
     Metrics other jobs wrote for this partition (labeled accuracy) are checked too. `index`: the history
     already read (a backfill reads it once and records each partition into it)."""
-    index = index if index is not None else HistoryIndex.load(repo)
+    index = index if index is not None else MetricsRepository(repo).index()
     history = index.before(report.partition)
     current = {(r["feature"], r["metric"]): float(r["value"]) for r in report.metric_rows()}
     for key, value in index.at(report.partition).items():
@@ -213,19 +237,25 @@ def summary_line(o: Outcome) -> str:
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
+    return execute(spark, Request.from_args(args)).exit_code
+
+
+def execute(spark: SparkSession, args: Request) -> ValidationRun:
+    """The validate step (dqloop.validate and the command line): every selected partition validated,
+    reported (when `args.output` is set) and recorded in the metrics history; summary lines on stdout."""
     baseline = read_baseline(args.baseline)
     model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
     hook = webhook_from(getattr(args, "webhook_url_file", None))
     thresholds, history = options_from(args)
-    keys = partition_keys(spark, args.input)
+    keys = partition_keys(spark, args.input) if isinstance(args.input, str) else []
     run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
     unmatched: list[str] = []
     if not keys:
         if args.partition:
             raise UsageError(f"--partition was given but {args.input} is not a partitioned table.",
                              "drop --partition to validate the folder as one partition")
-        name = Path(args.input.rstrip("/")).name
-        targets = [(args.input, name if "=" in name else "partition", args.output)]
+        name = Path(args.input.rstrip("/")).name if isinstance(args.input, str) else ""
+        targets = [(args.input, args.partition_name or (name if "=" in name else "partition"), args.output)]
         repo = args.metrics_repo
     else:
         chosen, unmatched = select(keys, args.partition)
@@ -234,10 +264,10 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         if not chosen:
             raise UsageError(f"No partition of {args.input} matches {args.partition}.",
                              f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
-        targets = [(join(args.input, k), k, join(args.output, k)) for k in chosen]
-        repo = args.metrics_repo or join(args.output, "_metrics")
-    outcomes, run_samples, folders = [], [], {}
-    index = HistoryIndex.load(repo) if repo and history is not None else None   # read once per run
+        targets = [(join(args.input, k), k, args.output and join(args.output, k)) for k in chosen]
+        repo = args.metrics_repo or (args.output and default_repository(args.output))
+    outcomes, run_samples, folders, results = [], [], {}, []
+    index = MetricsRepository(repo).index() if repo and history is not None else None   # read once per run
     labels = labeled_rows(repo)
     steps = Progress(len(targets))
     for i, (path, partition, out) in enumerate(targets, start=1):
@@ -247,10 +277,12 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         o, estimated_files, estimated_metrics = estimated.attach(model_reference, o.data, o)
         if o.report is not None and repo and history is not None and o.report.rows:
             o = replace(o, report=with_history(o.report, repo, baseline, history, index))
+        files = {}
         if o.report is not None:
-            write_report(o.report, out, {**extra_files(o.report, baseline, run_time, labels.get(partition, ())),
-                                         **estimated_files})
-            folders[partition] = join(out, "report.html")
+            files = {**extra_files(o.report, baseline, run_time, labels.get(partition, ())), **estimated_files}
+            if out is not None:
+                write_report(o.report, out, files)
+                folders[partition] = join(out, "report.html")
             run_samples += samples(o.report, labels.get(partition, ()))
             if repo:
                 record_metrics(repo, o.report, run_time)
@@ -260,6 +292,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
                     if written:
                         index.record(written[0], partition, run_time, written[1])
         outcomes.append(o)
+        results.append(PartitionResult(partition, o.report, o.error, out if o.report is not None else None, files))
         steps.clear()
         print(summary_line(o), flush=True)
     bad = [o.report for o in outcomes if o.report is not None and o.report.violations]
@@ -272,16 +305,16 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
             print(f"dqloop validate: error: the alert to the webhook from {hook.source} was not delivered after "
                   f"{delivery.attempts} attempt(s): {delivery.detail}. The reports are written.\n"
                   f"  fix: check the webhook and the network; rerun to alert again", file=sys.stderr, flush=True)
-            return EXIT_RUNTIME
+            return ValidationRun(tuple(results), EXIT_RUNTIME, tuple(unmatched))
         print(f"alert: sent ({len(bad)} partition(s) with violations)", file=sys.stderr, flush=True)
 
     if any(o.error is not None for o in outcomes):
-        return EXIT_RUNTIME
+        return ValidationRun(tuple(results), EXIT_RUNTIME, tuple(unmatched))
     if unmatched:
-        return EXIT_USAGE
+        return ValidationRun(tuple(results), EXIT_USAGE, tuple(unmatched))
     if any(o.report.violations for o in outcomes) and not args.warn_only:
-        return EXIT_VIOLATIONS
-    return EXIT_OK
+        return ValidationRun(tuple(results), EXIT_VIOLATIONS, tuple(unmatched))
+    return ValidationRun(tuple(results), EXIT_OK, tuple(unmatched))
 
 
 def main(argv: list[str] | None = None) -> int:

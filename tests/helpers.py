@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -14,18 +13,18 @@ from constraints.distance import Sketch
 from constraints.thresholds import sketch_rank_error
 
 
-def baseline_args(input_path, output, **overrides) -> argparse.Namespace:
-    args = dict(input=str(input_path), output=str(output), format="auto", columns=None, exclude=[], predictions=[],
-                holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
-    args.update(overrides)
-    return argparse.Namespace(**args)
+def baseline_args(input_path, output, **overrides):
+    """The baseline job's request (jobs.baseline.Request) for `baseline.compute`: default options but `overrides`."""
+    from jobs import baseline
+
+    return baseline.Request(input=str(input_path), output=str(output), **overrides)
 
 
 def run_baseline(spark, input_path, output, **overrides) -> dict:
-    """Run the baseline job in this process; return the written JSON documents by file name."""
-    from jobs import baseline
+    """Run the baseline through the Python API in this process; return the written JSON documents by file name."""
+    import dqloop
 
-    assert baseline.run(spark, baseline_args(input_path, output, **overrides)) == 0
+    dqloop.baseline(str(input_path), dqloop.BaselineOptions(**overrides), output=str(output), spark=spark)
     out = Path(output)
     return {name: json.loads((out / name).read_text()) for name in ("statistics.json", "constraints.json", "suite.json")}
 

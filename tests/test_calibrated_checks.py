@@ -3,7 +3,7 @@ the issue's cases, and SageMaker's fixed thresholds still available."""
 
 from __future__ import annotations
 
-import argparse
+import dqloop
 import json
 
 import numpy as np
@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from helpers import run_baseline, write_parquet
-from jobs import validate
 
 TRAIN, ROWS = 50_000, 5_000
 PLANS = ["basic", "plus", "premium"]
@@ -32,9 +31,9 @@ def _frame(rows: int, seed: int, missing: float, *, new_category: float = 0.0, p
     return pd.DataFrame({"income": income, "plan": rng.permutation(plan)})
 
 
-def _args(baseline, table, output, mode="calibrated"):
-    return argparse.Namespace(baseline=str(baseline), input=str(table), output=str(output), partition=[],
-                              format="auto", metrics_repo=None, warn_only=True, thresholds=mode, no_history=True)
+def _validate(spark, baseline, table, output, mode="calibrated") -> int:
+    options = dqloop.ValidateOptions(warn_only=True, thresholds=dqloop.Thresholds(mode), history=None)
+    return dqloop.validate(str(table), str(baseline), options, output=str(output), spark=spark).exit_code
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +48,7 @@ def results(spark, tmp_path_factory):
         write_parquet(_frame(ROWS, 10 + i, **kw), table / f"case={name}")
     out = {}
     for mode in ("calibrated", "sagemaker"):
-        assert validate.run(spark, _args(root / "baseline", table, root / mode, mode)) == 0
+        assert _validate(spark, root / "baseline", table, root / mode, mode) == 0
         out[mode] = {name: json.loads((root / mode / f"case={name}" / "checks.json").read_text())["checks"]
                      for name in cases}
     return out

@@ -3,7 +3,7 @@ partition 28's score mean moves 4 standard deviations of its history; both are f
 
 from __future__ import annotations
 
-import argparse
+import dqloop
 import json
 
 import numpy as np
@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from helpers import run_baseline, write_parquet
-from jobs import validate
 
 PARTITIONS, ROWS = 30, 2_000
 SEGMENTS = ["a", "b", "c", "d"]
@@ -36,10 +35,8 @@ def backfill(spark, tmp_path_factory):
     frames[28]["score"] += target - frames[28]["score"].mean()
     for i, frame in frames.items():
         write_parquet(frame, root / "production" / f"day={i:02d}")
-    args = argparse.Namespace(baseline=str(root / "baseline"), input=str(root / "production"),
-                              output=str(root / "out"), partition=[], format="auto", metrics_repo=None,
-                              warn_only=False)
-    code = validate.run(spark, args)
+    code = dqloop.validate(str(root / "production"), str(root / "baseline"), output=str(root / "out"),
+                           spark=spark).exit_code
     reports = {i: json.loads((root / "out" / f"day={i:02d}" / "checks.json").read_text())
                for i in range(1, PARTITIONS + 1)}
     standard_error = frames[28]["score"].std(ddof=0) / np.sqrt(ROWS)   # the floor of the mean's spread

@@ -4,7 +4,7 @@ the alert POSTed to a local HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import argparse
+import dqloop
 import json
 import os
 import re
@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import Watched, run_dqloop
 from helpers import run_baseline, write_parquet
-from jobs import validate, webhook
+from jobs import webhook
 from jobs.cli import main as cli_main
 from jobs.sample_data import make_frame
 
@@ -61,14 +61,17 @@ class Hook:
         self.server.server_close()
 
 
-def _args(baseline, table, output, **extra) -> argparse.Namespace:
+def _args(baseline, table, output, **extra) -> dict:
     """SageMaker's fixed thresholds: these tests are about rendering and know which checks fail under them
     (chunk=01 is a fresh sample whose `utilization` KS distance, 0.043 at p = 0.001 by scipy, is beyond the
     calibrated threshold by chance; calibrated alarms are tested in test_calibrated_checks.py)."""
-    return argparse.Namespace(baseline=str(baseline), input=str(table), output=str(output), partition=[],
-                              format="auto", metrics_repo=None, warn_only=False, thresholds="sagemaker",
-                              prometheus_textfile=extra.get("prometheus_textfile"),
-                              webhook_url_file=extra.get("webhook_url_file"))
+    return dict(input=str(table), baseline=str(baseline), output=str(output), options=dqloop.ValidateOptions(
+        partition=tuple(extra.get("partition", ())), thresholds=dqloop.Thresholds("sagemaker"),
+        prometheus_textfile=extra.get("prometheus_textfile"), webhook_url_file=extra.get("webhook_url_file")))
+
+
+def _run(spark, args: dict) -> int:
+    return dqloop.validate(args["input"], args["baseline"], args["options"], output=args["output"], spark=spark).exit_code
 
 
 def _labels_file(repo: Path, partition: str, acc: float, lo: float, hi: float, n: float) -> None:
@@ -104,7 +107,7 @@ def run(spark, tmp_path_factory):
     with Hook(failures=1) as hook:
         os.environ[webhook.ENV] = hook.url
         try:
-            code = validate.run(spark, _args(root / "baseline", table, out, prometheus_textfile=str(root / "run.prom")))
+            code = _run(spark, _args(root / "baseline", table, out, prometheus_textfile=str(root / "run.prom")))
         finally:
             os.environ.pop(webhook.ENV) if old is None else os.environ.__setitem__(webhook.ENV, old)
     return {"root": root, "out": out, "code": code, "frames": {"chunk=01": clean, "chunk=02": bad}, "hook": hook}
@@ -179,9 +182,8 @@ def test_webhook_down_keeps_reports_and_exits_3_without_leaking_the_url(spark, r
     url_file = tmp_path / "hook.url"
     url_file.write_text(secret + "\n")
     monkeypatch.setattr(webhook, "BACKOFF", 0.05)
-    args = _args(run["root"] / "baseline", run["root"] / "production", tmp_path / "out", webhook_url_file=str(url_file))
-    args.partition = ["chunk=02"]
-    code = validate.run(spark, args)
+    code = _run(spark, _args(run["root"] / "baseline", run["root"] / "production", tmp_path / "out",
+                             webhook_url_file=str(url_file), partition=["chunk=02"]))
     captured = capsys.readouterr()
     assert code == 3
     assert "was not delivered after 4 attempt(s)" in captured.err and str(url_file) in captured.err

@@ -4,7 +4,7 @@ violations; a suite can pin the exact type."""
 
 from __future__ import annotations
 
-import argparse
+import dqloop
 import json
 
 import numpy as np
@@ -13,7 +13,6 @@ import pytest
 from constraints.columns import type_family
 from constraints.suite import HasType, Suite, constraint_from_dict, constraint_to_dict
 from helpers import run_baseline, write_parquet
-from jobs import validate as validate_job
 from jobs.sample_data import make_frame
 
 
@@ -37,9 +36,8 @@ def test_storage_width_is_a_note_unless_the_exact_type_is_pinned():
 
 
 def _validate(spark, baseline, partition, out, fmt) -> tuple[int, dict, dict]:
-    args = argparse.Namespace(baseline=str(baseline), input=str(partition), output=str(out), partition=[], format=fmt,
-                              metrics_repo=None, warn_only=False, no_history=True)
-    status = validate_job.run(spark, args)
+    status = dqloop.validate(str(partition), str(baseline), dqloop.ValidateOptions(format=fmt, history=None),
+                             output=str(out), spark=spark).exit_code
     return status, json.loads((out / "constraint_violations.json").read_text()), \
         json.loads((out / "checks.json").read_text())
 

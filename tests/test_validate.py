@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+import dqloop
 import json
 from pathlib import Path
 
@@ -13,7 +13,6 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from helpers import run_baseline, write_parquet
-from jobs import validate
 from jobs.history import read_history
 from jobs.sample_data import make_frame
 
@@ -56,13 +55,13 @@ EXPECTED = {
 }
 
 
-def _args(baseline, input_path, output, *partitions, **extra) -> argparse.Namespace:
-    """SageMaker's fixed thresholds unless told: these tests pin SageMaker's checks as SageMaker sets them
-    (calibrated thresholds: tests/test_calibrated_checks.py, bench/drift_study.py)."""
-    return argparse.Namespace(baseline=str(baseline), input=str(input_path), output=str(output),
-                              partition=list(partitions), format="auto", metrics_repo=extra.get("metrics_repo"),
-                              warn_only=extra.get("warn_only", False),
-                              thresholds=extra.get("thresholds", "sagemaker"))
+def _validate(spark, baseline, input_path, output, *partitions, **extra) -> int:
+    """dqloop.validate's exit status. SageMaker's fixed thresholds unless told: these tests pin SageMaker's
+    checks as SageMaker sets them (calibrated thresholds: tests/test_calibrated_checks.py, bench/drift_study.py)."""
+    options = dqloop.ValidateOptions(partition=partitions, metrics_repo=extra.get("metrics_repo"),
+                                     warn_only=extra.get("warn_only", False),
+                                     thresholds=dqloop.Thresholds(extra.get("thresholds", "sagemaker")))
+    return dqloop.validate(str(input_path), str(baseline), options, output=str(output), spark=spark).exit_code
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +77,11 @@ def backfill(spark, tmp_path_factory):
     for i, name in enumerate(EXPECTED):
         write_parquet(_inject(name, make_frame(ROWS, seed=200 + i, start_id=10**8 + i * ROWS), rng),
                       table / f"case={name}")
-    code = validate.run(spark, _args(root / "baseline", table, root / "out"))
+    code = _validate(spark, root / "baseline", table, root / "out")
     reports = {p.name.split("=", 1)[1]: json.loads((p / "checks.json").read_text())
                for p in (root / "out").iterdir() if p.name.startswith("case=")}
-    validate.run(spark, _args(root / "baseline", table, root / "calibrated", *[f"case={k}" for k in EXPECTED],
-                              thresholds="calibrated", metrics_repo=str(root / "calibrated_metrics")))
+    _validate(spark, root / "baseline", table, root / "calibrated", *[f"case={k}" for k in EXPECTED],
+                              thresholds="calibrated", metrics_repo=str(root / "calibrated_metrics"))
     return code, reports, root
 
 
@@ -139,7 +138,7 @@ def test_metrics_history_is_one_entry_per_partition(spark, backfill):
     assert set(history["partition"]) == {f"case={k}" for k in reports}
     before = len(history)
     # validating a partition again replaces its entry
-    validate.run(spark, _args(root / "baseline", root / "production", root / "out", "case=clean_101"))
+    _validate(spark, root / "baseline", root / "production", root / "out", "case=clean_101")
     again = read_history(root / "out" / "_metrics")
     assert len(again) == before
     rows = again[(again.partition == "case=clean_101") & (again.metric == "row_count")]
@@ -151,7 +150,7 @@ def test_drift_agrees_with_scipy_and_recomputed_bins(spark, tmp_path):
     base = pd.DataFrame({"x": rng.normal(0, 1, 40_000)})
     cur = pd.DataFrame({"x": rng.normal(0.15, 1.2, 30_000)})
     run_baseline(spark, write_parquet(base, tmp_path / "train"), tmp_path / "baseline")
-    validate.run(spark, _args(tmp_path / "baseline", write_parquet(cur, tmp_path / "part"), tmp_path / "out"))
+    _validate(spark, tmp_path / "baseline", write_parquet(cur, tmp_path / "part"), tmp_path / "out")
     checks = json.loads((tmp_path / "out" / "checks.json").read_text())["checks"]
     drift = next(c for c in checks if c["check"] == "baseline_drift_check")["details"]
     # KS statistic on the raw data; each sketch's CDF is within its rank error (~0.16% of n) of the truth

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import baseline_args, run_baseline, write_parquet
-from jobs import baseline as baseline_job
+from helpers import run_baseline, write_parquet
 from jobs import cli
 from jobs.session import counting_jobs
 
@@ -160,7 +159,7 @@ def test_jobs_per_partition_are_pinned_and_independent_of_width(spark, tmp_path)
             cols[f"n{i}"] = rng.normal(size=2000)
             cols[f"c{i}"] = rng.choice(["a", "b", "c"], 2000)
         folder = write_parquet(pd.DataFrame(cols), tmp_path / f"w{width}")
-        baseline_job.run(spark, baseline_args(folder, tmp_path / f"b{width}"))
+        run_baseline(spark, folder, tmp_path / f"b{width}")
         base = load_baseline(read_folder(str(tmp_path / f"b{width}"), ("statistics.json", "constraints.json",
                                                                          "suite.json")))
         df = spark.read.parquet(str(folder))

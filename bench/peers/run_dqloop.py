@@ -20,7 +20,6 @@ import logging
 import re
 import resource
 import sys
-from argparse import Namespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,9 +46,10 @@ class PassLog(logging.Handler):
         self.last = {"pass_partitions": record.args[1], "to_driver_bytes": record.args[2]}
 
 
-def baseline_args(path: str, out: str = "unused") -> Namespace:
-    return Namespace(input=path, output=out, format="auto", columns=None, exclude=[],
-                     predictions=["score", "predicted_label"], holdout_fraction=0.2, seed=42, max_categories=100, engine="pass")
+def baseline_args(path: str, out: str = "unused"):
+    from jobs.baseline import Request
+
+    return Request(input=path, output=out, predictions=("score", "predicted_label"))
 
 
 def suggested_checks(spark, suggestions: dict) -> tuple[object, list[str], list[str]]:
