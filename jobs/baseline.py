@@ -29,7 +29,7 @@ from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
 from constraints.profile import Profile
 from constraints.suite import Suite
-from jobs import console, model_reference
+from jobs import console, domain_drift, model_reference
 from jobs.io import json_text, read_table, unreadable, write_folder
 from jobs.session import counting_jobs
 
@@ -68,6 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "Deequ's analyzers (about 10x the time on large tables; the reference the pass is tested "
                         "against)")
     model_reference.add_arguments(p)
+    domain_drift.add_baseline_arguments(p)
 
 
 def compute(spark: SparkSession, args: argparse.Namespace) -> tuple[Profile, Suite, int]:
@@ -126,7 +127,9 @@ def documents(prof: Profile, suite: Suite) -> dict[str, str]:
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
     model_reference.check_arguments(args)
     prof, suite, jobs = compute(spark, args)
-    target = write_folder(args.output, {**documents(prof, suite), **model_reference.files(spark, args)})
+    docs = documents(prof, suite)
+    target = write_folder(args.output, {**docs, **model_reference.files(spark, args),
+                                        **domain_drift.baseline_files(spark, args, docs, prof.rows)})
     console.print_baseline(prof, suite, target, jobs)
     return 0
 

@@ -48,7 +48,7 @@ from constraints.columns import PREDICTION
 from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS, DqloopError, SetupError, UsageError
 from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
-from jobs import estimated
+from jobs import domain_drift, estimated
 from jobs.history import HistoryIndex, history_file
 from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
@@ -101,6 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--history-output-metrics", metavar="LIST", default=",".join(DEFAULT_OUTPUT_METRICS),
                    help=f"extra metrics with rules for model outputs (--predictions of the baseline) "
                         f"(default {','.join(DEFAULT_OUTPUT_METRICS)})")
+    domain_drift.add_validate_arguments(p)
 
 
 def _metric_list(text: str) -> tuple[str, ...]:
@@ -215,6 +216,7 @@ def summary_line(o: Outcome) -> str:
 def run(spark: SparkSession, args: argparse.Namespace) -> int:
     baseline = read_baseline(args.baseline)
     model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
+    domain_sample, domain_options = domain_drift.load_sample(args.baseline), domain_drift.options_from(args)
     hook = webhook_from(getattr(args, "webhook_url_file", None))
     thresholds, history = options_from(args)
     keys = partition_keys(spark, args.input)
@@ -244,6 +246,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         log.info("validating %s (%d of %d)", partition, i, len(targets))
         steps.step(i, partition)
         o = validate_one(spark, baseline, path, partition, args.format, thresholds)
+        o = domain_drift.attach(domain_sample, o, domain_options, thresholds)   # multivariate drift (sampled)
         o, estimated_files, estimated_metrics = estimated.attach(model_reference, o.data, o)
         if o.report is not None and repo and history is not None and o.report.rows:
             o = replace(o, report=with_history(o.report, repo, baseline, history, index))
