@@ -199,8 +199,9 @@ def _shap(model, X: pd.DataFrame) -> np.ndarray:
 
 
 def classify(baseline: pd.DataFrame, partition: pd.DataFrame, plan: Sequence[tuple[str, str]],
-             options: DomainOptions = DomainOptions()) -> DomainResult:
-    """Train the classifier k-fold on the two samples; raises ValueError when either has too few rows."""
+             options: DomainOptions = DomainOptions(), explain: bool = True) -> DomainResult:
+    """Train the classifier k-fold on the two samples; raises ValueError when either has too few rows.
+    `explain=False` skips the SHAP contributions (equal shares; the alarm does not depend on them)."""
     import lightgbm as lgb
     from sklearn.model_selection import StratifiedKFold
 
@@ -226,6 +227,8 @@ def classify(baseline: pd.DataFrame, partition: pd.DataFrame, plan: Sequence[tup
         scores[test] = model.predict(X.iloc[test])
         folds[test] = i
         held_partition = test[y[test] == 1]
+        if not explain:
+            continue
         if len(held_partition) > per_fold:
             held_partition = rng.choice(held_partition, per_fold, replace=False)
         shap_sum += np.abs(_shap(model, X.iloc[held_partition])).sum(axis=0)

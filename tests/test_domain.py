@@ -251,3 +251,18 @@ def test_report_section_in_chromium(run, browser):
     assert widths == sorted(widths, reverse=True) and widths[0] > 100
     w.quiet({report.as_uri()})
     w.close()
+
+
+def test_spark_sample_is_bounded_and_uniform(spark):
+    from jobs.domain_drift import draw
+
+    df = spark.range(50_000, numPartitions=4).selectExpr("cast(id as double) as x", "cast(id % 3 as string) as s")
+    plan = (("x", NUMERIC), ("s", CATEGORICAL))
+    frame = draw(df, plan, 50_000, 2_000, 7)
+    assert len(frame) == 2_000 and frame["x"].is_unique
+    assert set(frame["s"]) == {"0", "1", "2"}
+    # uniform over the rows, whatever Spark partition they sit in: the ids' mean and a chi-squared over quarters
+    assert abs(frame["x"].mean() - 24_999.5) < 4 * (50_000 / math.sqrt(12)) / math.sqrt(2_000)
+    quarters = np.histogram(frame["x"], bins=4, range=(0, 50_000))[0]
+    assert stats.chisquare(quarters).pvalue > 0.001
+    assert len(draw(df.limit(300), plan, 300, 2_000, 7)) == 300     # a small partition: every row
