@@ -50,9 +50,9 @@ def add_validate_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--domain-sample-rows", type=int, default=d.partition_rows, metavar="N",
                    help=f"rows drawn at random from each partition (default {d.partition_rows:,}): the cost is "
                         "bounded whatever the partition's size")
-    g.add_argument("--domain-folds", type=int, default=d.folds, help=f"cross-validation folds (default {d.folds})")
-    g.add_argument("--domain-trees", type=int, default=d.trees, help=f"LightGBM boosting rounds (default {d.trees})")
-    g.add_argument("--domain-min-effect", type=float, default=d.min_effect,
+    g.add_argument("--domain-folds", type=int, default=d.folds, metavar="K", help=f"cross-validation folds (default {d.folds})")
+    g.add_argument("--domain-trees", type=int, default=d.trees, metavar="N", help=f"LightGBM boosting rounds (default {d.trees})")
+    g.add_argument("--domain-min-effect", type=float, default=d.min_effect, metavar="E",
                    help=f"smallest 2 AUROC - 1 worth an alarm (default {d.min_effect})")
 
 

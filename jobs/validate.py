@@ -18,7 +18,9 @@ default: sampling noise at both sizes, a minimum effect, false alarms held acros
 SageMaker's fixed ones (--thresholds sagemaker). With a metrics history, each partition's metrics
 are also checked against those of the partitions before it (in name order; in a backfill, the ones
 validated earlier in the same run count): n-sigma rules (--history-sigmas, 3) and a row-count
-rate-of-change rule; --history-metrics chooses the metrics, --no-history turns them off.
+rate-of-change rule; --history-metrics chooses the metrics, --no-history turns them off. With the
+baseline's domain_sample.json, a classifier trained to tell a sample of the partition from the baseline's
+checks the features together (domain_classifier_check; --no-domain-classifier turns it off).
 
 Exit status: 0 no violations, 1 violations (0 with --warn-only), 2 usage error (bad arguments,
 baseline invalid, a named partition missing), 3 runtime error (a partition unreadable, Spark failure,
