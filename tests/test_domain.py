@@ -266,3 +266,15 @@ def test_spark_sample_is_bounded_and_uniform(spark):
     quarters = np.histogram(frame["x"], bins=4, range=(0, 50_000))[0]
     assert stats.chisquare(quarters).pvalue > 0.001
     assert len(draw(df.limit(300), plan, 300, 2_000, 7)) == 300     # a small partition: every row
+
+
+def test_too_few_rows_is_a_skipped_check_not_a_crash():
+    from jobs.render.domain import domain_section
+
+    with pytest.raises(ValueError, match="at least 20 rows"):
+        classify(_rows(500, 1), _rows(5, 2), PLAN)
+    from constraints.domain import skipped
+    c = skipped("the domain classifier needs at least 20 rows on each side <b>").to_dict()
+    html = domain_section([c])
+    assert "skipped" in html and "&lt;b&gt;" in html and "<b>" not in html.split("</h2>")[1]
+    assert domain_section([{"check": "row_count_check", "status": "passed"}]) == ""
