@@ -21,8 +21,9 @@ also finds changes in their joint distribution (a correlation that flips while e
                  out-of-fold scores and permuting within folds ignores that, and bench/domain_study.py measured
                  11% of p-values below 0.05 under no change with it). Whatever the correlation, the standard
                  deviation of the mean of the folds' AUROCs is at most the mean of their standard deviations
-                 (Minkowski), so the threshold uses that bound with the normal quantile: conservative by at most
-                 sqrt(folds) when the folds are independent, never above alpha (measured in bench/RESULTS.md).
+                 (Minkowski), so the threshold uses that bound with the normal quantile: at most alpha up to
+                 the normal approximation, whatever the correlation, and conservative (by up to sqrt(folds) in
+                 sd when the folds are independent); measured in bench/RESULTS.md.
                  The threshold is the larger of that quantile and a minimum effect (AUROC 0.5 + min_effect/2,
                  plus `effect_sigmas` of those standard deviations), as constraints.thresholds sets the others;
   contributions  SHAP values (shap's TreeExplainer, exact TreeSHAP) of each fold's model on its held-out
