@@ -35,11 +35,13 @@ from constraints.checks import CheckResult, FAILED, PASSED, SKIPPED
 
 ONLINE, BATCH = "online", "batch"
 DATASET = "*"                                  # the feature name of partition-level metrics
-DATASET_METRICS = ("row_count", "labeled_accuracy")
+DOMAIN_METRICS = ("domain_auroc", "domain_skill", "domain_drift_coefficient")   # constraints.domain
+DATASET_METRICS = ("row_count", "labeled_accuracy", *DOMAIN_METRICS)
 DEFAULT_METRICS = ("row_count", "labeled_accuracy", "completeness")      # for every feature
 DEFAULT_OUTPUT_METRICS = ("mean", "completeness")      # for model outputs (predictions)
-HISTORY_METRICS = ("row_count", "labeled_accuracy", "completeness", "mean", "distinct_count", "baseline_drift_z")
-ONE_SIDED_UP = frozenset({"baseline_drift_z"})   # only a rise is bad
+HISTORY_METRICS = ("row_count", "labeled_accuracy", "completeness", "mean", "distinct_count", "baseline_drift_z",
+                   *DOMAIN_METRICS, "domain_contribution")
+ONE_SIDED_UP = frozenset({"baseline_drift_z", *DOMAIN_METRICS, "domain_contribution"})   # only a rise is bad
 
 
 @dataclass(frozen=True)

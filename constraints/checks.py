@@ -179,7 +179,7 @@ def _calibrated_drift(f: FeatureBaseline, distance: float, th: Threshold, detail
     ok = distance <= th.value
     text = (f"Baseline drift distance {distance:.4g} (L-infinity) is {'within' if ok else 'above'} the calibrated "
             f"threshold {th.value:.4g}: {th.derivation}. PSI {details['psi']:.4g}, Jensen-Shannon "
-            f"{details['js_distance']:.4g}.")
+            f"{details['js_distance']:.4g}, KL {details['kl_divergence']:.4g}.")
     return CheckResult("baseline_drift_check", f.name, PASSED if ok else FAILED, distance, th.value, text,
                        details={**details, **th.to_details()})
 
@@ -200,7 +200,8 @@ def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfil
         n, m = float(f.num_present), float(p.grid.n)
         distance = drift.linf_robust if method == "Robust" else drift.linf_simple
         details = {"method": method, "linf_simple": drift.linf_simple, "linf_robust": drift.linf_robust,
-                   "psi": drift.psi, "js_distance": drift.js, "wasserstein_normalized": drift.wasserstein_normalized,
+                   "psi": drift.psi, "js_distance": drift.js, "kl_divergence": drift.kl,
+                   "wasserstein_normalized": drift.wasserstein_normalized,
                    "grid_points": len(p.grid.points), "grid_resolution": drift.resolution}
         if _calibrated(baseline, f, "comparison_threshold", t) and n and m:
             # the partition is counted exactly: only the baseline sketch's rank error is added
@@ -214,7 +215,7 @@ def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfil
         drift = categorical_drift({k: float(v) for k, v in f.categories.items()}, {k: float(v) for k, v in p.categories},
                                   other)
         details = {"method": method, "linf": drift.linf, "chi_squared_p_value": drift.chi_squared_p_value,
-                   "psi": drift.psi, "js_distance": drift.js}
+                   "psi": drift.psi, "js_distance": drift.js, "kl_divergence": drift.kl}
         n, m = float(sum(f.categories.values())), float(sum(c for _, c in p.categories)) + other
         if _calibrated(baseline, f, "categorical_comparison_threshold", t) and n and m:
             th = linf_shares_threshold([c / n for c in f.categories.values()], n, m, alpha, t)
@@ -234,7 +235,8 @@ def baseline_drift_check(baseline: Baseline, f: FeatureBaseline, p: ColumnProfil
                            "No distribution to compare (no values, or no categorical buckets in the baseline).")
     ok = distance <= threshold
     text = (f"Baseline drift distance {distance:.4g} ({method}) is {'within' if ok else 'above'} the threshold "
-            f"{threshold:g}. PSI {details['psi']:.4g}, Jensen-Shannon {details['js_distance']:.4g}.")
+            f"{threshold:g}. PSI {details['psi']:.4g}, Jensen-Shannon {details['js_distance']:.4g}, KL "
+            f"{details['kl_divergence']:.4g}.")
     return CheckResult("baseline_drift_check", f.name, PASSED if ok else FAILED, distance, threshold, text,
                        details=details)
 

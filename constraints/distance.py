@@ -4,8 +4,14 @@ Numeric features compare the baseline's KLL sketch (a `Sketch`) with the partiti
 baseline's grid (constraints.grid): the L-infinity distance of the two CDFs, i.e. the two-sample
 Kolmogorov-Smirnov statistic, optionally reduced by SageMaker's noise allowance 1.8 * sqrt((n + m) / (n m))
 ("Robust"). Categorical features compare category shares (L-infinity) or run a chi-squared test. Beside
-them, every feature gets PSI and the Jensen-Shannon distance on the same bins, numeric ones the
-Wasserstein distance normalised by the baseline's standard deviation.
+them, every feature gets PSI, the Jensen-Shannon distance and the Kullback-Leibler divergence on the same
+bins, numeric ones the Wasserstein distance normalised by the baseline's standard deviation.
+
+KL divergence: KL(partition || baseline) = sum q ln(q / p) in nats over the bins (q the partition's
+shares, p the baseline's), as scipy.stats.entropy(q, p) computes it. Smoothing rule: a bin empty on either
+side is floored at EPSILON = 1e-4 (the floor PSI uses), then both sides are renormalised to sum to 1
+(scipy.stats.entropy normalises its arguments), so the divergence stays finite when the partition has
+values in a bin the baseline never saw; such a bin adds about q ln(q / 1e-4).
 """
 
 from __future__ import annotations
@@ -72,6 +78,13 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def kl_divergence(expected: np.ndarray, actual: np.ndarray) -> float:
+    """KL(actual || expected) in nats, empty bins floored at EPSILON and both sides renormalised."""
+    e, a = np.maximum(expected, EPSILON), np.maximum(actual, EPSILON)
+    a, e = a / a.sum(), e / e.sum()
+    return float(np.sum(a * np.log(a / e)))
+
+
 def js_distance(p: np.ndarray, q: np.ndarray) -> float:
     """Jensen-Shannon distance (square root of the divergence, base 2: between 0 and 1)."""
     p, q = np.maximum(p, 0.0), np.maximum(q, 0.0)
@@ -91,6 +104,7 @@ class CategoricalDrift:
     chi_squared_p_value: float | None
     psi: float
     js: float
+    kl: float = 0.0     # KL(partition || baseline), nats (kl_divergence)
 
 
 def _shares(counts: dict[str, float], keys: list[str]) -> np.ndarray:
@@ -145,4 +159,5 @@ def categorical_drift(baseline: dict[str, float], current: dict[str, float], oth
     if other:   # the extra bin holds many values; each of them is below the largest listed share
         linf = linf[:-1]
     return CategoricalDrift(float(np.max(linf)) if len(linf) else 0.0, chi_squared_p_value(baseline, current, other),
-                            psi(p, q), js_distance(p, q) if p.sum() and q.sum() else 0.0)
+                            psi(p, q), js_distance(p, q) if p.sum() and q.sum() else 0.0,
+                            kl_divergence(p, q) if p.sum() and q.sum() else 0.0)

@@ -12,7 +12,7 @@ From the counts the partition's CDF just below every point is exact, so the two-
 max_j |F_baseline(p_j-) - F_partition(p_j-)| is the baseline sketch's against the partition's exact
 CDF at the grid: never above the statistic on all values, and below it by at most the larger share of
 either side in one cell (`resolution`; exact where every baseline item has its own cell). PSI and
-Jensen-Shannon use the 10 buckets exactly; the Wasserstein distance is integrated cell by cell.
+Jensen-Shannon (and KL) use the 10 buckets exactly; the Wasserstein distance is integrated cell by cell.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from constraints.distance import Sketch, bin_shares, js_distance, psi, robust_allowance
+from constraints.distance import Sketch, bin_shares, js_distance, kl_divergence, psi, robust_allowance
 
 GRID_CELLS = 256          # quantile cells of the baseline; resolution about 1/256 of the data
 ALL_ITEMS_UP_TO = 512     # a sketch with at most this many distinct items contributes all of them
@@ -101,6 +101,7 @@ class GridDrift:
     js: float
     wasserstein_normalized: float | None    # by the baseline's standard deviation
     resolution: float                       # the largest cell share of either side: how far below the all-values KS
+    kl: float = 0.0                         # KL(partition || baseline) on the same bins as PSI (distance.kl_divergence)
 
 
 def grid_drift(levels, edges, grid: GridCounts, baseline_std: float | None,
@@ -128,4 +129,5 @@ def grid_drift(levels, edges, grid: GridCounts, baseline_std: float | None,
     single = np.concatenate([[False], points[1:] == np.nextafter(points[:-1], np.inf), [False]])
     resolution = float(max(share_b[~single].max(initial=0.0), share_p[~single].max(initial=0.0)))
     return GridDrift(ks, max(0.0, ks - robust_allowance(base.n, grid.n)), psi(expected, actual),
-                     js_distance(expected, actual), wasserstein / baseline_std if baseline_std else None, resolution)
+                     js_distance(expected, actual), wasserstein / baseline_std if baseline_std else None, resolution,
+                     kl_divergence(expected, actual))

@@ -14,6 +14,7 @@ from constraints.baseline import Baseline
 from constraints.checks import (CheckResult, FAILED, feature_checks, row_count_check, schema_checks,
                                 suite_checks)
 from constraints.columns import FEATURE, STRING, UNKNOWN, Column, projection, sagemaker_type
+from constraints.domain import metric_rows as domain_metric_rows
 from constraints.profile import Profile
 from constraints.sagemaker import statistics_document
 from constraints.scan import offending, plan_scan, scan
@@ -78,9 +79,10 @@ class ValidationReport:
                 if n and m:  # the distance in units of its no-change scale sqrt(1/n + 1/m): free of the sizes
                     rows.append({"feature": r.feature, "metric": "baseline_drift_z",
                                  "value": r.measured / (1.0 / n + 1.0 / m) ** 0.5})
-                for key in ("psi", "js_distance", "wasserstein_normalized"):
+                for key in ("psi", "js_distance", "kl_divergence", "wasserstein_normalized"):
                     if r.details.get(key) is not None:
                         rows.append({"feature": r.feature, "metric": key, "value": float(r.details[key])})
+            rows += domain_metric_rows(r)   # domain_classifier_check: AUROC, drift coefficient, contributions
         return rows
 
 

@@ -35,7 +35,7 @@ from constraints.profile import Profile
 from constraints.suite import Suite
 from dqloop.options import BaselineOptions
 from dqloop.results import BaselineResult
-from jobs import console, model_reference
+from jobs import console, domain_drift, model_reference
 from jobs.io import as_table, json_text, source_name, unreadable, write_folder
 from jobs.session import counting_jobs
 
@@ -74,6 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "Deequ's analyzers (about 10x the time on large tables; the reference the pass is tested "
                         "against)")
     model_reference.add_arguments(p)
+    domain_drift.add_baseline_arguments(p)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +150,7 @@ def execute(spark: SparkSession, args: Request) -> BaselineResult:
     model_reference.check_arguments(args)
     prof, suite, jobs = compute(spark, args)
     files = {**documents(prof, suite), **model_reference.files(spark, args)}
+    files.update(domain_drift.baseline_files(spark, args, files, prof.rows))
     target = write_folder(args.output, files) if args.output is not None else None
     console.print_baseline(prof, suite, target, jobs)
     return BaselineResult(prof, suite, files, target, jobs)

@@ -18,7 +18,9 @@ default: sampling noise at both sizes, a minimum effect, false alarms held acros
 SageMaker's fixed ones (--thresholds sagemaker). With a metrics history, each partition's metrics
 are also checked against those of the partitions before it (in name order; in a backfill, the ones
 validated earlier in the same run count): n-sigma rules (--history-sigmas, 3) and a row-count
-rate-of-change rule; --history-metrics chooses the metrics, --no-history turns them off.
+rate-of-change rule; --history-metrics chooses the metrics, --no-history turns them off. With the
+baseline's domain_sample.json, a classifier trained to tell a sample of the partition from the baseline's
+checks the features together (domain_classifier_check; --no-domain-classifier turns it off).
 
 Exit status: 0 no violations, 1 violations (0 with --warn-only), 2 usage error (bad arguments,
 baseline invalid, a named partition missing), 3 runtime error (a partition unreadable, Spark failure,
@@ -52,7 +54,7 @@ from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
 from dqloop.options import ValidateOptions
 from dqloop.results import PartitionResult, ValidationRun
-from jobs import estimated
+from jobs import domain_drift, estimated
 from jobs.history import HistoryIndex, MetricsRepository, ResultKey, default_repository
 from jobs.io import as_table, join, json_text, partition_keys, read_folder, unreadable, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
@@ -105,6 +107,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--history-output-metrics", metavar="LIST", default=",".join(DEFAULT_OUTPUT_METRICS),
                    help=f"extra metrics with rules for model outputs (--predictions of the baseline) "
                         f"(default {','.join(DEFAULT_OUTPUT_METRICS)})")
+    domain_drift.add_validate_arguments(p)
 
 
 def _metric_list(text: str) -> tuple[str, ...]:
@@ -245,6 +248,7 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
     reported (when `args.output` is set) and recorded in the metrics history; summary lines on stdout."""
     baseline = read_baseline(args.baseline)
     model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
+    domain_sample, domain_options = domain_drift.load_sample(args.baseline), domain_drift.options_from(args)
     hook = webhook_from(getattr(args, "webhook_url_file", None))
     thresholds, history = options_from(args)
     keys = partition_keys(spark, args.input) if isinstance(args.input, str) else []
@@ -274,6 +278,7 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
         log.info("validating %s (%d of %d)", partition, i, len(targets))
         steps.step(i, partition)
         o = validate_one(spark, baseline, path, partition, args.format, thresholds)
+        o = domain_drift.attach(domain_sample, o, domain_options, thresholds)   # multivariate drift (sampled)
         o, estimated_files, estimated_metrics = estimated.attach(model_reference, o.data, o)
         if o.report is not None and repo and history is not None and o.report.rows:
             o = replace(o, report=with_history(o.report, repo, baseline, history, index))

@@ -14,6 +14,7 @@ from constraints.baseline import Baseline, FeatureBaseline
 from constraints.columns import PREDICTION
 from jobs.render.charts import paired_bars, paired_columns
 from jobs.render.distributions import category_shares, numeric_bins
+from jobs.render.domain import domain_section
 from jobs.render.html import Cell, esc, fmt, number, page, pct, table, text
 
 VERDICTS = {"ok": "OK: no violations", "violations": "Violations found", "empty": "Empty partition"}
@@ -125,6 +126,7 @@ def partition_report(checks: dict[str, Any], statistics: dict[str, Any], baselin
             "<h2>Violations</h2>"]
     body.append(table(CHECK_HEADERS, check_rows(violations, with_status=False), id_="violations")
                 if violations else "<p id=\"violations\">No violations.</p>")
+    body.append(domain_section(results))   # multivariate drift: the domain classifier, when it ran
     extra = [c for c in by_feature if baseline.feature(c) is None]
     for title, is_output in (("Inputs", False), ("Model outputs", True)):
         group = [f for f in baseline.features if (roles.get(f.name) == PREDICTION) == is_output]
