@@ -1,11 +1,14 @@
 """dqloop validate: check production partitions against a baseline.
 
     dqloop validate --baseline DIR --input PATH --output DIR [--partition chunk=03 ...]
+    dqloop validate --baseline DIR --table NAME [--version N] --output DIR [--partition dt=2026-11-30 ...]
     spark-submit --properties-file spark-conf/spark-defaults.conf jobs/validate.py (same arguments)
 
 PATH is one partition folder (reports go straight into DIR) or a partitioned table root; then the
 selected partitions (--partition, repeated: exact `chunk=03`, glob `chunk=0*`, range `chunk=01..05`;
-default: all) are validated in turn in one Spark session, each reported under DIR/<name=value>/:
+default: all) are validated in turn in one Spark session, each reported under DIR/<name=value>/.
+--table reads a catalog table (or a Delta table, at one version) instead, partitioned by its own
+partition columns (jobs.tables, docs/tables.md). Each partition's report:
 constraint_violations.json and statistics.json (SageMaker's formats), checks.json (every check
 with measured value, threshold, status and evidence), report.html (for people) and metrics.prom
 (Prometheus text format). Each partition's metrics go to the metrics history (DIR/_metrics for a
@@ -48,7 +51,7 @@ from constraints.columns import PREDICTION
 from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS, DqloopError, SetupError, UsageError
 from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
-from jobs import estimated
+from jobs import estimated, tables
 from jobs.history import HistoryIndex, history_file
 from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
@@ -60,7 +63,9 @@ BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", required=True, metavar="DIR", help="folder written by `dqloop baseline`")
-    p.add_argument("--input", required=True, metavar="PATH", help="a partition folder, or a partitioned table root")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", metavar="PATH", help="a partition folder, or a partitioned table root")
+    tables.add_arguments(p, source, with_partition=False)
     p.add_argument("--output", required=True, metavar="DIR", help="where reports go")
     p.add_argument("--partition", action="append", default=[], metavar="SEL",
                    help="partition(s) of a table to validate: chunk=03, chunk=0*, chunk=01..05 (repeatable; "
@@ -160,7 +165,7 @@ class Outcome:
 def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str,
                  thresholds: Thresholds = Thresholds()) -> Outcome:
     try:
-        table = read_table(spark, path, fmt)
+        table = read_table(spark, path, fmt) if isinstance(path, str) else path.read(spark)   # tables.TablePartition
         return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds), data=table.df)
     except SetupError:
         raise   # the installation, not this partition: no other partition would fare better
@@ -212,13 +217,9 @@ def summary_line(o: Outcome) -> str:
     return f"{o.partition}  rows={r.rows}  {r.verdict}  violations={len(r.violations)}" + (f"  ({detail})" if detail else "")
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> int:
-    baseline = read_baseline(args.baseline)
-    model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
-    hook = webhook_from(getattr(args, "webhook_url_file", None))
-    thresholds, history = options_from(args)
+def _folder_targets(spark: SparkSession, args: argparse.Namespace) -> tuple[list, list[str], str | None]:
+    """(path, partition name, output folder) per selected partition of --input, unmatched selectors, history."""
     keys = partition_keys(spark, args.input)
-    run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
     unmatched: list[str] = []
     if not keys:
         if args.partition:
@@ -236,6 +237,25 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
                              f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
         targets = [(join(args.input, k), k, join(args.output, k)) for k in chosen]
         repo = args.metrics_repo or join(args.output, "_metrics")
+    return targets, unmatched, repo
+
+
+def _table_targets(spark: SparkSession, args: argparse.Namespace) -> tuple[list, list[str], str | None]:
+    targets, unmatched, table = tables.targets(spark, args, select)
+    for sel in unmatched:
+        print(f"{sel}  error  no such partition in {table}", flush=True)
+    partitioned = bool(table.partition_columns)
+    return targets, unmatched, args.metrics_repo or (join(args.output, "_metrics") if partitioned else None)
+
+
+def run(spark: SparkSession, args: argparse.Namespace) -> int:
+    baseline = read_baseline(args.baseline)
+    model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
+    hook = webhook_from(getattr(args, "webhook_url_file", None))
+    thresholds, history = options_from(args)
+    run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    targets, unmatched, repo = _table_targets(spark, args) if getattr(args, "table", None) \
+        else _folder_targets(spark, args)
     outcomes, run_samples, folders = [], [], {}
     index = HistoryIndex.load(repo) if repo and history is not None else None   # read once per run
     labels = labeled_rows(repo)
