@@ -1,13 +1,14 @@
 """Catalog tables and Delta Lake tables as inputs of `dqloop baseline` and `dqloop validate`.
 
-    --table NAME [--version N] [--partition SEL ...]
+    --table NAME [--version N] [--partition SEL ...] [--where CONDITION]
 
 NAME is a table of the session's catalog (`shop.events`: Spark's Hive-compatible catalog when
 spark.sql.catalogImplementation is `hive`, see docs/tables.md) or a Delta table by path
 (delta.`/data/events`). Partitions are the table's own partition columns: the metastore's partition
 list for Hive-format tables, the distinct partition values at the version read for Delta tables,
 named like folders (`dt=2026-11-30`, `dt=2026-11-30/hour=04`), so --partition's selectors (exact,
-glob, range) work as for a partitioned folder. A Delta table is read at one version: --version N
+glob, range) work as for a partitioned folder; --where filters them by a SQL condition on the partition
+columns (`dt >= '2026-11-01' AND region = 'eu'`, typed as the table types them). A Delta table is read at one version: --version N
 (time travel), or its current version, resolved once and pinned for the whole run; the baseline
 records the table, its format and that version.
 
@@ -43,6 +44,9 @@ def add_arguments(p: argparse.ArgumentParser, source: argparse._MutuallyExclusiv
     p.add_argument("--version", type=int, metavar="N",
                    help="with --table: read a Delta table as of version N (time travel; default: its current "
                         "version, pinned for the run)")
+    p.add_argument("--where", metavar="CONDITION",
+                   help="with --table: only the partitions whose partition columns meet this SQL condition "
+                        "(\"dt >= '2026-11-01'\"); with --partition, both apply")
     if with_partition:
         p.add_argument("--partition", action="append", default=[], metavar="SEL",
                        help="with --table: only these partitions (dt=2026-11-30, dt=2026-11-*, dt=2026-11-01..30; "
@@ -133,6 +137,26 @@ def partitions(spark: SparkSession, table: CatalogTable) -> list[str]:
     return sorted("/".join(f"{c}={HIVE_NULL if r[c] is None else r[c]}" for c in cols) for r in rows)
 
 
+def where(spark: SparkSession, table: CatalogTable, keys: list[str], condition: str) -> list[str]:
+    """The partitions among `keys` whose values meet the SQL `condition`, the columns typed as in the table
+    (evaluated on the list of partition values: no data is read)."""
+    if not keys:
+        return []
+    cols = list(table.partition_columns)
+    types = {f.name: f.dataType for f in frame(spark, table).schema.fields}
+    rows = [[i, *(None if v == HIVE_NULL else v for v in (part.partition("=")[2] for part in key.split("/")))]
+            for i, key in enumerate(keys)]
+    listed = spark.createDataFrame(rows, "`__i` int, " + ", ".join(f"`{c}` string" for c in cols))
+    typed = listed.select("__i", *[F.col(c).cast(types[c]).alias(c) for c in cols])
+    try:
+        kept = {r["__i"] for r in typed.where(condition).select("__i").collect()}
+    except AnalysisException as exc:   # ParseException included
+        raise UsageError(f"--where {condition!r} is not a condition on the partition columns "
+                         f"({', '.join(cols)}): {str(exc).strip().splitlines()[0]}",
+                         f"use only {', '.join(cols)}, e.g. --where \"{cols[0]} >= '...'\"") from None
+    return [k for i, k in enumerate(keys) if i in kept]
+
+
 def _condition(df: DataFrame, key: str):
     condition = F.lit(True)
     types = dict(df.dtypes)
@@ -184,16 +208,23 @@ def targets(spark: SparkSession, args: argparse.Namespace, select) -> tuple[list
     table = open_table(spark, args.table, args.version)
     keys = partitions(spark, table)
     if not table.partition_columns:
-        if args.partition:
-            raise UsageError(f"--partition was given but {table} has no partition columns.",
-                             "drop --partition to validate the whole table as one partition")
+        if args.partition or getattr(args, "where", None):
+            raise UsageError(f"--partition or --where was given but {table} has no partition columns.",
+                             "drop them to validate the whole table as one partition")
         return [(TablePartition(table, ""), _plain_name(table.name), args.output)], [], table
     chosen, unmatched = select(keys, args.partition)
+    if getattr(args, "where", None):
+        chosen = where(spark, table, chosen, args.where)
     if not chosen:
-        raise UsageError(f"No partition of {table} matches {args.partition or 'anything (it has none)'}.",
+        raise UsageError(f"No partition of {table} matches {' and '.join(_asked(args)) or 'anything (it has none)'}.",
                          f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}" if keys
                          else "write data into the table first")
     return [(TablePartition(table, k), k, join(args.output, k)) for k in chosen], unmatched, table
+
+
+def _asked(args: argparse.Namespace) -> list[str]:
+    return [*(f"--partition {p}" for p in args.partition), *([f"--where {args.where}"] if getattr(args, "where", None)
+                                                               else [])]
 
 
 def _no_format(args: argparse.Namespace) -> None:
@@ -210,13 +241,15 @@ def baseline_input(spark: SparkSession, args: argparse.Namespace, select) -> tup
     _no_format(args)
     table = open_table(spark, args.table, args.version)
     keys = None
-    if args.partition:
+    if args.partition or getattr(args, "where", None):
         if not table.partition_columns:
-            raise UsageError(f"--partition was given but {table} has no partition columns.",
-                             "drop --partition to profile the whole table")
+            raise UsageError(f"--partition or --where was given but {table} has no partition columns.",
+                             "drop them to profile the whole table")
         available = partitions(spark, table)
         keys, unmatched = select(available, args.partition)
-        if unmatched:
-            raise UsageError(f"No partition of {table} matches {', '.join(unmatched)}.",
+        if getattr(args, "where", None):
+            keys = where(spark, table, keys, args.where)
+        if unmatched or not keys:
+            raise UsageError(f"No partition of {table} matches {', '.join(unmatched) or ' and '.join(_asked(args))}.",
                              f"choose among: {', '.join(available[:10])}{' ...' if len(available) > 10 else ''}")
     return read_selected(spark, table, keys), {**table.provenance(), "partitions": keys}
