@@ -78,9 +78,9 @@ def open_table(spark: SparkSession, name: str, version: int | None = None) -> Ca
     name = name.strip()
     try:
         detail = spark.sql(f"DESCRIBE DETAIL {name}").select("format", "partitionColumns").first()
+        fmt, columns = str(detail["format"] or "unknown").lower(), tuple(detail["partitionColumns"] or ())
     except AnalysisException as exc:
-        raise _not_found(spark, name, exc) from None
-    fmt, columns = str(detail["format"] or "unknown").lower(), tuple(detail["partitionColumns"] or ())
+        fmt, columns = _catalog_entry(spark, name, exc)   # a view, or a table DESCRIBE DETAIL does not know
     if fmt != DELTA:
         if version is not None:
             raise UsageError(f"--version {version} was given but {name} is a {fmt} table, which has no versions.",
@@ -94,6 +94,15 @@ def open_table(spark: SparkSession, name: str, version: int | None = None) -> Ca
                          f"pick one of those with --version (DESCRIBE HISTORY {name} lists them with their times), "
                          "or drop --version for the current one")
     return CatalogTable(name, fmt, columns, version)
+
+
+def _catalog_entry(spark: SparkSession, name: str, exc: AnalysisException) -> tuple[str, tuple[str, ...]]:
+    try:
+        entry = spark.catalog.getTable(name)
+        columns = tuple(c.name for c in spark.catalog.listColumns(name) if c.isPartition)
+    except AnalysisException:
+        raise _not_found(spark, name, exc) from None
+    return str(entry.tableType or "unknown").lower(), columns
 
 
 def _not_found(spark: SparkSession, name: str, exc: AnalysisException) -> InputNotFound:

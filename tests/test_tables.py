@@ -57,6 +57,11 @@ def test_delta_versions_and_partitions(spark, delta_table):
     with pytest.raises(UsageError) as err:
         tables.open_table(spark, name, version=7)
     assert "has no version 7; its versions are 0-1" in str(err.value) and "--version" in err.value.hint
+    # a view is read whole, as a table without partitions
+    spark.sql(f"CREATE OR REPLACE TEMP VIEW recent_events AS SELECT * FROM {name} WHERE dt = '{DAYS[1]}'")
+    view = tables.open_table(spark, "recent_events")
+    assert view.partition_columns == () and tables.partitions(spark, view) == []
+    assert tables.read_partition(spark, view, "").df.count() == len(delta_table["shifted"])
     with pytest.raises(InputNotFound) as err:
         tables.open_table(spark, "shop.nowhere")
     assert "shop.nowhere was not found" in str(err.value) and "spark.sql.catalogImplementation hive" in err.value.hint
