@@ -16,7 +16,7 @@ from pyspark.sql import SparkSession
 
 from constraints.errors import SetupError
 
-SETUP_HINT = "run scripts/setup (it fetches the Deequ jar named in spark-conf/spark-defaults.conf)"
+SETUP_HINT = "run scripts/setup (it fetches the jars named in spark-conf/spark-defaults.conf)"
 
 
 def pydeequ_module(name: str) -> ModuleType:

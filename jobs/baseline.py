@@ -1,10 +1,13 @@
 """dqloop baseline: schema, statistics and a constraint suite from a model's training data.
 
     dqloop baseline --input PATH --output DIR [options]
+    dqloop baseline --table NAME [--version N] [--partition SEL ...] --output DIR [options]
     spark-submit --properties-file spark-conf/spark-defaults.conf jobs/baseline.py --input PATH --output DIR
 
 Writes DIR/statistics.json and DIR/constraints.json (SageMaker Model Monitor's formats),
 DIR/suite.json (the richer, held-out-checked suite) and DIR/pandera_schema.yaml.
+--table reads a catalog or Delta table (jobs.tables, docs/tables.md); a Delta table is read at one
+version (--version, or its current one), recorded with the table's name in suite.json's meta.table.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ from constraints.profile import Profile
 from constraints.suite import Suite
 from dqloop.options import BaselineOptions
 from dqloop.results import BaselineResult
-from jobs import console, domain_drift, model_reference
-from jobs.io import as_table, json_text, source_name, unreadable, write_folder
+from jobs import console, domain_drift, model_reference, tables
+from jobs.io import Table, as_table, json_text, source_name, unreadable, write_folder
 from jobs.session import counting_jobs
 
 PASS, DEEQU = "pass", "deequ"   # --engine: validate's one pass (constraints.profiling) or Deequ's analyzers
@@ -56,8 +59,10 @@ def _names(value: str) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input", required=True, metavar="PATH",
-                   help="training data: Parquet or CSV file, folder or partitioned table; local path or Hadoop URI")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", metavar="PATH",
+                        help="training data: Parquet or CSV file, folder or partitioned table; local path or Hadoop URI")
+    tables.add_arguments(p, source, with_partition=True)
     p.add_argument("--output", required=True, metavar="DIR", help="folder for the baseline (replaced when complete)")
     p.add_argument("--format", default="auto", choices=["auto", "parquet", "csv"], help="input format (default: auto)")
     p.add_argument("--columns", type=_names, metavar="A,B", help="profile only these columns (default: all)")
@@ -86,11 +91,23 @@ class Request(BaselineOptions):
     cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
 
 
+def read_input(spark: SparkSession, args: Request) -> tuple[Table, dict | None]:
+    """The training data (--input, or --table with its partitions and version) and, for a table, where it
+    came from (recorded in suite.json)."""
+    if getattr(args, "table", None):
+        from jobs.validate import select
+        return tables.baseline_input(spark, args, select)
+    if getattr(args, "partition", None) or getattr(args, "version", None) is not None:
+        raise UsageError("--partition and --version apply to --table.", "drop them, or read the data with --table")
+    return as_table(spark, args.input, args.format), None
+
+
 def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
     """Read, profile, suggest: returns the profile, the suite and the number of Spark jobs it took."""
     if not 0.0 <= args.holdout_fraction < 1.0:
         raise UsageError(f"--holdout-fraction {args.holdout_fraction} is outside [0, 1).", "use e.g. 0.2")
-    table = as_table(spark, args.input, args.format)
+    table, provenance = read_input(spark, args)
+    source = getattr(args, "table", None)
     target = getattr(args, "target", None)
     exclude = [*args.exclude, *([target] if target in table.df.columns else [])]   # the target is no model input
     columns, skipped = plan_columns(table.df.schema, include=args.columns, exclude=exclude,
@@ -117,7 +134,7 @@ def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
     meta = {
         "dqloop_version": _version(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input": source_name(args.input),
+        "input": source or source_name(args.input),
         "input_format": table.format,
         "rows": {"total": prof.rows, "train": prof.train_rows, "holdout": prof.holdout_rows},
         "holdout_fraction": args.holdout_fraction,
@@ -126,6 +143,7 @@ def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
         "partition_columns": list(table.partition_columns),
         "excluded_columns": sorted(set(table.df.columns) - {c.name for c in columns} - set(table.partition_columns)
                                    - {s.name for s in skipped}),
+        **({"table": provenance} if provenance else {}),
     }
     return prof, suggest(prof, meta=meta), jobs[0]
 

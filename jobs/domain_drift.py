@@ -29,7 +29,7 @@ from constraints.baseline import BaselineError, load_baseline
 from constraints.domain import NUMERIC, DomainOptions, classify, domain_check, feature_plan, skipped
 from constraints.errors import UsageError
 from constraints.thresholds import Thresholds
-from jobs.io import as_table, json_text, read_folder
+from jobs.io import json_text, read_folder
 
 log = logging.getLogger("dqloop.domain")
 FILE = "domain_sample.json"
@@ -122,7 +122,8 @@ def baseline_files(spark, args: argparse.Namespace, documents: dict[str, str], r
     if not plan:
         log.warning("domain classifier: no numeric or categorical input feature; no %s written", FILE)
         return {}
-    df = as_table(spark, args.input, getattr(args, "format", "auto")).df
+    from jobs.baseline import read_input
+    df = read_input(spark, args)[0].df   # the training data again (--input or --table): one sampling job
     frame = draw(df, plan, rows, k, getattr(args, "seed", 42))
     return {FILE: BaselineSample(plan, frame, rows).to_json()}
 

@@ -44,7 +44,7 @@ def _resolved_jars(value: str, base: Path) -> str:
         if "://" not in jar and not os.path.isabs(jar):
             jar = str((base / jar).resolve())
         if "://" not in jar and not os.path.exists(jar):
-            raise SetupError(f"The Deequ jar {jar} (spark.jars in {conf_dir() / 'spark-defaults.conf'}) is missing.",
+            raise SetupError(f"The jar {jar} (spark.jars in {conf_dir() / 'spark-defaults.conf'}) is missing.",
                              SETUP_HINT)
         jars.append(jar)
     return ",".join(jars)

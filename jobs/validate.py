@@ -1,11 +1,14 @@
 """dqloop validate: check production partitions against a baseline.
 
     dqloop validate --baseline DIR --input PATH --output DIR [--partition chunk=03 ...]
+    dqloop validate --baseline DIR --table NAME [--version N] --output DIR [--partition dt=2026-11-30 ...]
     spark-submit --properties-file spark-conf/spark-defaults.conf jobs/validate.py (same arguments)
 
 PATH is one partition folder (reports go straight into DIR) or a partitioned table root; then the
 selected partitions (--partition, repeated: exact `chunk=03`, glob `chunk=0*`, range `chunk=01..05`;
-default: all) are validated in turn in one Spark session, each reported under DIR/<name=value>/:
+default: all) are validated in turn in one Spark session, each reported under DIR/<name=value>/.
+--table reads a catalog table (or a Delta table, at one version) instead, partitioned by its own
+partition columns (jobs.tables, docs/tables.md). Each partition's report:
 constraint_violations.json and statistics.json (SageMaker's formats), checks.json (every check
 with measured value, threshold, status and evidence), report.html (for people) and metrics.prom
 (Prometheus text format). Each partition's metrics go to the metrics history (DIR/_metrics for a
@@ -54,7 +57,7 @@ from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
 from dqloop.options import ValidateOptions
 from dqloop.results import PartitionResult, ValidationRun
-from jobs import domain_drift, estimated
+from jobs import domain_drift, estimated, tables
 from jobs.history import HistoryIndex, MetricsRepository, ResultKey, default_repository
 from jobs.io import as_table, join, json_text, partition_keys, read_folder, unreadable, write_folder
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
@@ -66,7 +69,9 @@ BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", required=True, metavar="DIR", help="folder written by `dqloop baseline`")
-    p.add_argument("--input", required=True, metavar="PATH", help="a partition folder, or a partitioned table root")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", metavar="PATH", help="a partition folder, or a partitioned table root")
+    tables.add_arguments(p, source, with_partition=False)
     p.add_argument("--output", required=True, metavar="DIR", help="where reports go")
     p.add_argument("--partition", action="append", default=[], metavar="SEL",
                    help="partition(s) of a table to validate: chunk=03, chunk=0*, chunk=01..05 (repeatable; "
@@ -188,7 +193,7 @@ class Outcome:
 def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str,
                  thresholds: Thresholds = Thresholds()) -> Outcome:
     try:
-        table = as_table(spark, path, fmt)
+        table = as_table(spark, path, fmt) if not isinstance(path, tables.TablePartition) else path.read(spark)
         return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds), data=table.df)
     except SetupError:
         raise   # the installation, not this partition: no other partition would fare better
@@ -239,20 +244,10 @@ def summary_line(o: Outcome) -> str:
     return f"{o.partition}  rows={r.rows}  {r.verdict}  violations={len(r.violations)}" + (f"  ({detail})" if detail else "")
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> int:
-    return execute(spark, Request.from_args(args)).exit_code
-
-
-def execute(spark: SparkSession, args: Request) -> ValidationRun:
-    """The validate step (dqloop.validate and the command line): every selected partition validated,
-    reported (when `args.output` is set) and recorded in the metrics history; summary lines on stdout."""
-    baseline = read_baseline(args.baseline)
-    model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
-    domain_sample, domain_options = domain_drift.load_sample(args.baseline), domain_drift.options_from(args)
-    hook = webhook_from(getattr(args, "webhook_url_file", None))
-    thresholds, history = options_from(args)
+def _folder_targets(spark: SparkSession, args: Request) -> tuple[list, list[str], str | None]:
+    """(path, partition name, output folder) per selected partition of --input (a path or a DataFrame),
+    unmatched selectors, the metrics history."""
     keys = partition_keys(spark, args.input) if isinstance(args.input, str) else []
-    run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
     unmatched: list[str] = []
     if not keys:
         if args.partition:
@@ -270,6 +265,33 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
                              f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
         targets = [(join(args.input, k), k, args.output and join(args.output, k)) for k in chosen]
         repo = args.metrics_repo or (args.output and default_repository(args.output))
+    return targets, unmatched, repo
+
+
+def _table_targets(spark: SparkSession, args: Request) -> tuple[list, list[str], str | None]:
+    targets, unmatched, table = tables.targets(spark, args, select)
+    for sel in unmatched:
+        print(f"{sel}  error  no such partition in {table}", flush=True)
+    partitioned = bool(table.partition_columns)
+    return targets, unmatched, args.metrics_repo or (args.output and default_repository(args.output)
+                                                     if partitioned else None)
+
+
+def run(spark: SparkSession, args: argparse.Namespace) -> int:
+    return execute(spark, Request.from_args(args)).exit_code
+
+
+def execute(spark: SparkSession, args: Request) -> ValidationRun:
+    """The validate step (dqloop.validate and the command line): every selected partition validated,
+    reported (when `args.output` is set) and recorded in the metrics history; summary lines on stdout."""
+    baseline = read_baseline(args.baseline)
+    model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
+    domain_sample, domain_options = domain_drift.load_sample(args.baseline), domain_drift.options_from(args)
+    hook = webhook_from(getattr(args, "webhook_url_file", None))
+    thresholds, history = options_from(args)
+    run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    targets, unmatched, repo = _table_targets(spark, args) if getattr(args, "table", None) \
+        else _folder_targets(spark, args)
     outcomes, run_samples, folders, results = [], [], {}, []
     index = MetricsRepository(repo).index() if repo and history is not None else None   # read once per run
     labels = labeled_rows(repo)

@@ -28,15 +28,15 @@ def test_relative_artifact_paths_resolve_against_the_repository_and_uris_stay():
 def test_written_profiles_are_complete_cluster_configurations(tmp_path):
     write_profiles(CONF, tmp_path)
     defaults = read_defaults(CONF / "spark-defaults.conf")
-    deequ = Path(defaults["spark.jars"]).name
+    jars = [Path(j).name for j in defaults["spark.jars"].split(",")]   # Deequ and Delta
     for name in PROFILES:
         conf = read_defaults(tmp_path / name / "spark-defaults.conf")
         assert (tmp_path / name / "log4j2.properties").read_text() == (CONF / "log4j2.properties").read_text()
-        # shared settings carried over, loopback-only ones gone, the same Deequ jar as local mode
+        # shared settings carried over, loopback-only ones gone, the same jars as local mode
         assert conf["spark.sql.session.timeZone"] == defaults["spark.sql.session.timeZone"]
         assert "spark.driver.host" not in conf and "spark.driver.bindAddress" not in conf
         assert conf.get("spark.master") != "local[2]"
-        assert Path(conf["spark.jars"]).name == deequ, name
+        assert [Path(j).name for j in conf["spark.jars"].split(",")] == jars, name
         assert conf["spark.pyspark.python"].endswith("environment/bin/python")
 
 

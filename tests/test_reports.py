@@ -211,7 +211,8 @@ def test_partition_report_reads_right_in_chromium(run, browser, tmp_path):
     cells = row.locator("td").all_inner_texts()
     assert cells[:2] == ["categorical_values_check", "region"]
     assert float(cells[2]) == pytest.approx((run["frames"]["chunk=02"]["region"] == HOSTILE).mean(), abs=1e-3)
-    assert HOSTILE in cells[6]                      # the offending value, shown as text
+    assert HOSTILE in cells[5]                      # the offending value, shown as text (a column left of where
+    #                                                 it was: the details column is now the description's disclosure)
     # charts: one per feature with a distribution, drawn with a non-zero size, model outputs apart
     card = page.locator("#inputs .card[data-feature='region']")
     box = card.locator("svg.chart").bounding_box()
@@ -230,6 +231,96 @@ def test_partition_report_reads_right_in_chromium(run, browser, tmp_path):
         "cs => cs.map(c => c.dataset.sort)") if v]
     assert values == sorted(values) and len(values) > 10
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    w.quiet({report.as_uri()})
+    w.close()
+
+
+def _severity(check: dict) -> float | None:
+    """The summary's rule (jobs.render.summary): how far past its threshold; None without numbers."""
+    m, t = check.get("measured"), check.get("threshold")
+    if m is None or t is None:
+        return None
+    if m > t:
+        return m / t
+    return (1 - m) / (1 - t) if 0 <= m <= 1 and 0 <= t < 1 else t / m
+
+
+def test_partition_report_summary_first_in_chromium(run, browser, tmp_path):
+    """At 1280x800, without scrolling: the verdict and the features with violations ranked by severity, each
+    with its sentence; a violation's derivation opens from its disclosure; numeric axes labels never overlap."""
+    report = run["out"] / "chunk=02" / "report.html"
+    checks = json.loads((run["out"] / "chunk=02" / "checks.json").read_text())["checks"]
+    failed = [c for c in checks if c["status"] == "failed"]
+    ratios: dict[str, list[float]] = {}
+    for c in failed:
+        ratios.setdefault(c["feature"] or "(whole partition)", [])
+        if _severity(c) is not None:
+            ratios[c["feature"] or "(whole partition)"].append(_severity(c))
+    # a feature's worst ratio; a feature whose failed checks have no numbers (a missing column) first
+    worst = {f: max(r) if r else float("inf") for f, r in ratios.items()}
+    expected = sorted(worst, key=lambda f: (-worst[f], f))
+    w = Watched(browser)
+    page = w.page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(report.as_uri())
+    assert page.evaluate("window.scrollY") == 0
+    verdict = page.locator("#verdict")
+    assert verdict.inner_text() == "Violations found" and verdict.is_visible()
+    text = page.locator("#verdict-text").inner_text()
+    assert text.startswith(f"{len(failed)} of {len(checks)} checks failed in {len(worst)} feature")
+    assert f"look first at {expected[0]}" in text
+    items = page.locator("#ranked li")
+    shown = items.evaluate_all("ls => ls.map(l => l.dataset.feature)")
+    assert shown == expected[:8] and len(shown) >= 2
+    for i in range(items.count()):
+        box = items.nth(i).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 800, (shown[i], box)   # in view, no scrolling
+        sentence = items.nth(i).inner_text()
+        assert sentence.endswith(".") and ("against a threshold of" in sentence) == bool(ratios[shown[i]])
+    assert verdict.bounding_box()["y"] + verdict.bounding_box()["height"] <= 800
+    # the ranked feature links to its card
+    items.first.locator("a").click()
+    assert page.evaluate("window.scrollY") > 0 and page.url.endswith(f"#feature-{expected[0]}")
+    # SageMaker's fixed thresholds have no derivation: the row's disclosure holds the check's details
+    row = page.locator("#violations tbody tr", has_text="categorical_values_check")
+    disclosure = row.locator("details.derivation")
+    assert not disclosure.locator("p").first.is_visible()
+    disclosure.locator("summary").click()
+    assert disclosure.evaluate("d => d.open") and "unseen_rows=622" in disclosure.locator("p").first.inner_text()
+    # numeric charts: the axis labels are horizontal and never overlap
+    for chart in page.locator("svg.chart.numeric").all():
+        boxes = [t.bounding_box() for t in chart.locator("text.tick").all()]
+        assert len(boxes) >= 2
+        for a, b in zip(boxes, boxes[1:]):
+            assert a["x"] + a["width"] <= b["x"], (chart.get_attribute("aria-label"), a, b)
+    page.screenshot(path=str(tmp_path / "summary.png"))
+    w.quiet({report.as_uri()})
+    w.close()
+
+
+def test_calibrated_derivation_behind_the_disclosure_in_chromium(spark, run, browser, tmp_path):
+    """Calibrated thresholds: each violation row reads without its derivation, which opens from the row's
+    disclosure, word for word as checks.json has it."""
+    args = _args(run["root"] / "baseline", run["root"] / "production", tmp_path / "out")
+    args.thresholds, args.partition = "calibrated", ["chunk=02"]
+    assert validate.run(spark, args) == 1
+    report = tmp_path / "out" / "chunk=02" / "report.html"
+    checks = json.loads((tmp_path / "out" / "chunk=02" / "checks.json").read_text())["checks"]
+    drift = next(c for c in checks if c["check"] == "baseline_drift_check" and c["feature"] == "balance")
+    derivation = drift["details"]["derivation"]
+    assert drift["status"] == "failed" and derivation in drift["description"]
+    w = Watched(browser)
+    page = w.page
+    page.goto(report.as_uri())
+    row = page.locator("#violations tbody tr", has_text="balance").filter(has_text="baseline_drift_check")
+    terse = row.locator(".terse").inner_text()
+    assert derivation not in terse and terse.startswith("Baseline drift distance") and len(terse) < 200
+    disclosure = row.locator("details.derivation")
+    assert disclosure.locator("summary").inner_text() == "how the threshold was derived"
+    assert not disclosure.locator("p").first.is_visible()
+    disclosure.locator("summary").click()
+    full = disclosure.locator("p").first
+    assert full.is_visible() and full.inner_text() == drift["description"]
     w.quiet({report.as_uri()})
     w.close()
 

@@ -193,3 +193,48 @@ def test_index_without_reports_or_labels():
     assert doc.index(">d=1<") < doc.index(">d=2<")
     empty = index_page(pd.DataFrame(columns=["partition", "run_time", "feature", "metric", "value"]), {})
     assert "No partition in the metrics history yet" in empty
+
+
+def test_summary_ranks_features_by_how_far_past_the_threshold():
+    from jobs.render.summary import ranked, terse
+    checks = [
+        {"check": "baseline_drift_check", "feature": "a", "status": "failed", "measured": 0.3, "threshold": 0.03},
+        {"check": "completeness_check", "feature": "b", "status": "failed", "measured": 0.8, "threshold": 0.99},
+        {"check": "history_check", "feature": "a", "status": "failed", "measured": 2.0, "threshold": 1.0},
+        {"check": "missing_column_check", "feature": "c", "status": "failed", "measured": None, "threshold": None,
+         "description": "Baseline column 'c' is missing from the partition."},
+        {"check": "baseline_drift_check", "feature": "d", "status": "passed", "measured": 0.01, "threshold": 0.03},
+        {"check": "row_count_check", "feature": None, "status": "failed", "measured": 10.0, "threshold": 40.0},
+        {"check": "suite_constraint_check", "feature": "e", "status": "failed", "measured": None, "threshold": None,
+         "description": "'e' in {x, y}: violated"},
+        {"check": "categorical_values_check", "feature": "e", "status": "failed", "measured": 0.2, "threshold": 0.1}]
+    found = ranked(checks)
+    # c: structural (no numbers); b: missing share 0.2 against 0.01 allowed = 20x; a: 10x (its worst); whole
+    # partition: 4x; e: 2x (its check without numbers does not make it structural)
+    assert [f.feature for f in found] == ["c", "b", "a", "(whole partition)", "e"]
+    assert [f.times for f in found] == ["structural", "20\u00d7", "10\u00d7", "4\u00d7", "2\u00d7"]
+    assert found[-1].worst["check"] == "categorical_values_check" and found[-1].checks[1] == "suite_constraint_check"
+    assert found[2].checks == ("baseline_drift_check", "history_check")
+    assert found[2].sentence == ("distribution drifted from the baseline: 0.3 against a threshold of 0.03; "
+                                 "also unusual against its history.")
+    assert found[0].sentence == "Baseline column 'c' is missing from the partition."
+    derivation = "max of c(0.003) = 1.8 x sqrt(1/2 + 1/3) = 0.02"
+    assert terse(f"Distance 0.3 is above the threshold 0.03: {derivation}. PSI 0.2.", derivation) == \
+        "Distance 0.3 is above the threshold 0.03. PSI 0.2."
+    assert terse(f"Observed 80%, threshold 99% (calibrated at 5 rows: {derivation}).", derivation) == \
+        "Observed 80%, threshold 99% (calibrated at 5 rows)."
+    assert terse(f"Match 80% ({derivation}). Observed 80%.", derivation) == "Match 80%. Observed 80%."
+    assert terse("No derivation here.", None) == "No derivation here."
+
+
+def test_axis_labels_of_a_wide_range_feature_do_not_overlap():
+    from jobs.render.charts import edge_ticks
+    from jobs.render.html import compact
+    assert [compact(x) for x in (0.0, 0.00304, 412.0, 4170.0, 233_000.0, -45_000.0, 2.5e6, 3e9)] == \
+        ["0", "0.00304", "412", "4.17k", "233k", "-45k", "2.5M", "3G"]
+    edges = list(np.linspace(7435.0, 2.33e7, 11))
+    for step in (33.0, 20.0, 12.0):
+        ticks = edge_ticks(edges, step)
+        width = max(len(t) for _, t in ticks) * 5.4 + 6
+        gaps = [(j - i) * step for (i, _), (j, _) in zip(ticks, ticks[1:])]
+        assert min(gaps) >= width and ticks[0][0] == 0 and ticks[-1][0] == len(edges) - 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from jobs.render.html import esc, fmt
+from jobs.render.html import compact, esc, fmt
 
 ARROW = "\u2192"
 BASE, CURRENT, BAD, GRID, INK, MUTED = "#5b8def", "#f08c00", "#cf222e", "#d0d7de", "#1f2328", "#57606a"
@@ -30,9 +30,26 @@ def _finite(x: float | None) -> bool:
     return x is not None and not (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
 
 
-def paired_columns(labels: Sequence[str], baseline: Sequence[float], current: Sequence[float], label: str) -> str:
-    """Baseline and current shares side by side per bin (numeric features on the baseline's buckets)."""
-    width, height, left, bottom, top = 440, 190, 34, 46, 8
+def edge_ticks(edges: Sequence[float], step: float, char: float = 5.4) -> list[tuple[int, str]]:
+    """(index, text) of the edges to label under bins `step` pixels apart: compact numbers, every k-th edge so
+    that no two labels (about `char` pixels a character) overlap; the last edge is kept in view."""
+    texts = [compact(e) for e in edges]
+    widest = max((len(t) for t in texts), default=1) * char + 6
+    every = max(1, math.ceil(widest / step))
+    keep = list(range(0, len(texts), every))
+    if keep and keep[-1] != len(texts) - 1 and (len(texts) - 1 - keep[-1]) * step < widest:
+        keep[-1] = len(texts) - 1       # swap the last label shown for the table's upper end
+    elif keep and keep[-1] != len(texts) - 1:
+        keep.append(len(texts) - 1)
+    return [(i, texts[i]) for i in keep]
+
+
+def paired_columns(labels: Sequence[str], baseline: Sequence[float], current: Sequence[float], label: str,
+                   edges: Sequence[float] = ()) -> str:
+    """Baseline and current shares side by side per bin (numeric features on the baseline's buckets). With
+    `edges` (the bucket edges between bins), the x axis names the edges, horizontally and thinned so they never
+    overlap; without, each bin's label, rotated."""
+    width, height, left, bottom, top = 440, 190 if not edges else 160, 34, 46 if not edges else 18, 8
     plot_h = height - bottom - top
     n = max(len(labels), 1)
     step = (width - left - 6) / n
@@ -49,10 +66,17 @@ def paired_columns(labels: Sequence[str], baseline: Sequence[float], current: Se
             body.append(f"<rect class=\"bar {who}\" x=\"{x0 + j * bar:.1f}\" y=\"{top + plot_h - h:.1f}\" "
                         f"width=\"{bar:.1f}\" height=\"{max(h, 0.0):.1f}\" fill=\"{colour}\">"
                         f"<title>{esc(f'{name}: {who} {100 * share:.3g}%')}</title></rect>")
+        if edges:
+            continue
         cx = left + (i + 0.5) * step
         body.append(f"<text x=\"{cx:.1f}\" y=\"{top + plot_h + 10}\" font-size=\"8\" fill=\"{MUTED}\" "
                     f"text-anchor=\"end\" transform=\"rotate(-35 {cx:.1f} {top + plot_h + 10})\">"
                     f"{esc(_clip(name, 14))}</text>")
+    for i, shown in edge_ticks(edges, step):
+        ex = left + (i + 1) * step      # edge i lies between bin i and bin i + 1
+        body.append(f"<line x1=\"{ex:.1f}\" y1=\"{top + plot_h}\" x2=\"{ex:.1f}\" y2=\"{top + plot_h + 3}\" "
+                    f"stroke=\"{MUTED}\"/><text class=\"tick\" x=\"{ex:.1f}\" y=\"{top + plot_h + 13}\" "
+                    f"font-size=\"9\" fill=\"{MUTED}\" text-anchor=\"middle\">{esc(shown)}</text>")
     return _svg(width, height, label, body, "chart numeric")
 
 

@@ -22,9 +22,10 @@ MAX_CATEGORIES = 12
 
 @dataclass(frozen=True)
 class Bins:
-    labels: tuple[str, ...]
+    labels: tuple[str, ...]          # per bin: '< a', 'a-b' ..., '> z'
     baseline: tuple[float, ...]
     current: tuple[float, ...]
+    edges: tuple[float, ...] = ()   # the bucket edges between the bins (len(labels) - 1 of them)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def numeric_bins(baseline: FeatureBaseline, stats: dict[str, Any]) -> Bins | Non
     cur = bin_shares(current, edges)
     labels = [f"< {fmt(edges[0], 3)}"] + [f"{fmt(lo, 3)}\u2013{fmt(hi, 3)}" for lo, hi in zip(edges[:-1], edges[1:])] \
         + [f"> {fmt(edges[-1], 3)}"]
-    return Bins(tuple(labels), tuple(float(x) for x in base), tuple(float(x) for x in cur))
+    return Bins(tuple(labels), tuple(float(x) for x in base), tuple(float(x) for x in cur),
+                tuple(float(e) for e in edges))
 
 
 def category_shares(baseline: FeatureBaseline, stats: dict[str, Any], limit: int = MAX_CATEGORIES) -> Categories | None:

@@ -35,6 +35,11 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .sw-base{color:#5b8def}.sw-cur{color:#f08c00}
 svg text{font-family:system-ui,sans-serif}
 code{font-size:.8rem}
+#summary{margin:.3rem 0 1rem}.verdict-line{font-size:1.05rem;margin:.3rem 0}
+#ranked{margin:.4rem 0;padding-left:1.6rem}#ranked li{margin:.15rem 0;font-size:.9rem}
+#ranked a{color:inherit}#ranked .fname{display:inline-block;min-width:9rem}.times{display:inline-block;min-width:4.5rem;font-variant-numeric:tabular-nums;color:#cf222e;font-weight:600}
+details.derivation{font-size:.8rem;color:#57606a;margin-top:.2rem}details.derivation summary{cursor:pointer}
+details.derivation p{margin:.2rem 0;max-width:50rem}.card .check{font-size:.85rem;margin:.2rem 0}
 """
 
 SORT_SCRIPT = """
@@ -82,6 +87,16 @@ def fmt(x: float | int | None, digits: int = 4) -> str:
     if x == int(x) and abs(x) < 1e15:
         return f"{int(x):,}"
     return f"{x:.{digits}g}"
+
+
+def compact(x: float) -> str:
+    """A number for an axis: at most 3 significant digits with k, M, G, T for thousands and up (2.3M, -45k)."""
+    if not math.isfinite(x):
+        return str(x)
+    for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"{x / size:.3g}{suffix}"
+    return "0" if x == 0 else f"{x:.3g}"
 
 
 def pct(x: float | None) -> str:

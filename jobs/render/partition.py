@@ -1,5 +1,7 @@
-"""report.html for one validated partition: verdict, violations, every check, and per feature the
-baseline's and the partition's distributions drawn together, model outputs apart from inputs.
+"""report.html for one validated partition: a summary first (the verdict in a sentence, the features to look
+at first ranked by severity with a sentence each: jobs.render.summary), then the violations in terse rows
+with each threshold's derivation behind a disclosure, every check, and per feature the baseline's and the
+partition's distributions drawn together, model outputs apart from inputs.
 
 Pure: documents in (checks.json, the partition's statistics.json, the baseline), HTML out. Checks
 are rendered generically from their fields (check, feature, status, measured, threshold,
@@ -9,6 +11,7 @@ description, details, examples), so check types added later show without a chang
 from __future__ import annotations
 
 from typing import Any, Iterable
+from urllib.parse import quote
 
 from constraints.baseline import Baseline, FeatureBaseline
 from constraints.columns import PREDICTION
@@ -16,6 +19,9 @@ from jobs.render.charts import paired_bars, paired_columns
 from jobs.render.distributions import category_shares, numeric_bins
 from jobs.render.domain import domain_section
 from jobs.render.html import Cell, esc, fmt, number, page, pct, table, text
+from jobs.render.summary import Finding, ranked, terse, verdict_sentence
+
+RANKED = 8   # features named in the summary; the rest are in the violations table
 
 VERDICTS = {"ok": "OK: no violations", "violations": "Violations found", "empty": "Empty partition"}
 
@@ -33,18 +39,64 @@ def _status(status: str) -> Cell:
     return Cell(esc(status), status, status if status in ("passed", "failed", "skipped") else "")
 
 
+def _derivation(c: dict[str, Any]) -> str | None:
+    d = (c.get("details") or {}).get("derivation")
+    return d if isinstance(d, str) and d else None
+
+
+def disclosure(c: dict[str, Any]) -> str:
+    """The check's full description and every detail, closed until opened."""
+    derivation, details = _derivation(c), details_text(c.get("details"))
+    description = str(c.get("description") or "")
+    shortened = terse(description, derivation) != description
+    if not details and not shortened:
+        return ""
+    summary = "how the threshold was derived" if derivation else "details"
+    return (f"<details class=\"derivation\"><summary>{summary}</summary>"
+            + (f"<p>{esc(description)}</p>" if shortened else "")
+            + (f"<p><code>{esc(details)}</code></p>" if details else "") + "</details>")
+
+
+def _description(c: dict[str, Any]) -> Cell:
+    short = terse(str(c.get("description") or ""), _derivation(c))
+    return Cell(f"<span class=\"terse\">{esc(short)}</span>{disclosure(c)}", short)
+
+
 def check_rows(checks: Iterable[dict[str, Any]], *, with_status: bool) -> list[list[Cell]]:
     rows = []
     for c in checks:
         row = [_status(str(c.get("status")))] if with_status else []
         row += [text(c.get("check")), text(c.get("feature") or "-"), number(c.get("measured")),
-                number(c.get("threshold")), text(c.get("description")), text(details_text(c.get("details"))),
+                number(c.get("threshold")), _description(c),
                 text(", ".join(str(e) for e in c.get("examples") or []))]
         rows.append(row)
     return rows
 
 
-CHECK_HEADERS = ["check", "feature", "measured", "threshold", "description", "details", "examples"]
+CHECK_HEADERS = ["check", "feature", "measured", "threshold", "description", "examples"]
+
+
+def _anchor(feature: str) -> str:
+    return "feature-" + quote(feature, safe="")
+
+
+def _summary(verdict: str, findings: list[Finding], failed: int, total: int, rows: int, features: set[str]) -> str:
+    lines = ["<section id=\"summary\">",
+             f"<p class=\"verdict-line\"><span class=\"verdict v-{esc(verdict)}\" id=\"verdict\">"
+             f"{esc(VERDICTS.get(verdict, verdict))}</span> <span id=\"verdict-text\">"
+             f"{esc(verdict_sentence(verdict, findings, failed, total, rows))}</span></p>"]
+    if findings:
+        lines.append("<ol id=\"ranked\">")
+        for f in findings[:RANKED]:
+            name = f"<b class=\"fname\">{esc(f.feature)}</b>"
+            link = f"<a href=\"#{esc(_anchor(f.feature))}\">{name}</a>" if f.feature in features else name
+            lines.append(f"<li data-feature=\"{esc(f.feature)}\">{link} <span class=\"times\" title=\"how far past "
+                         f"its threshold\">{esc(f.times)}</span> {esc(f.sentence)}</li>")
+        lines.append("</ol>")
+        if len(findings) > RANKED:
+            lines.append(f"<p class=\"legend\">and {len(findings) - RANKED} more features with violations "
+                         "(table below)</p>")
+    return "\n".join(lines + ["</section>"])
 
 
 def _feature_stats(statistics: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -66,7 +118,7 @@ def _chart(f: FeatureBaseline, stats: dict[str, Any] | None) -> str:
         bins = numeric_bins(f, stats)
         if bins:
             return paired_columns(bins.labels, bins.baseline, bins.current,
-                                  f"{f.name}: baseline and current share per baseline bucket")
+                                  f"{f.name}: baseline and current share per baseline bucket", bins.edges)
     else:
         cats = category_shares(f, stats)
         if cats:
@@ -86,17 +138,16 @@ def _card(f: FeatureBaseline, stats: dict[str, Any] | None, checks: list[dict[st
             continue
         measure = "" if c.get("measured") is None else f" measured {fmt(c.get('measured'))}"
         bound = "" if c.get("threshold") is None else f", threshold {fmt(c.get('threshold'))}"
-        extra = details_text({k: v for k, v in (c.get("details") or {}).items()
-                              if isinstance(v, (int, float, str)) and not isinstance(v, bool)})
-        lines.append(f"<p><span class=\"{esc(status)}\">{esc(status)}</span> {esc(c.get('check'))}:{esc(measure)}"
-                     f"{esc(bound)}" + (f" <small>({esc(extra)})</small>" if extra else "") + "</p>")
+        lines.append(f"<div class=\"check\"><span class=\"{esc(status)}\">{esc(status)}</span> {esc(c.get('check'))}:"
+                     f"{esc(measure)}{esc(bound)}{disclosure(c)}</div>")
     for status, names in quiet.items():
         counted = ", ".join(f"{n} \u00d7{names.count(n)}" if names.count(n) > 1 else n for n in dict.fromkeys(names))
         lines.append(f"<p><span class=\"{esc(status)}\">{esc(status)}</span> <small>{esc(counted)}</small></p>")
     lines.append("<p class=\"legend\"><span class=\"sw-base\">\u25A0</span> baseline "
                  "<span class=\"sw-cur\">\u25A0</span> current</p>")
     lines.append(_chart(f, stats))
-    return f"<div class=\"card{' bad' if failed else ''}\" data-feature=\"{esc(f.name)}\">" + "".join(lines) + "</div>"
+    return (f"<div class=\"card{' bad' if failed else ''}\" id=\"{esc(_anchor(f.name))}\" data-feature=\"{esc(f.name)}\">"
+            + "".join(lines) + "</div>")
 
 
 def partition_report(checks: dict[str, Any], statistics: dict[str, Any], baseline: Baseline,
@@ -114,9 +165,9 @@ def partition_report(checks: dict[str, Any], statistics: dict[str, Any], baselin
     stats = _feature_stats(statistics)
     roles = {c.name: c.role for c in baseline.suite.columns} if baseline.suite else {}
 
+    features = {f.name for f in baseline.features}
     body = [f"<h1>dqloop report: {esc(partition)}</h1>",
-            f"<p><span class=\"verdict v-{esc(verdict)}\" id=\"verdict\">{esc(VERDICTS.get(verdict, verdict))}</span> "
-            f"{len(violations)} of {len(results)} checks failed</p>",
+            _summary(verdict, ranked(results), len(violations), len(results), rows, features),
             "<div class=\"facts\">"
             f"<div>rows<b id=\"rows\">{esc(fmt(rows))}</b></div>"
             f"<div>baseline rows<b>{esc(fmt(baseline.item_count))}</b></div>"
