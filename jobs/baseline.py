@@ -170,7 +170,7 @@ def execute(spark: SparkSession, args: Request) -> BaselineResult:
     files = {**documents(prof, suite), **model_reference.files(spark, args)}
     files.update(domain_drift.baseline_files(spark, args, files, prof.rows))
     target = write_folder(args.output, files) if args.output is not None else None
-    console.print_baseline(prof, suite, target, jobs)
+    console.print_baseline(prof, suite, target, jobs, sorted(files))
     return BaselineResult(prof, suite, files, target, jobs)
 
 

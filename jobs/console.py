@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 from constraints.columns import PREDICTION
 from constraints.profile import ColumnProfile, Profile
@@ -21,7 +23,7 @@ def _row(p: ColumnProfile, rows: int, n_constraints: int) -> str:
     return f"  {p.column.name[:28]:<28} {p.inferred_type:<10} {present:>7}  {n_constraints:>3}  {shape}"
 
 
-def print_baseline(prof: Profile, suite: Suite, target: str, jobs: int) -> None:
+def print_baseline(prof: Profile, suite: Suite, target: str | None, jobs: int, files: Sequence[str] = ()) -> None:
     print(f"baseline: {prof.rows} rows ({prof.train_rows} train, {prof.holdout_rows} held out), "
           f"{len(prof.columns)} columns, {jobs} Spark jobs")
     header = f"  {'column':<28} {'type':<10} {'present':>7}  {'#c':>3}  shape"
@@ -38,4 +40,4 @@ def print_baseline(prof: Profile, suite: Suite, target: str, jobs: int) -> None:
     print(f"constraints: {len(suite.constraints)} kept ({relaxed} relaxed on the held-out split), "
           f"{len(suite.dropped)} dropped")
     if target is not None:
-        print(f"written: {target}/{{statistics.json, constraints.json, suite.json, pandera_schema.yaml}}")
+        print(f"written: {target}/{{{', '.join(files)}}}")

@@ -237,10 +237,10 @@ def summary_line(o: Outcome) -> str:
     if o.error is not None:
         return f"{o.partition}  error  {o.error}"   # with its fix on the next line
     r = o.report
-    failed: dict[str, list[str]] = {}
-    for v in r.violations:
-        failed.setdefault(v.check, []).append(v.feature or "-")
-    detail = "; ".join(f"{k}: {', '.join(sorted(set(names)))}" for k, names in failed.items())
+    failed: dict[str, set[str]] = {}
+    for v in r.violations:   # a table-wide check (row count, domain classifier) names no feature
+        failed.setdefault(v.check, set()).update([v.feature] if v.feature else [])
+    detail = "; ".join(f"{k}: {', '.join(sorted(names))}" if names else k for k, names in failed.items())
     return f"{o.partition}  rows={r.rows}  {r.verdict}  violations={len(r.violations)}" + (f"  ({detail})" if detail else "")
 
 
