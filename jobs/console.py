@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-
 from constraints.columns import PREDICTION
 from constraints.profile import ColumnProfile, Profile
 from constraints.suite import Suite
