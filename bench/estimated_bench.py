@@ -51,6 +51,7 @@ def run(argv: list[str], log: Path) -> dict:
 
 def baselines(data_dir: Path, out: Path) -> tuple[Path, Path]:
     ref_path = data_dir / "reference-200000.parquet"
+    data_dir.mkdir(parents=True, exist_ok=True)
     if not ref_path.exists():
         ref = make_frame(200_000, seed=77)
         ref["churned"] = np.where(np.random.default_rng(78).random(len(ref)) < ref["score"], "churn", "stay")
