@@ -224,9 +224,12 @@ def test_validate_estimates_regression_error(spark, tmp_path):
             assert ref_doc["metrics"]["mae"]["value"] + 0.2 < m["mae"]["value"]   # it moves, but is not trusted
             assert doc["dqloop"]["trusted"] is False and checks["mae"]["status"] == "failed"
             assert "beyond the reference's range" in checks["mae"]["description"]
-        else:
+        elif name == "chunk=01":
             assert lo <= realized <= hi and doc["dqloop"]["trusted"] is True
-            assert checks["mae"]["status"] == ("failed" if name == "chunk=03" else "passed")
+            assert checks["mae"]["status"] == "passed"
+        else:   # more rows of the noisy region: only the categorical input tells; within 3 sd of the realized MAE
+            assert abs(m["mae"]["value"] - realized) < 3 * m["mae"]["standard_deviation"]
+            assert doc["dqloop"]["trusted"] is True and checks["mae"]["status"] == "failed"
 
 
 def test_dle_intervals_cover_under_covariate_shift():
