@@ -273,6 +273,11 @@ def power(partitions: int, rows: int) -> None:
         print(f"| {sd} | {np.mean(drops):+.4f} | {np.std(drops):.4f} | {acc_alarm / partitions:.1%} | "
               f"{any_alarm / partitions:.1%} |", flush=True)
 
+
+
+def power_shift(partitions: int, rows: int) -> None:
+    rng = np.random.default_rng(6)
+
     def draw(n: int, prior1: float):
         y = (rng.random(n) < prior1).astype(int)
         x = rng.normal(np.where(y == 1, 1.0, -1.0), 1.0)
@@ -295,7 +300,7 @@ def power(partitions: int, rows: int) -> None:
         print(f"| {prior1:.2f} | {alarms / partitions:.1%} | {cover / partitions:.1%} |", flush=True)
 
 
-SECTIONS = ("cbpe", "labelshift", "dle", "multiclass", "power")
+SECTIONS = ("cbpe", "labelshift", "dle", "multiclass", "power", "power_shift")
 
 
 def main() -> None:
@@ -307,7 +312,7 @@ def main() -> None:
     t0 = time.perf_counter()
     chosen = set(args.only.split(","))
     for name, fn in (("cbpe", cbpe), ("labelshift", labelshift), ("dle", dle), ("multiclass", multiclass_cbpe),
-                     ("power", power)):
+                     ("power", power), ("power_shift", power_shift)):
         if name in chosen:
             fn(args.partitions, args.rows)
     print(f"\n({time.perf_counter() - t0:.0f} s)")
