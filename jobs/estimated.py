@@ -77,7 +77,11 @@ def lanes(reference, df: DataFrame | None) -> dict[str, tuple[Any, Any]]:
         cats = set(reference.categories)
         return {LANE: (F.struct(*[(q(c).cast("string") if c in cats else q(c).cast("double")).alias(f"f{i}")
                                   for i, c in enumerate(reference.features)]), Losses(reference))}
-    expr = F.struct(q(reference.prediction_column).cast("string").alias("p"),
+    pred = q(reference.prediction_column).cast("string")
+    code = F.when(pred.isNull(), F.lit(None))   # the class's position among the reference's, -1 for another
+    for i, c in enumerate(reference.classes):
+        code = code.when(pred == c, F.lit(i))
+    expr = F.struct(code.otherwise(F.lit(-1)).cast("int").alias("p"),
                     *[q(c).cast("double").alias(f"s{i}") for i, c in enumerate(reference.score_columns)])
     return {LANE: (expr, ModelOutputs(reference.calibration))}
 

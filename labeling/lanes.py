@@ -1,8 +1,9 @@
 """The model's outputs tallied inside validate's one pass (constraints.scan's extra lanes, folded by the Python
 workers of constraints.tally), so that estimating quality without labels reads no row a second time.
 
-  ModelOutputs  a classifier's predicted class and score(s), one struct lane (p: predicted class as a string,
-                s0..: the score columns as doubles): rows per predicted class (BBSE), and the statistic CBPE
+  ModelOutputs  a classifier's predicted class and score(s), one struct lane (p: the predicted class's position
+                among the reference's classes, coded by Spark, -1 for another value; s0..: the score columns as
+                doubles): rows per predicted class (BBSE), and the statistic CBPE
                 needs -- a binary model's labeling.performance.ScoreBins (rows, sum and sum of squares of the
                 score per predicted class and 1/8192 score bin), a multiclass model's labeling.multiclass.ClassSums
                 (the calibration applied on the worker)
@@ -14,7 +15,7 @@ Each lane has fold (an Arrow batch's column to a tally), merge and close, as con
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ UNKNOWN_CAP = 100   # predicted classes outside the reference's: counted by valu
 @dataclass
 class OutputsTally:
     counts: np.ndarray                 # rows per reference class predicted (any score)
-    unknown: dict[str, int]            # rows per other predicted value
+    unknown: dict[str, int]            # rows predicting a class the reference does not have
     stat: Any                          # ScoreBins arrays (binary: count, s1, s2) or ClassSums (multiclass)
 
 
@@ -38,13 +39,12 @@ def _column(lane: pa.StructArray, i: int) -> np.ndarray:
     return pc.fill_null(lane.field(i).cast(pa.float64()), float("nan")).to_numpy(zero_copy_only=False)
 
 
+OTHER = "(classes not in the reference)"
+
+
 @dataclass(frozen=True)
 class ModelOutputs:
     calibration: Calibration
-    value_set: pa.Array = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        object.__setattr__(self, "value_set", pa.array(self.calibration.classes, pa.string()))
 
     @property
     def binary(self) -> bool:
@@ -60,14 +60,11 @@ class ModelOutputs:
     def fold(self, lane: pa.StructArray) -> OutputsTally:
         k = len(self.calibration.classes)
         out = self.empty()
-        pred = lane.field(0).cast(pa.string())
-        found = pc.index_in(pred, value_set=self.value_set)
-        idx = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        idx = lane.field(0).fill_null(-2).to_numpy(zero_copy_only=False).astype(np.intp)
         out.counts = np.bincount(idx[idx >= 0], minlength=k).astype(float)
-        other = pc.and_(pred.is_valid(), found.is_null())
-        if pc.any(other).as_py():
-            counted = pc.value_counts(pred.filter(other))
-            out.unknown = dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()))
+        others = int(np.count_nonzero(idx == -1))
+        if others:
+            out.unknown = {OTHER: others}
         scores = np.column_stack([_column(lane, i) for i in range(1, lane.type.num_fields)])
         keep = (idx >= 0) & np.isfinite(scores).all(axis=1)
         if self.binary:
