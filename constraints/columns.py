@@ -9,7 +9,7 @@ projection import it when called, so the pure core (suite, rules, thresholds) lo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from constraints.errors import UsageError
 
@@ -144,7 +144,8 @@ def plan_columns(
     return tuple(profiled), tuple(skipped)
 
 
-def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: float = 0.0, seed: int = 0) -> DataFrame:
+def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: float = 0.0, seed: int = 0,
+               extra: Iterable[Any] = ()) -> DataFrame:
     """The DataFrame every metric is computed on: safe aliases, sanitised values, a split column.
 
     Decimals become doubles; NaN and +-Inf become null (their count is kept in a flag column);
@@ -179,4 +180,4 @@ def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: fl
                 source = F.when(~(F.isnan(as_double) | (F.abs(as_double) == float("inf"))), source)
             exprs.append(source.cast("string").alias(c.alias))
     exprs.append((F.rand(seed) < F.lit(holdout_fraction)).alias(HOLDOUT))
-    return df.select(*exprs)
+    return df.select(*exprs, *extra)   # extra: the caller's named columns of `df` (constraints.scan's extra lanes)

@@ -30,7 +30,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 from pyspark.errors import PythonException
@@ -148,14 +148,17 @@ def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
 class ScanResult:
     profile: Profile
     offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
+    extra: dict[str, Any] = field(default_factory=dict)   # the tallies of the caller's extra lanes
 
 
 
 
-def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
+def scan(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None) -> ScanResult:
     """Measure `data` (a columns.projection) as `plan` says: one pass, plus a by-value grouping only for
-    the columns that need their values themselves (module docstring)."""
-    measured, rows, rule_counts = _measure(data, plan)
+    the columns that need their values themselves (module docstring). `extra`: lanes a caller adds to the
+    pass, {column of `data`: a lane with fold, merge, close}; their tallies come back in `ScanResult.extra`
+    (label-free quality estimation, labeling.lanes)."""
+    measured, rows, rule_counts, extra_tallies = _measure(data, plan, extra or {})
     present = [c for c in plan.columns if measured[c.name].present]
     for c in present:
         m = measured[c.name]
@@ -177,7 +180,7 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
     by_column = {p.column.name: p for p in profiles}
     offending_rows: dict[int, int | None] = {i: rule_counts.get(i, 0) for i, _ in plan.rules}
     offending_rows.update({i: _derived_offending(c, by_column[c.column]) for i, c in plan.derived})
-    return ScanResult(Profile(rows, rows, 0, profiles), offending_rows)
+    return ScanResult(Profile(rows, rows, 0, profiles), offending_rows, extra_tallies)
 
 
 @dataclass
@@ -199,7 +202,7 @@ class _Measured:
     unseen: unseen.Unseen | None = None   # values outside the known categories: totals and the most frequent
 
 
-def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.Lane]]:
+def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]) -> tuple[DataFrame, dict[str, tally.Lane]]:
     """The columns Spark computes for the pass's Python workers, and what each worker tallies of them
     (constraints.tally): per numeric column its values (`v`, NaN for non-finite ones), per known
     categorical its values (`k`, looked up among the known categories by the worker, the others sketched:
@@ -236,6 +239,8 @@ def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.
     for i, rule in plan.rules:
         col = by_name[rule.column]
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
+    for name, kind in extra.items():
+        lane(name, F.col(name), kind)
     return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
 
 
@@ -257,10 +262,11 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str) -> tu
     return tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
 
 
-def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int]]:
+def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]
+             ) -> tuple[dict[str, _Measured], int, dict[int, int], dict[str, Any]]:
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
-    lanes_df, lanes = _lanes(data, plan)
+    lanes_df, lanes = _lanes(data, plan, extra)
     rows, tallies = run_pass(lanes_df, lanes, "validate's pass")
     measured = {c.name: _Measured() for c in plan.columns}
     for k, c in enumerate(plan.columns):
@@ -286,7 +292,7 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
         if (others := tallies.get(f"u{k}")) is not None:
             m.unseen = unseen.summary(others)
     rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
-    return measured, rows, rule_counts
+    return measured, rows, rule_counts, {name: tallies[name] for name in extra if name in tallies}
 
 
 def _value_counts(data: DataFrame, plan: ScanPlan, columns: list[Column]) -> dict[str, tuple[int, int, dict[str, int]]]:

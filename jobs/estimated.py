@@ -1,18 +1,23 @@
 """Estimated model quality without labels, per validated partition (when the baseline has model_reference.json).
 
-One small Spark aggregation over the two prediction columns (predicted class, score): per (predicted class,
-score bin) the row count, sum and sum of squares of the score (labeling.performance.ScoreBins; bins cut at
-the calibration map's thresholds and a 1/1024 grid, assigned by Spark ML's Bucketizer); a multiclass model
-only needs its predicted-class counts. From that aggregate, on the driver:
+The model's outputs are tallied inside validate's own pass (`lanes`: one extra struct lane of constraints.scan,
+folded by labeling.lanes on the Python workers; no extra Spark job): rows per predicted class, and for a binary
+model per (predicted class, 1/8192 score bin) the rows, sum and sum of squares of the score
+(labeling.performance.ScoreBins), for a multiclass model the calibrated class probabilities' sums
+(labeling.multiclass.ClassSums), for a regression model the loss models' sums (labeling.loss_model.LossSums).
+From that tally, on the driver:
 
-- estimated accuracy, precision, recall, F1 and ROC AUC (binary; labeling.performance), with sampling and
-  calibration error, checked against the reference's band (`estimated_performance_check`);
+- estimated accuracy, precision, recall, F1 and ROC AUC (binary; labeling.performance) or accuracy and macro
+  precision, recall, F1 and one-vs-rest ROC AUC (multiclass; labeling.multiclass), with sampling error (and the
+  calibration map's, binary), checked against the reference's band (`estimated_performance_check`);
 - the partition's class priors by BBSE (labeling.label_shift), checked against the reference priors
-  (`label_shift_check`, one result per class).
+  (`label_shift_check`, one result per class);
+- a regression model's MAE, MSE and RMSE (direct loss estimation), with the share of rows beyond the reference's
+  range: past a limit the estimate is not trusted (`estimated_performance_check` fails as out of range).
 
 They join the partition's checks (checks.json, constraint_violations.json when they fail, report.html, the
 exit status), `model_quality_estimated.json` (SageMaker's model-quality shape, marked estimated) goes into the
-partition's folder, and `<partition>.estimated.json` into the metrics history.
+partition's folder, and `<partition>.estimated.json` into the metrics history (and metrics.prom).
 """
 
 from __future__ import annotations
@@ -36,10 +41,11 @@ log = logging.getLogger("dqloop.validate")
 FILE = "model_reference.json"
 DOCUMENT = "model_quality_estimated.json"
 PERFORMANCE_CHECK, SHIFT_CHECK = "estimated_performance_check", "label_shift_check"
+LANE = "model_outputs"    # the extra lane's name in validate's pass
 
 
 def load_reference(baseline_folder: "str | Mapping[str, str]"):
-    """The baseline's ModelReference, or None when it has none."""
+    """The baseline's ModelReference (or LossModel, regression), or None when it has none."""
     from labeling.loss_model import TASK, LossModel
     from labeling.reference import ModelReference
 
@@ -56,33 +62,41 @@ def load_reference(baseline_folder: "str | Mapping[str, str]"):
                             "rebuild the baseline with `dqloop baseline --target ... --reference ...`") from None
 
 
-def aggregate(df: DataFrame, reference) -> tuple[dict[str, int], Any]:
-    """(predicted-class counts, ScoreBins or None): one native Spark aggregation over the two prediction columns,
-    grouped by predicted class and score bin (a few thousand groups; partial aggregation before the shuffle)."""
-    from labeling.calibration import BINARY
-    from labeling.performance import GRID, ScoreBins, bin_edges
+def _needed(reference) -> list[str]:
+    if reference.task == "regression":
+        return list(reference.features)
+    return [reference.prediction_column, *reference.score_columns]
 
-    pred = F.col(reference.prediction_column).cast("string").alias("p")
-    if reference.calibration.kind != BINARY:
-        rows = df.where(F.col(reference.prediction_column).isNotNull()).groupBy(pred).count().collect()
-        return {r["p"]: int(r["count"]) for r in rows}, None
-    edges = bin_edges(reference.calibration)
-    s = F.col(reference.score_column).cast("double")
-    b = F.least(F.greatest(F.floor(s * GRID) + 1, F.lit(0)), F.lit(GRID + 1)).cast("int")   # = searchsorted right
-    rows = df.where(F.col(reference.prediction_column).isNotNull() & s.isNotNull() & ~F.isnan(s)) \
-        .groupBy(pred, b.alias("b")).agg(F.count(F.lit(1)).alias("n"), F.sum(s).alias("s1"),
-                                         F.sum(s * s).alias("s2")).collect()
-    known = tuple(reference.classes)
-    shape = (len(known), len(edges) + 1)
-    count, s1, s2 = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    counts: dict[str, int] = {}
-    k = {c: i for i, c in enumerate(known)}
-    for r in rows:
-        counts[r["p"]] = counts.get(r["p"], 0) + int(r["n"])
-        if r["p"] in k:
-            i, j = k[r["p"]], int(r["b"])
-            count[i, j], s1[i, j], s2[i, j] = r["n"], r["s1"], r["s2"]
-    return counts, ScoreBins(edges, known, count, s1, s2)
+
+def lanes(reference, df: DataFrame | None) -> dict[str, tuple[Any, Any]]:
+    """{LANE: (expression over `df`, lane)} for validate's pass; {} without a reference or its columns."""
+    from labeling.lanes import Losses, ModelOutputs
+
+    if reference is None or df is None or any(c not in df.columns for c in _needed(reference)):
+        return {}
+    q = lambda c: F.col(f"`{c.replace('`', '``')}`")  # noqa: E731
+    if reference.task == "regression":
+        cats = set(reference.categories)
+        return {LANE: (F.struct(*[(q(c).cast("string") if c in cats else q(c).cast("double")).alias(f"f{i}")
+                                  for i, c in enumerate(reference.features)]), Losses(reference))}
+    pred = q(reference.prediction_column).cast("string")
+    code = F.when(pred.isNull(), F.lit(None))   # the class's position among the reference's, -1 for another
+    for i, c in enumerate(reference.classes):
+        code = code.when(pred == c, F.lit(i))
+    expr = F.struct(code.otherwise(F.lit(-1)).cast("int").alias("p"),
+                    *[q(c).cast("double").alias(f"s{i}") for i, c in enumerate(reference.score_columns)])
+    return {LANE: (expr, ModelOutputs(reference.calibration))}
+
+
+def _tally(reference, df: DataFrame, report):
+    """The lane's tally from validate's pass, or (a caller that validated without it) from a pass of its own."""
+    if LANE in report.lanes:
+        return report.lanes[LANE]
+    from constraints.scan import run_pass
+
+    (expr, lane), = lanes(reference, df).values()
+    _, tallies = run_pass(df.select(expr.alias(LANE)), {LANE: lane}, "estimated quality's pass")
+    return tallies.get(LANE)
 
 
 def _metric(e) -> dict[str, Any]:
@@ -91,13 +105,21 @@ def _metric(e) -> dict[str, Any]:
             "confidence_interval": {"lower": f(e.lower), "upper": f(e.upper), "level": e.level}}
 
 
-def _performance(reference, bins, rows_total: int) -> tuple[list[CheckResult], dict[str, Any], list[dict]]:
-    from labeling.performance import METRICS, Band, estimate
+def _performance(reference, tally, lane, rows_total: int) -> tuple[list[CheckResult], dict[str, Any], list[dict]]:
+    """The CBPE estimates and their checks: binary (labeling.performance) or multiclass (labeling.multiclass)."""
+    from labeling import multiclass, performance
 
-    est = estimate(bins, reference.calibration, maps=reference.map_replicates)
-    band = Band()
+    if lane.binary:
+        est = performance.estimate(lane.score_bins(tally), reference.calibration, maps=reference.map_replicates)
+        names, cal_sd = performance.METRICS, est.calibration_sd
+    else:
+        est = multiclass.estimate(tally.stat)
+        names, cal_sd = multiclass.METRICS, {}
+    if est.rows == 0:
+        return [], {}, []
+    band = performance.Band()
     checks, metrics = [], []
-    for m in METRICS:
+    for m in names:
         e = est.metrics[m]
         ref = reference.metrics.get(m) or {}
         metrics += [{"feature": "*", "metric": f"estimated_{m}", "value": e.value},
@@ -107,21 +129,24 @@ def _performance(reference, bins, rows_total: int) -> tuple[list[CheckResult], d
             checks.append(CheckResult(PERFORMANCE_CHECK, m, SKIPPED, None, None,
                                       f"Estimated {m} is not available for this partition or the reference."))
             continue
-        low, sd = band.threshold(ref["value"], ref["standard_deviation"], reference.rows, est.rows, len(METRICS))
+        low, sd = band.threshold(ref["value"], ref["standard_deviation"], reference.rows, est.rows, len(names))
         bad = e.value < low
         details = {"estimated": True, "method": "CBPE (calibrated scores)", "reference_value": ref["value"],
                    "reference_rows": reference.rows, "rows": est.rows, "standard_deviation": e.standard_deviation,
-                   "calibration_standard_deviation": est.calibration_sd[m], "no_change_standard_deviation": sd,
+                   "calibration_standard_deviation": cal_sd.get(m), "no_change_standard_deviation": sd,
                    "confidence_interval": [e.lower, e.upper], "min_effect": band.min_effect, "alpha": band.alpha}
-        text = (f"Estimated {m} (no labels) is {e.value:.4g} (95% interval {e.lower:.4g} to {e.upper:.4g}); the "
-                f"reference's is {ref['value']:.4g}, an alarm below {low:.4g}.")
+        text = (f"Estimated {m.replace('_', ' ')} (no labels) is {e.value:.4g} (95% interval {e.lower:.4g} to "
+                f"{e.upper:.4g}); the reference's is {ref['value']:.4g}, an alarm below {low:.4g}.")
         if bad:
             text += " The model is probably doing worse on this partition: label a sample (`dqloop label push`)."
         checks.append(CheckResult(PERFORMANCE_CHECK, m, FAILED if bad else PASSED, e.value, low, text, details=details))
-    block = {"accuracy": _metric(est.metrics["accuracy"]), "precision": _metric(est.metrics["precision"]),
-             "recall": _metric(est.metrics["recall"]), "f1": _metric(est.metrics["f1"]),
-             "auc": _metric(est.metrics["auc"]), "confusion_matrix": est.confusion,
-             "positive_label": reference.positive}
+    block: dict[str, Any] = {m: _metric(est.metrics[m]) for m in names}
+    block["confusion_matrix"] = est.confusion
+    if lane.binary:
+        block["positive_label"] = reference.positive
+    else:
+        block["per_class"] = est.per_class
+        block["macro_auc"]["method"] = "one-vs-rest (scikit-learn's multi_class=\"ovr\", average=\"macro\")"
     if rows_total > est.rows:
         block["rows_without_score"] = rows_total - est.rows
     return checks, block, metrics
@@ -160,81 +185,59 @@ def _label_shift(reference, counts: dict[str, int]) -> tuple[list[CheckResult], 
     return checks, block, metrics
 
 
+def _skipped(outcome, text: str):
+    report = outcome.report
+    skip = CheckResult(PERFORMANCE_CHECK, None, SKIPPED, None, None, text)
+    return replace(outcome, report=replace(report, results=report.results + (skip,))), {}, []
+
+
 def attach(reference, df, outcome):
     """(outcome with the estimated checks, extra files for the partition's folder, metric rows); `df` is the
-    partition as validate read it (not read again)."""
+    partition as validate read it. The model's outputs were tallied in validate's pass (`lanes`); without
+    that tally (a caller that validated without the lanes) they are tallied here in a pass of their own."""
     if reference is None or df is None or outcome.report is None or not outcome.report.rows:
         return outcome, {}, []
     report = outcome.report
-    if reference.task == "regression":
-        return _regression(df, reference, outcome)
-    missing = [c for c in [reference.prediction_column, *reference.score_columns] if c not in df.columns]
+    missing = [c for c in _needed(reference) if c not in df.columns]
     if missing:
-        skip = CheckResult(PERFORMANCE_CHECK, None, SKIPPED, None, None,
-                           f"Estimated quality needs column(s) {', '.join(missing)}, absent from the partition.")
-        return replace(outcome, report=replace(report, results=report.results + (skip,))), {}, []
+        return _skipped(outcome, f"Estimated quality needs column(s) {', '.join(missing)}, absent from the partition.")
     try:
-        counts, bins = aggregate(df, reference)
-        checks, metrics = [], []
-        block: dict[str, Any] = {}
-        if bins is not None and bins.rows:
-            checks, block, metrics = _performance(reference, bins, report.rows)
+        tally = _tally(reference, df, report)
+        if reference.task == "regression":
+            return _regression(reference, tally, outcome)
+        lane = lanes(reference, df)[LANE][1]
+        checks, block, metrics = [], {}, []
+        if tally is not None:
+            checks, block, metrics = _performance(reference, tally, lane, report.rows)
+        counts = lane.predicted_counts(tally) if tally is not None else {}
         shift_checks, shift_block, shift_metrics = _label_shift(reference, counts)
     except (Py4JJavaError, ValueError, np.linalg.LinAlgError) as exc:   # a value in the report, not a crash
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        skip = CheckResult(PERFORMANCE_CHECK, None, SKIPPED, None, None,
-                           f"Estimated quality could not be computed: {type(exc).__name__}: {first}")
-        return replace(outcome, report=replace(report, results=report.results + (skip,))), {}, []
+        return _skipped(outcome, f"Estimated quality could not be computed: {type(exc).__name__}: {first}")
     key = reference.task + "_metrics"
     doc = {key: block, "dqloop": {"estimated": True, "labels_used": 0, "partition_rows": report.rows,
                                   "method": "confidence-based performance estimation from the baseline's calibration "
                                             "map (valid under covariate shift, not under concept drift or label "
-                                            "shift)" if block else "label shift only (multiclass)",
-                                  "label_shift": shift_block, "reference_rows": reference.rows}}
+                                            "shift)", "label_shift": shift_block, "reference_rows": reference.rows}}
     results = report.results + tuple(checks) + tuple(shift_checks)
     return (replace(outcome, report=replace(report, results=results)), {DOCUMENT: json_text(doc)},
             metrics + shift_metrics)
 
 
-def _loss_partition(batches, model):
-    """Python worker: the partition's LossSums as one row."""
-    import pyarrow as pa
-
-    from labeling.loss_model import LossSums, sums
-
-    total = LossSums()
-    for batch in batches:
-        total = total + sums(batch.to_pandas(), model)
-    yield pa.RecordBatch.from_pydict({k: [float(getattr(total, k))] for k in ("n", "a", "s", "a2", "s2")})
-
-
-def _regression(df: DataFrame, model, outcome):
-    """Estimated MAE, MSE, RMSE (direct loss estimation) and their checks against the reference's band."""
-    from functools import partial
-
+def _regression(model, total, outcome):
+    """Estimated MAE, MSE, RMSE (direct loss estimation) and their checks against the reference's band; past
+    the share of rows beyond the reference's range the model may hold (`LossModel.support`), the estimate is
+    reported but not trusted: the check fails as out of range."""
     from labeling.loss_model import LossSums, estimate
     from labeling.performance import Band
 
     report = outcome.report
-    missing = [c for c in model.features if c not in df.columns]
-    if missing:
-        skip = CheckResult(PERFORMANCE_CHECK, None, SKIPPED, None, None,
-                           f"Estimated quality needs column(s) {', '.join(missing)}, absent from the partition.")
-        return replace(outcome, report=replace(report, results=report.results + (skip,))), {}, []
-    lanes = df.select(*[F.col(c).cast("double") for c in model.features])
-    try:
-        rows = lanes.mapInArrow(partial(_loss_partition, model=model),
-                                "n double, a double, s double, a2 double, s2 double").collect()
-    except Py4JJavaError as exc:
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        skip = CheckResult(PERFORMANCE_CHECK, None, SKIPPED, None, None, f"Estimated quality failed: {first}")
-        return replace(outcome, report=replace(report, results=report.results + (skip,))), {}, []
-    total = LossSums()
-    for r in rows:
-        total = total + LossSums(r["n"], r["a"], r["s"], r["a2"], r["s2"])
+    total = total if total is not None else LossSums()
     est = estimate(total)
     band = Band()
     checks, metrics = [], []
+    outside = total.outside / total.n if total.n else 0.0
+    beyond = model.support is not None and total.n > 0 and model.support.beyond(total.outside, total.n)
     for m in ("mae", "rmse"):
         e, ref = est[m], model.metrics.get(m) or {}
         metrics += [{"feature": "*", "metric": f"estimated_{m}{sfx}", "value": getattr(e, attr)}
@@ -246,20 +249,29 @@ def _regression(df: DataFrame, model, outcome):
         low, sd = Band(band.alpha, 0.01 * ref["value"]).threshold(ref["value"], ref["standard_deviation"], model.rows,
                                                                   int(total.n), 2)
         high = 2 * ref["value"] - low
-        bad = e.value > high
+        bad = e.value > high or beyond
         text = (f"Estimated {m} (no labels) is {e.value:.4g} (95% interval {e.lower:.4g} to {e.upper:.4g}); the "
                 f"reference's is {ref['value']:.4g}, an alarm above {high:.4g}.")
-        if bad:
+        if beyond:
+            text += (f" But {outside:.1%} of the rows lie beyond the reference's range of the loss model's inputs "
+                     f"(at most {model.support.limit:.0%} expected): there the estimate extrapolates and its "
+                     "interval does not hold. Label a sample of this partition (`dqloop label push`), or rebuild "
+                     "the reference with rows like these.")
+        elif bad:
             text += " The model's errors are probably larger on this partition: label a sample (`dqloop label push`)."
         checks.append(CheckResult(PERFORMANCE_CHECK, m, FAILED if bad else PASSED, e.value, high, text, details={
             "estimated": True, "method": "direct loss estimation (LightGBM)", "reference_value": ref["value"],
             "reference_rows": model.rows, "rows": int(total.n), "standard_deviation": e.standard_deviation,
-            "no_change_standard_deviation": sd, "confidence_interval": [e.lower, e.upper]}))
+            "no_change_standard_deviation": sd, "confidence_interval": [e.lower, e.upper],
+            "rows_beyond_reference": int(total.outside), "beyond_reference": bool(beyond)}))
+    metrics.append({"feature": "*", "metric": "estimated_rows_beyond_reference_share", "value": outside})
     doc = {"regression_metrics": {m: _metric(est[m]) for m in ("mae", "mse", "rmse")},
            "dqloop": {"estimated": True, "labels_used": 0, "partition_rows": report.rows, "rows_estimated": int(total.n),
                       "method": "direct loss estimation: LightGBM models of |error| and error^2 from the baseline's "
-                                "reference (valid under covariate shift, not under concept drift)",
-                      "reference_rows": model.rows}}
+                                "reference (valid under covariate shift inside the reference's range, not under "
+                                "concept drift)",
+                      "rows_beyond_reference": int(total.outside), "beyond_reference": bool(beyond),
+                      "trusted": not beyond, "reference_rows": model.rows}}
     return (replace(outcome, report=replace(report, results=report.results + tuple(checks))),
             {DOCUMENT: json_text(doc)}, metrics)
 

@@ -17,7 +17,7 @@ import logging
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import NumericType
+from pyspark.sql.types import NumericType, StringType
 
 from constraints.errors import EmptyInput, UsageError
 from jobs.io import as_table, json_text, source_name
@@ -44,8 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="classification (calibration map) or regression (a LightGBM loss model of the error; "
                         "--prediction-column is the predicted number)")
     g.add_argument("--loss-features", type=_names, metavar="A,B",
-                   help="regression: inputs of the loss model (default: the reference's numeric columns other than "
-                        "the target, --exclude and --predictions), plus the prediction")
+                   help="regression: inputs of the loss model (default: the reference's numeric columns, and its "
+                        "string columns of at most 200 values as categorical ones, other than the target, --exclude "
+                        "and --predictions), plus the prediction")
     g.add_argument("--reference", metavar="PATH",
                    help="held-out reference rows (Parquet or CSV): NOT the model's training data (default: --input, "
                         "with a warning)")
@@ -158,8 +159,10 @@ def _regression(df, fields, args: argparse.Namespace, path: str, warnings: list[
     if pred_col is None:
         raise UsageError("A regression model reference needs the predicted value column.", "give --prediction-column")
     numeric = [c for c, t in fields.items() if isinstance(t, NumericType) or t.typeName() == "boolean"]
+    strings = [c for c, t in fields.items() if isinstance(t, StringType)]
     features = args.loss_features if args.loss_features is not None else [
-        c for c in numeric if c not in {args.target, pred_col, *args.exclude, *args.predictions, *partition_columns}]
+        c for c in numeric + strings
+        if c not in {args.target, pred_col, *args.exclude, *args.predictions, *partition_columns}]
     needed = [args.target, pred_col, *features]
     missing = [c for c in needed if c not in fields]
     if missing:
@@ -169,14 +172,23 @@ def _regression(df, fields, args: argparse.Namespace, path: str, warnings: list[
         if not isinstance(fields[c], NumericType):
             raise UsageError(f"Column {c} is {fields[c].simpleString()}; a regression model needs numbers.",
                              "check --target and --prediction-column, or use --model-task classification")
-    data = df.select(*[F.col(c).cast("double") for c in dict.fromkeys(needed)]) \
+    data = df.select(*[F.col(c) if c in strings else F.col(c).cast("double") for c in dict.fromkeys(needed)]) \
         .where(F.col(args.target).isNotNull() & F.col(pred_col).isNotNull())
     rows = data.count()
     if rows > args.reference_max_rows:
         data = data.sample(fraction=min(1.0, 1.1 * args.reference_max_rows / rows), seed=args.seed) \
             .limit(args.reference_max_rows)
+    frame = data.toPandas()
+    categorical = [c for c in features if c in strings]
+    if args.loss_features is None:   # a default string input with too many values is not categorical: left out
+        wide = [c for c in categorical if frame[c].nunique() > loss_model.MAX_CATEGORIES]
+        for c in wide:
+            log.info("model reference: %s has more than %d values; not an input of the loss model", c,
+                     loss_model.MAX_CATEGORIES)
+        features = [c for c in features if c not in wide]
+        categorical = [c for c in categorical if c not in wide]
     try:
-        model = loss_model.fit(data.toPandas(), features, pred_col, args.target, source=path)
+        model = loss_model.fit(frame, features, pred_col, args.target, source=path, categorical=categorical)
     except ValueError as exc:
         raise EmptyInput(f"The reference {path} cannot train the loss model: {exc}.", "give more reference rows") from None
     model = loss_model.LossModel(**{**model.__dict__, "warnings": tuple(warnings)})

@@ -191,10 +191,11 @@ class Outcome:
 
 
 def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str,
-                 thresholds: Thresholds = Thresholds()) -> Outcome:
+                 thresholds: Thresholds = Thresholds(), model_reference=None) -> Outcome:
     try:
         table = as_table(spark, path, fmt) if not isinstance(path, tables.TablePartition) else path.read(spark)
-        return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds), data=table.df)
+        lanes = estimated.lanes(model_reference, table.df)   # the model's outputs, tallied in the same pass
+        return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds, lanes), data=table.df)
     except SetupError:
         raise   # the installation, not this partition: no other partition would fare better
     except DqloopError as exc:
@@ -299,18 +300,19 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
     for i, (path, partition, out) in enumerate(targets, start=1):
         log.info("validating %s (%d of %d)", partition, i, len(targets))
         steps.step(i, partition)
-        o = validate_one(spark, baseline, path, partition, args.format, thresholds)
+        o = validate_one(spark, baseline, path, partition, args.format, thresholds, model_reference)
         o = domain_drift.attach(domain_sample, o, domain_options, thresholds)   # multivariate drift (sampled)
         o, estimated_files, estimated_metrics = estimated.attach(model_reference, o.data, o)
         if o.report is not None and repo and history is not None and o.report.rows:
             o = replace(o, report=with_history(o.report, repo, baseline, history, index))
         files = {}
         if o.report is not None:
-            files = {**extra_files(o.report, baseline, run_time, labels.get(partition, ())), **estimated_files}
+            more = [*labels.get(partition, ()), *estimated_metrics]   # labeled and estimated quality: metrics.prom
+            files = {**extra_files(o.report, baseline, run_time, more), **estimated_files}
             if out is not None:
                 write_report(o.report, out, files)
                 folders[partition] = join(out, "report.html")
-            run_samples += samples(o.report, labels.get(partition, ()))
+            run_samples += samples(o.report, more)
             if repo:
                 record_metrics(repo, o.report, run_time)
                 written = estimated.record(repo, partition, run_time, estimated_metrics)

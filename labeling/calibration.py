@@ -3,8 +3,11 @@
 A model's score is calibrated when, among rows scored s, a share s belongs to the class. Most are not
 (boosted trees are under-confident at the ends, deep nets over-confident), so dqloop learns the map from
 reference rows that carry the target and the model's output: scikit-learn's IsotonicRegression of the
-outcome on the score (monotone, no shape assumed, Zadrozny and Elkan 2002), per class one-vs-rest for a
-multiclass model (each class's probability column mapped, the row's vector renormalised to sum 1).
+outcome on the score (monotone, no shape assumed, Zadrozny and Elkan 2002) for a binary model. For a multiclass
+model isotonic maps one-vs-rest (each column mapped, the vector renormalised) are not calibrated as a vector:
+a class's column alone says less than the whole row (the predicted class's probability comes out too low;
+bench/RESULTS.md measured a 2-point bias on accuracy), so its map is Dirichlet calibration (Kull et al. 2019):
+scikit-learn's multinomial LogisticRegression on the log-probabilities, p = softmax(W log s + b).
 
 The fitted map is a piecewise-linear function through the isotonic thresholds, stored as JSON (two lists
 per class) rather than a pickle, and applied with numpy's `interp`, which is what
@@ -59,14 +62,56 @@ def fit_isotonic(score: np.ndarray, outcome: np.ndarray) -> Isotonic:
 
 
 @dataclass(frozen=True)
+class Multinomial:
+    """Dirichlet calibration: p = softmax(W log(s) + b), s the model's probability columns (clipped at 1e-12)."""
+
+    weights: tuple[tuple[float, ...], ...]       # K x K
+    intercept: tuple[float, ...]
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        z = np.log(np.clip(np.asarray(scores, dtype="float64"), 1e-12, None)) @ np.asarray(self.weights).T \
+            + np.asarray(self.intercept)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"weights": [list(r) for r in self.weights], "intercept": list(self.intercept)}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "Multinomial":
+        return Multinomial(tuple(tuple(float(v) for v in r) for r in d["weights"]), tuple(map(float, d["intercept"])))
+
+
+def fit_multinomial(scores: np.ndarray, target: np.ndarray, classes: list[str]) -> Multinomial:
+    """scikit-learn's multinomial LogisticRegression of the class on the log-probabilities."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(target).astype(str)
+    x = np.log(np.clip(np.asarray(scores, dtype="float64"), 1e-12, None))
+    model = LogisticRegression(C=10.0, max_iter=2000).fit(x, y)
+    order = [list(model.classes_).index(c) if c in model.classes_ else None for c in classes]
+    k = len(classes)
+    w, b = np.zeros((k, k)), np.full(k, -30.0)            # a class absent from the reference: never expected
+    for i, j in enumerate(order):
+        if j is not None:
+            if len(model.classes_) == 2:                    # scikit-learn keeps one row for two classes
+                w[i], b[i] = (model.coef_[0], model.intercept_[0]) if j == 1 else (0.0, 0.0)
+            else:
+                w[i], b[i] = model.coef_[j], model.intercept_[j]
+    return Multinomial(tuple(map(tuple, w.tolist())), tuple(b.tolist()))
+
+
+@dataclass(frozen=True)
 class Calibration:
     """Calibrated class probabilities from the model's score (binary: the positive class's score;
     multiclass: one probability column per class, in `classes` order)."""
 
     kind: str
     classes: tuple[str, ...]
-    maps: tuple[Isotonic, ...]           # binary: one (the positive class); multiclass: one per class
+    maps: tuple[Isotonic, ...]           # binary: one (the positive class); multiclass (older references): per class
     positive: str | None = None
+    multinomial: Multinomial | None = None   # multiclass: Dirichlet calibration (replaces the per-class maps)
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """N x K calibrated probabilities, columns in `classes` order."""
@@ -77,6 +122,8 @@ class Calibration:
             out = np.empty((len(p), 2))
             out[:, pos], out[:, 1 - pos] = p, 1.0 - p
             return out
+        if self.multinomial is not None:
+            return self.multinomial(s)
         raw = np.column_stack([m(s[:, k]) for k, m in enumerate(self.maps)])
         total = raw.sum(axis=1, keepdims=True)
         return np.where(total > 0, raw / np.where(total > 0, total, 1.0), 1.0 / len(self.classes))
@@ -89,6 +136,10 @@ class Calibration:
         return np.where(k >= 0, probs[np.arange(len(k)), np.maximum(k, 0)], 0.0)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.multinomial is not None:
+            return {"method": "dirichlet", "library": "scikit-learn LogisticRegression (multinomial, on the "
+                    "log-probabilities)", "kind": self.kind, "classes": list(self.classes), "positive_label": None,
+                    "maps": {}, "multinomial": self.multinomial.to_dict()}
         return {"method": "isotonic", "library": "scikit-learn IsotonicRegression", "kind": self.kind,
                 "classes": list(self.classes), "positive_label": self.positive,
                 "maps": {c: m.to_dict() for c, m in zip(self._map_classes, self.maps)}}
@@ -101,6 +152,8 @@ class Calibration:
     def from_dict(d: dict[str, Any]) -> "Calibration":
         kind, classes = d["kind"], tuple(str(c) for c in d["classes"])
         positive = None if d.get("positive_label") is None else str(d["positive_label"])
+        if d.get("multinomial"):
+            return Calibration(kind, classes, (), None, Multinomial.from_dict(d["multinomial"]))
         keys = (positive,) if kind == BINARY else classes
         return Calibration(kind, classes, tuple(Isotonic.from_dict(d["maps"][k]) for k in keys), positive)
 
@@ -115,7 +168,7 @@ def fit(scores: np.ndarray, target: np.ndarray, classes: list[str], positive: st
         return Calibration(BINARY, tuple(classes), (fit_isotonic(s.reshape(-1), y == positive),), positive)
     if s.ndim != 2 or s.shape[1] != len(classes):
         raise ValueError(f"a multiclass calibration needs one probability column per class ({len(classes)})")
-    return Calibration(MULTICLASS, tuple(classes), tuple(fit_isotonic(s[:, k], y == c) for k, c in enumerate(classes)))
+    return Calibration(MULTICLASS, tuple(classes), (), None, fit_multinomial(s, y, classes))
 
 
 @dataclass(frozen=True)

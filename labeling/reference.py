@@ -107,6 +107,8 @@ def build(target: np.ndarray, predicted: np.ndarray, scores: np.ndarray, classes
             q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
             se = np.sqrt((auc * (1 - auc) + (n1 - 1) * (q1 - auc ** 2) + (n0 - 1) * (q2 - auc ** 2)) / (n1 * n0))
             metrics["auc"] = _metric(auc, se)
+    else:
+        metrics.update(_multiclass_metrics(y, yp, np.asarray(scores, dtype=float), classes))
     reps = None
     if cal.kind == BINARY:
         reps = replicates(np.asarray(scores, dtype=float).reshape(-1), y == positive)
@@ -129,3 +131,27 @@ def _bootstrap_f1(t: np.ndarray, p: np.ndarray, count: int = 200, seed: int = 0)
     den = 2 * tp + fp + fn
     f1 = np.where(den > 0, 2 * tp / np.maximum(den, 1), 0.0)
     return float(np.std(f1, ddof=1))
+
+
+def _multiclass_metrics(y: np.ndarray, yp: np.ndarray, scores: np.ndarray, classes: list[str], count: int = 100,
+                        seed: int = 0) -> dict[str, dict[str, float | None]]:
+    """Macro precision, recall, F1 and one-vs-rest ROC AUC (scikit-learn) with bootstrap standard deviations
+    (rows resampled): the band the multiclass estimates (labeling.multiclass) are checked against."""
+    from sklearn import metrics as skm
+
+    def values(i: np.ndarray) -> dict[str, float]:
+        t, p = y[i], yp[i]
+        out = {name: float(fn(t, p, labels=classes, average="macro", zero_division=0.0)) for name, fn in
+               (("macro_precision", skm.precision_score), ("macro_recall", skm.recall_score),
+                ("macro_f1", skm.f1_score))}
+        present = set(t)
+        out["macro_auc"] = float(np.mean([skm.roc_auc_score(t == c, scores[i, k]) for k, c in enumerate(classes)])) \
+            if len(present) == len(classes) else float("nan")
+        return out
+
+    n = len(y)
+    point = values(np.arange(n))
+    rng = np.random.default_rng(seed)
+    m = min(n, 50_000)   # resamples of at most 50,000 rows, their spread scaled by sqrt(m / n)
+    boots = [values(rng.integers(0, n, m)) for _ in range(count)]
+    return {k: _metric(v, float(np.nanstd([b[k] for b in boots], ddof=1) * np.sqrt(m / n))) for k, v in point.items()}

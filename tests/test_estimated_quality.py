@@ -168,11 +168,13 @@ def test_bbse_recovers_30_70_from_50_50():
     assert not label_shift.bbse(conf, np.bincount(pp, minlength=2), ["0", "1"]).moved.any()
 
 
-def _regression_rows(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+def _regression_rows(n: int, seed: int, shift: float = 0.0, mix=(0.5, 0.3, 0.2)) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(shift, 1, n), rng.uniform(0, 1, n)
-    y = 2 * x1 + 3 * x2 + rng.normal(0, 0.5 + 0.8 * np.abs(x1) * x2, n)   # larger errors away from x1 = 0
-    return pd.DataFrame({"id": np.arange(n), "x1": x1, "x2": x2, "price": y, "predicted_price": 2 * x1 + 3 * x2})
+    r = rng.choice(3, n, p=mix)                  # a categorical input: errors 1, 1.5, 2 times larger by region
+    y = 2 * x1 + 3 * x2 + rng.normal(0, (0.5 + 0.8 * np.abs(x1) * x2) * np.array([1.0, 1.5, 2.0])[r], n)
+    return pd.DataFrame({"id": np.arange(n), "x1": x1, "x2": x2, "region": np.array(["n", "s", "w"])[r],
+                         "price": y, "predicted_price": 2 * x1 + 3 * x2})
 
 
 def test_validate_estimates_regression_error(spark, tmp_path):
@@ -189,8 +191,10 @@ def test_validate_estimates_regression_error(spark, tmp_path):
         "--predictions", "predicted_price", "--target", "price", "--model-task", "regression",
         "--reference", str(tmp_path / "ref.parquet")])) == 0
     ref_doc = json.loads((base / "model_reference.json").read_text())
-    assert ref_doc["task"] == "regression" and ref_doc["features"] == ["x1", "x2", "predicted_price"]
-    parts = {"chunk=01": _regression_rows(4000, 3), "chunk=02": _regression_rows(4000, 4, shift=2.0)}
+    assert ref_doc["task"] == "regression" and ref_doc["features"] == ["x1", "x2", "region", "predicted_price"]
+    assert ref_doc["categorical_features"] == {"region": ["n", "s", "w"]}
+    parts = {"chunk=01": _regression_rows(4000, 3), "chunk=02": _regression_rows(4000, 4, shift=2.0),
+             "chunk=03": _regression_rows(4000, 7, mix=(0.1, 0.2, 0.7))}   # in range, more of the noisy region
     table = tmp_path / "table"
     for name, frame in parts.items():
         (table / name).mkdir(parents=True)
@@ -199,19 +203,33 @@ def test_validate_estimates_regression_error(spark, tmp_path):
     validate.run(spark, parser().parse_args(["validate", "--baseline", str(base), "--input", str(table),
                                              "--output", str(out), "--no-history"]))
     booster_a = lgb.Booster(model_str=ref_doc["loss_model"]["absolute_error"])
+    codes = {"n": 0.0, "s": 1.0, "w": 2.0}
     for name, frame in parts.items():
-        m = json.loads((out / name / "model_quality_estimated.json").read_text())["regression_metrics"]
-        a = np.clip(booster_a.predict(frame[["x1", "x2", "predicted_price"]].astype(float)), 0, None)
+        doc = json.loads((out / name / "model_quality_estimated.json").read_text())
+        m = doc["regression_metrics"]
+        inputs = frame[["x1", "x2", "region", "predicted_price"]].assign(region=frame["region"].map(codes))
+        a = np.clip(booster_a.predict(inputs.astype(float)), 0, None)
         assert m["mae"]["value"] == pytest.approx(a.mean(), rel=1e-9)
         realized = np.mean(np.abs(frame["price"] - frame["predicted_price"]))
         lo, hi = m["mae"]["confidence_interval"]["lower"], m["mae"]["confidence_interval"]["upper"]
-        if name == "chunk=01":
-            assert lo <= realized <= hi
-        else:   # x1 two sd beyond the reference: trees extrapolate flat, so the estimate rises but stays below
-            assert ref_doc["metrics"]["mae"]["value"] + 0.2 < m["mae"]["value"] < realized
         checks = {r["feature"]: r for r in json.loads((out / name / "checks.json").read_text())["checks"]
                   if r["check"] == "estimated_performance_check"}
-        assert checks["mae"]["status"] == ("failed" if name == "chunk=02" else "passed")
+        # rows beyond the reference's central 99% ranges (numpy on the reference and the partition)
+        ranges = {c: np.quantile(_regression_rows(20000, 2)[c], [0.005, 0.995]) for c in ("x1", "x2", "predicted_price")}
+        outside = np.zeros(len(frame), dtype=bool)
+        for c, (rlo, rhi) in ranges.items():
+            outside |= (frame[c] < rlo).to_numpy() | (frame[c] > rhi).to_numpy()
+        assert doc["dqloop"]["rows_beyond_reference"] == pytest.approx(outside.sum(), abs=4)
+        if name == "chunk=02":   # x1 two sd beyond the reference: flagged, not trusted, and said so
+            assert ref_doc["metrics"]["mae"]["value"] + 0.2 < m["mae"]["value"]   # it moves, but is not trusted
+            assert doc["dqloop"]["trusted"] is False and checks["mae"]["status"] == "failed"
+            assert "beyond the reference's range" in checks["mae"]["description"]
+        elif name == "chunk=01":
+            assert lo <= realized <= hi and doc["dqloop"]["trusted"] is True
+            assert checks["mae"]["status"] == "passed"
+        else:   # more rows of the noisy region: only the categorical input tells; within 3 sd of the realized MAE
+            assert abs(m["mae"]["value"] - realized) < 3 * m["mae"]["standard_deviation"]
+            assert doc["dqloop"]["trusted"] is True and checks["mae"]["status"] == "failed"
 
 
 def test_dle_intervals_cover_under_covariate_shift():
@@ -230,3 +248,72 @@ def test_dle_intervals_cover_under_covariate_shift():
         hits["mae"] += est["mae"].lower <= np.mean(np.abs(e)) <= est["mae"].upper
         hits["rmse"] += est["rmse"].lower <= np.sqrt(np.mean(e * e)) <= est["rmse"].upper
     assert hits["mae"] >= 88 and hits["rmse"] >= 85, hits
+
+
+def test_validate_estimates_multiclass_quality_in_the_same_pass(spark, tmp_path):
+    """Multiclass CBPE through validate: the figures equal labeling.multiclass on the partition's rows in memory,
+    the model's outputs add no Spark job to validate's pass, and metrics.prom carries the estimates."""
+    from constraints.validation import validate as validate_partition
+    from jobs import baseline, estimated, validate
+    from jobs.cli import parser
+    from jobs.session import counting_jobs
+    from labeling import multiclass
+
+    def rows(n, seed, shift=(0.0, 0.0)):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(0, 1, (n, 2)) + np.array(shift)
+        logits = x @ np.array([[2.0, 0.0], [0.0, 2.0], [-2.0, 0.0]]).T
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        y = (rng.random((n, 1)) > p.cumsum(axis=1)).sum(axis=1).clip(0, 2)
+        raw = np.exp(0.6 * logits) / np.exp(0.6 * logits).sum(axis=1, keepdims=True)
+        names = np.array(["cat", "dog", "eel"])
+        return pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "p_cat": raw[:, 0], "p_dog": raw[:, 1], "p_eel": raw[:, 2],
+                             "predicted": names[raw.argmax(axis=1)], "animal": names[y]})
+
+    rows(3000, 1).drop(columns=["animal"]).to_parquet(tmp_path / "train.parquet", index=False)
+    rows(20000, 2).to_parquet(tmp_path / "ref.parquet", index=False)
+    base = tmp_path / "baseline"
+    assert baseline.run(spark, parser().parse_args([
+        "baseline", "--input", str(tmp_path / "train.parquet"), "--output", str(base), "--predictions",
+        "p_cat,p_dog,p_eel,predicted", "--prediction-column", "predicted", "--probability-columns",
+        "p_cat,p_dog,p_eel", "--target", "animal", "--reference", str(tmp_path / "ref.parquet")])) == 0
+    parts = {"chunk=01": rows(4000, 3), "chunk=02": rows(4000, 4, shift=(-0.8, -0.8))}
+    table = tmp_path / "table"
+    for name, frame in parts.items():
+        (table / name).mkdir(parents=True)
+        frame.drop(columns=["animal"]).to_parquet(table / name / "part-0.parquet", index=False)
+    out = tmp_path / "out"
+    validate.run(spark, parser().parse_args(["validate", "--baseline", str(base), "--input", str(table),
+                                             "--output", str(out), "--no-history"]))
+    ref = estimated.load_reference(str(base))
+    assert {"macro_f1", "macro_auc"} <= set(ref.metrics)
+    for name, frame in parts.items():
+        doc = json.loads((out / name / "model_quality_estimated.json").read_text())
+        m = doc["multiclass_classification_metrics"]
+        pred = frame["predicted"].map({"cat": 0, "dog": 1, "eel": 2}).to_numpy()
+        want = multiclass.estimate(multiclass.sums(frame[["p_cat", "p_dog", "p_eel"]].to_numpy(), pred,
+                                                   ref.calibration))
+        for k in multiclass.METRICS:
+            assert m[k]["value"] == pytest.approx(want.metrics[k].value, abs=1e-9), k
+            assert m[k]["standard_deviation"] == pytest.approx(want.metrics[k].standard_deviation, rel=1e-6), k
+        checks = {r["feature"]: r for r in json.loads((out / name / "checks.json").read_text())["checks"]
+                  if r["check"] == "estimated_performance_check"}
+        assert set(checks) == set(multiclass.METRICS)
+        if name == "chunk=01":
+            assert all(r["status"] == "passed" for r in checks.values())
+        prom = (out / name / "metrics.prom").read_text()
+        assert f'dqloop_estimated_accuracy{{partition="{name}"}} {float(m["accuracy"]["value"])!r}' in prom
+        assert 'dqloop_feature_estimated_prior{partition="' + name + '",feature="cat"}' in prom
+    # chunk=02 moved toward the eel/dog boundary region: realized accuracy is lower, and so is the estimate
+    acc = {n: np.mean(f["predicted"] == f["animal"]) for n, f in parts.items()}
+    est = {n: json.loads((out / n / "model_quality_estimated.json").read_text())[
+        "multiclass_classification_metrics"]["accuracy"]["value"] for n in parts}
+    assert (acc["chunk=02"] - acc["chunk=01"]) * (est["chunk=02"] - est["chunk=01"]) > 0
+
+    base_doc = validate.read_baseline(str(base))
+    df = spark.read.parquet(str(table / "chunk=01"))
+    with counting_jobs(spark, "plain") as plain:
+        validate_partition(spark, df, base_doc, "p")
+    with counting_jobs(spark, "lanes") as with_lanes:
+        report = validate_partition(spark, df, base_doc, "p", lanes=estimated.lanes(ref, df))
+    assert with_lanes[0] == plain[0] and estimated.LANE in report.lanes

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,16 +37,21 @@ def test_isotonic_map_is_sklearns_and_round_trips():
     np.testing.assert_allclose(g, np.where(new >= 0.5, expected, 1 - expected))
 
 
-def test_multiclass_map_renormalises_one_vs_rest():
-    from sklearn.isotonic import IsotonicRegression
+def test_multiclass_map_is_sklearns_multinomial_regression_on_log_probabilities():
+    """Dirichlet calibration: scikit-learn's LogisticRegression on log(s), kept as JSON and applied with numpy."""
+    from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(1)
     p = rng.dirichlet([1, 1, 1], 3000)
     y = np.array([str(rng.choice(3, p=row)) for row in p])
-    cal = calibration.fit(p, y, ["0", "1", "2"])
-    raw = np.column_stack([IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(p[:, k], y == str(k))
-                           .predict(p[:, k]) for k in range(3)])
-    np.testing.assert_allclose(cal.probabilities(p), raw / raw.sum(axis=1, keepdims=True), atol=1e-12)
+    cal = calibration.fit(p ** 0.6 / (p ** 0.6).sum(axis=1, keepdims=True), y, ["0", "1", "2"])
+    s = p ** 0.6 / (p ** 0.6).sum(axis=1, keepdims=True)
+    want = LogisticRegression(C=10.0, max_iter=2000).fit(np.log(s), y).predict_proba(np.log(s))
+    np.testing.assert_allclose(cal.probabilities(s), want, atol=1e-9)
+    again = calibration.Calibration.from_dict(json.loads(json.dumps(cal.to_dict())))
+    np.testing.assert_allclose(again.probabilities(s), want, atol=1e-9)
+    assert abs(np.mean(cal.expected_correct(s, s.argmax(axis=1).astype(str))) - np.mean(
+        y == s.argmax(axis=1).astype(str))) < 0.03
 
 
 def test_difference_estimator_against_its_formula():

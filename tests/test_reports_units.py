@@ -238,3 +238,17 @@ def test_axis_labels_of_a_wide_range_feature_do_not_overlap():
         width = max(len(t) for _, t in ticks) * 5.4 + 6
         gaps = [(j - i) * step for (i, _), (j, _) in zip(ticks, ticks[1:])]
         assert min(gaps) >= width and ticks[0][0] == 0 and ticks[-1][0] == len(edges) - 1
+
+
+def test_index_shows_estimated_quality_with_intervals():
+    rows = [{"partition": p, "run_time": "t", "feature": "*", "metric": m, "value": v}
+            for p, acc in (("d=1", 0.91), ("d=2", 0.83)) for m, v in
+            (("row_count", 100.0), ("estimated_accuracy", acc), ("estimated_accuracy_lower", acc - 0.02),
+             ("estimated_accuracy_upper", acc + 0.02), ("estimated_macro_f1", acc - 0.1))]
+    doc = index_page(pd.DataFrame(rows), {"d=2": "d=2/report.html"})
+    assert "Estimated quality (no labels)" in doc and "estimated accuracy per partition, with its interval" in doc
+    table = doc[doc.index('id="estimated-partitions"'):]
+    assert "0.83 [0.81, 0.85]" in table and "0.91 [0.89, 0.93]" in table and "estimated macro f1" in table
+    assert '<a href="d=2/report.html">d=2</a>' in table
+    plain = index_page(pd.DataFrame([r for r in rows if not r["metric"].startswith("estimated")]), {})
+    assert "Estimated quality" not in plain

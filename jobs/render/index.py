@@ -2,8 +2,9 @@
 
 A timeline across partitions (in partition-name order, which is time order for Hive-style date or
 chunk partitions): row counts, violation counts, labeled accuracy with its confidence interval when
-labels exist, and per feature the drift distance and completeness as heat maps; a table links each
-partition's report.html. Pure: the history table (jobs.history.read_history) and links in, HTML out.
+labels exist, quality estimated without labels when the baseline has a model reference
+(jobs.render.estimated), and per feature the drift distance and completeness as heat maps; a table links
+each partition's report.html. Pure: the history table (jobs.history.read_history) and links in, HTML out.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Mapping
 import pandas as pd
 
 from jobs.render.charts import BAD, BASE, CURRENT, heatmap, line_chart
+from jobs.render.estimated import estimated_section
 from jobs.render.html import Cell, esc, fmt, number, page, table, text
 
 LABELED = ("labeled_accuracy", "labeled_accuracy_lower", "labeled_accuracy_upper", "labeled_count")
@@ -74,6 +76,7 @@ def index_page(history: pd.DataFrame, links: Mapping[str, str], title: str = "dq
         body.append(line_chart(partitions, [("labeled accuracy", acc["labeled_accuracy"], CURRENT)],
                                "labeled accuracy per partition, with its interval", links=hrefs, y_range=(0.0, 1.0),
                                band=(acc["labeled_accuracy_lower"], acc["labeled_accuracy_upper"])))
+    body += estimated_section(partitions, run, hrefs)   # quality estimated without labels (jobs.render.estimated)
     features, drift = _matrix(history, "baseline_drift", partitions)
     if features:
         body.append("<h2>Drift distance per feature</h2><p class=\"legend\">Darker is further from the baseline "
