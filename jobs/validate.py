@@ -51,6 +51,7 @@ from constraints.validation import ValidationReport, validate
 from jobs import estimated
 from jobs.history import HistoryIndex, history_file
 from jobs.io import join, json_text, partition_keys, read_folder, read_table, unreadable, write_file, write_folder
+from jobs.run_summary import RunSummary
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
 
@@ -236,7 +237,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
                              f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}")
         targets = [(join(args.input, k), k, join(args.output, k)) for k in chosen]
         repo = args.metrics_repo or join(args.output, "_metrics")
-    outcomes, run_samples, folders = [], [], {}
+    summary, run_samples = RunSummary(), []       # bounded: not every partition's report (jobs.run_summary)
+    textfile = getattr(args, "prometheus_textfile", None)
     index = HistoryIndex.load(repo) if repo and history is not None else None   # read once per run
     labels = labeled_rows(repo)
     steps = Progress(len(targets))
@@ -250,8 +252,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
         if o.report is not None:
             write_report(o.report, out, {**extra_files(o.report, baseline, run_time, labels.get(partition, ())),
                                          **estimated_files})
-            folders[partition] = join(out, "report.html")
-            run_samples += samples(o.report, labels.get(partition, ()))
+            if textfile:
+                run_samples += samples(o.report, labels.get(partition, ()))
             if repo:
                 record_metrics(repo, o.report, run_time)
                 written = estimated.record(repo, partition, run_time, estimated_metrics)
@@ -259,27 +261,26 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
                     index.record(metrics_file(o.report), o.report.partition, run_time, o.report.metric_rows())
                     if written:
                         index.record(written[0], partition, run_time, written[1])
-        outcomes.append(o)
+        summary.add(o.report, o.error is not None, join(out, "report.html"))
         steps.clear()
         print(summary_line(o), flush=True)
-    bad = [o.report for o in outcomes if o.report is not None and o.report.violations]
-    print_violations(bad)
-    if getattr(args, "prometheus_textfile", None):
-        write_textfile(args.prometheus_textfile, run_samples)
-    if hook is not None and bad:
-        delivery = send_alert(hook, bad, len(outcomes), folders)
+    print_violations(summary)
+    if textfile:
+        write_textfile(textfile, run_samples)
+    if hook is not None and summary.with_violations:
+        delivery = send_alert(hook, summary)
         if not delivery.ok:
             print(f"dqloop validate: error: the alert to the webhook from {hook.source} was not delivered after "
                   f"{delivery.attempts} attempt(s): {delivery.detail}. The reports are written.\n"
                   f"  fix: check the webhook and the network; rerun to alert again", file=sys.stderr, flush=True)
             return EXIT_RUNTIME
-        print(f"alert: sent ({len(bad)} partition(s) with violations)", file=sys.stderr, flush=True)
+        print(f"alert: sent ({summary.with_violations} partition(s) with violations)", file=sys.stderr, flush=True)
 
-    if any(o.error is not None for o in outcomes):
+    if summary.errors:
         return EXIT_RUNTIME
     if unmatched:
         return EXIT_USAGE
-    if any(o.report.violations for o in outcomes) and not args.warn_only:
+    if summary.with_violations and not args.warn_only:
         return EXIT_VIOLATIONS
     return EXIT_OK
 
