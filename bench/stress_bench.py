@@ -1,7 +1,7 @@
 """Validate when the data is at its worst: wall time and peak driver memory of `dqloop validate`.
 
     .venv/bin/python bench/stress_bench.py --rows 2000000 [20000000] [--repeat 2]
-        [--partitions 500 1000 --partition-rows 20] [--columns 2000 --column-rows 10000]
+        [--partitions 1000 5000 --partition-rows 20] [--columns 1000 2000 --column-rows 10000]
 
 Each case runs the real command line (`.venv/bin/dqloop validate ...`) in its own process, as a scheduler
 would, and polls its process tree every 0.1 s: the driver's Python peak resident memory (VmHWM of the
@@ -99,7 +99,7 @@ def run_measured(args: list[str]) -> dict:
     def read_out() -> None:
         for line in proc.stdout:
             lines.append((time.perf_counter() - start, line))
-            if len(lines) % TRACE_EVERY == 0:
+            if args[0] == "validate" and len(lines) % TRACE_EVERY == 0:
                 jvm = sum(_rss(c) for c in _children(proc.pid) if _hwm(c)[0] == "java")
                 trace.append((len(lines), lines[-1][0], _rss(proc.pid) / 1024, jvm / 1024))
                 print(f"  {len(lines)} partitions: {lines[-1][0]:.0f} s, driver Python RSS {trace[-1][2]:.0f} MiB, "
@@ -251,7 +251,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--partitions", type=int, nargs="*", default=[])
     p.add_argument("--partition-rows", type=int, default=20)
-    p.add_argument("--columns", type=int)
+    p.add_argument("--columns", type=int, nargs="*", default=[])
     p.add_argument("--column-rows", type=int, default=10_000)
     p.add_argument("--data-dir", type=Path, default=REPO / "bench" / "_data" / "stress")
     p.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
@@ -264,8 +264,8 @@ def main() -> None:
         results += exploding_case(rows, args.repeat, args.data_dir, outputs)
     for partitions in args.partitions:
         results.append(partitions_case(partitions, args.partition_rows, args.data_dir, outputs))
-    if args.columns:
-        results += wide_case(args.columns, args.column_rows, args.data_dir, outputs)
+    for columns in args.columns:
+        results += wide_case(columns, args.column_rows, args.data_dir, outputs)
     section = report(results, env, time.perf_counter() - start)
     print(section)
     if not args.no_write:
