@@ -1,7 +1,7 @@
 """Validate when the data is at its worst: wall time and peak driver memory of `dqloop validate`.
 
     .venv/bin/python bench/stress_bench.py --rows 2000000 [20000000] [--repeat 2]
-        [--partitions 500 1000 --partition-rows 20] [--columns 2000 --column-rows 10000]
+        [--partitions 1000 5000 --partition-rows 20] [--columns 1000 2000 --column-rows 10000]
 
 Each case runs the real command line (`.venv/bin/dqloop validate ...`) in its own process, as a scheduler
 would, and polls its process tree every 0.1 s: the driver's Python peak resident memory (VmHWM of the
@@ -19,6 +19,7 @@ The table is printed and replaces the section of bench/RESULTS.md it owns.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from jobs.sample_data import make_frame  # noqa: E402
 SECTION = "## Stress: exploding categories, many partitions, wide tables (bench/stress_bench.py)"
 DQLOOP = str(REPO / ".venv" / "bin" / "dqloop")
 CHUNK = 1_000_000
+TRACE_EVERY = 250   # summary lines between samples of the driver's memory in a backfill
 
 
 def _children(pid: int) -> list[int]:
@@ -56,6 +58,14 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _rss(pid: int) -> int:
+    """Current resident KiB of a process; 0 once gone."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except OSError:
+        return 0
+
+
 def _hwm(pid: int) -> tuple[str, int]:
     """(command name, peak resident KiB) of a process; ('', 0) once gone."""
     try:
@@ -67,10 +77,13 @@ def _hwm(pid: int) -> tuple[str, int]:
 
 
 def run_measured(args: list[str]) -> dict:
-    """Run `dqloop *args`; wall time, exit status, peak KiB of the driver Python and of the JVM."""
+    """Run `dqloop *args`; wall time, exit status, peak KiB of the driver Python and of the JVM, and when each
+    stdout line (one per partition) arrived, in seconds from the start."""
     peaks = {"python": 0, "jvm": 0}
     start = time.perf_counter()
     proc = subprocess.Popen([DQLOOP, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    lines: list[tuple[float, str]] = []
+    err: list[str] = []
 
     def poll() -> None:
         while proc.poll() is None:
@@ -81,15 +94,40 @@ def run_measured(args: list[str]) -> dict:
                     peaks["jvm"] = max(peaks["jvm"], kib)
             time.sleep(0.1)
 
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    out, err = proc.communicate()
+    trace: list[tuple[int, float, float, float]] = []   # (lines so far, seconds, driver Python RSS MiB, JVM RSS MiB)
+
+    def read_out() -> None:
+        for line in proc.stdout:
+            lines.append((time.perf_counter() - start, line))
+            if args[0] == "validate" and len(lines) % TRACE_EVERY == 0:
+                jvm = sum(_rss(c) for c in _children(proc.pid) if _hwm(c)[0] == "java")
+                trace.append((len(lines), lines[-1][0], _rss(proc.pid) / 1024, jvm / 1024))
+                print(f"  {len(lines)} partitions: {lines[-1][0]:.0f} s, driver Python RSS {trace[-1][2]:.0f} MiB, "
+                      f"JVM RSS {trace[-1][3]:.0f} MiB, load {_load()}", flush=True)
+
+    threads = [threading.Thread(target=poll, daemon=True), threading.Thread(target=read_out, daemon=True),
+               threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)]
+    for t in threads:
+        t.start()
+    proc.wait()
     wall = time.perf_counter() - start
-    watcher.join()
+    for t in threads:
+        t.join()
     if proc.returncode not in (0, 1):
-        raise RuntimeError(f"dqloop {' '.join(args)} exited {proc.returncode}:\n{err[-3000:]}")
+        raise RuntimeError(f"dqloop {' '.join(args)} exited {proc.returncode}:\n{''.join(err)[-3000:]}")
     return {"wall": wall, "status": proc.returncode, "python_mib": peaks["python"] / 1024, "jvm_mib": peaks["jvm"] / 1024,
-            "stdout": out, "stderr": err}
+            "stdout": "".join(line for _, line in lines), "stderr": "".join(err), "times": [t for t, _ in lines], "trace": trace}
+
+
+def pace(times: list[float], share: float = 0.2) -> tuple[float, float]:
+    """Seconds per partition over the first and the last `share` of a backfill's summary lines."""
+    n = max(2, int(len(times) * share))
+    first, last = times[:n], times[-n:]
+    return (first[-1] - first[0]) / (n - 1), (last[-1] - last[0]) / (n - 1)
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def write_table(rows: int, folder: Path, exploding: bool) -> Path:
@@ -141,14 +179,17 @@ def partitions_case(partitions: int, rows: int, data: Path, outputs: Path) -> di
         frame = make_frame(partitions * rows, seed=9)
         frame["chunk"] = np.repeat(np.arange(partitions), rows)
         frame["chunk"] = frame["chunk"].map(lambda i: f"{i:05d}")
-        pq.write_to_dataset(pa.Table.from_pandas(frame, preserve_index=False), str(table), partition_cols=["chunk"])
+        pq.write_to_dataset(pa.Table.from_pandas(frame, preserve_index=False), str(table), partition_cols=["chunk"],
+                            max_partitions=partitions + 1)
         (table / "_SUCCESS").touch()
     base = baseline(data, data / "baseline")
     r = run_measured(["validate", "--baseline", str(base), "--input", str(table), "--output",
                       str(outputs / f"partitions-{partitions}")])
+    first, last = pace(r["times"])
     r.update(case=f"{partitions:,} partitions x {rows} rows, one backfill (history checks on)", kind="backfill",
-             rows=partitions * rows)
-    print(f"backfill {partitions}: {r['wall']:.1f} s, python {r['python_mib']:.0f} MiB", flush=True)
+             rows=partitions * rows, pace=(first, last))
+    print(f"backfill {partitions}: {r['wall']:.1f} s, python {r['python_mib']:.0f} MiB, jvm {r['jvm_mib']:.0f} MiB; "
+          f"s per partition: first fifth {first:.3f}, last fifth {last:.3f}; load {_load()}", flush=True)
     return r
 
 
@@ -174,7 +215,8 @@ def wide_case(columns: int, rows: int, data: Path, outputs: Path) -> list[dict]:
     r = run_measured(["validate", "--baseline", str(out), "--input", str(table), "--output",
                       str(outputs / f"wide-{columns}")])
     r.update(case=f"{columns:,} columns x {rows:,} rows (baseline {base_s:.0f} s)", kind="wide", rows=rows)
-    print(f"wide {columns}: {r['wall']:.1f} s, python {r['python_mib']:.0f} MiB", flush=True)
+    print(f"wide {columns}: {r['wall']:.1f} s, python {r['python_mib']:.0f} MiB, jvm {r['jvm_mib']:.0f} MiB; "
+          f"load {_load()}", flush=True)
     return [r]
 
 
@@ -187,6 +229,12 @@ def report(results: list[dict], env: list[str], total: float) -> str:
         lines.append(f"| {case} | {len(rs)} | {statistics.median(r['wall'] for r in rs):.1f} "
                      f"({', '.join(format(r['wall'], '.1f') for r in rs)}) | {rs[0]['status']} "
                      f"| {max(r['python_mib'] for r in rs):.0f} | {max(r['jvm_mib'] for r in rs):.0f} |")
+    for r in results:
+        if "pace" in r:
+            lines.append("")
+            lines.append(f"- {r['case']}: {r['pace'][0]:.3f} s per partition over the first fifth, "
+                         f"{r['pace'][1]:.3f} s over the last fifth; driver Python RSS after "
+                         + ", ".join(f"{n:,}: {py:.0f} MiB" for n, _, py, _ in r["trace"]))
     ratios = []
     for rows in sorted({r["rows"] for r in results if r["kind"] in ("normal", "exploding")}):
         med = {k: statistics.median(r["wall"] for r in results if r["rows"] == rows and r["kind"] == k)
@@ -203,7 +251,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--partitions", type=int, nargs="*", default=[])
     p.add_argument("--partition-rows", type=int, default=20)
-    p.add_argument("--columns", type=int)
+    p.add_argument("--columns", type=int, nargs="*", default=[])
     p.add_argument("--column-rows", type=int, default=10_000)
     p.add_argument("--data-dir", type=Path, default=REPO / "bench" / "_data" / "stress")
     p.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
@@ -216,8 +264,8 @@ def main() -> None:
         results += exploding_case(rows, args.repeat, args.data_dir, outputs)
     for partitions in args.partitions:
         results.append(partitions_case(partitions, args.partition_rows, args.data_dir, outputs))
-    if args.columns:
-        results += wide_case(args.columns, args.column_rows, args.data_dir, outputs)
+    for columns in args.columns:
+        results += wide_case(columns, args.column_rows, args.data_dir, outputs)
     section = report(results, env, time.perf_counter() - start)
     print(section)
     if not args.no_write:

@@ -8,14 +8,16 @@
 
 Each run is a look. It joins the labels (a ground-truth file keyed by the id column, or the finished
 annotations pulled from Label Studio) to the partition's predictions, adds them to the labels of earlier
-looks (DIR/_canary/labeled.parquet; a partition seen again replaces its own rows) and compares the two
+looks (DIR/_canary/labeled-*.parquet; a partition seen again replaces its own rows) and compares the two
 models' accuracy with an always-valid confidence sequence, so checking every hour keeps the stated error
 rate (--alpha: the chance of rolling back a candidate that is not worse, and of promoting one worse by more
 than --margin, over all looks). Outputs, all-or-nothing, in DIR/<partition>/: canary.json (the verdict with
 reasons, per-arm metrics in SageMaker's model-quality shape, differences with intervals, labels still
 needed, label-free signals), canary.html (offline page), canary.prom (Prometheus text), summary.txt; the
-look history in DIR/_canary/looks.json. The input is read with pyarrow (only the needed columns); --spark (or
-a URI such as s3a://...) reads it through Spark like validate does.
+look history in DIR/_canary/looks.json, which names the labeled file that goes with it and is written
+last, so a crash leaves the state of one look or the other, never half of each (jobs.canary_state). The
+input is read with pyarrow (only the needed columns); --spark (or a URI such as s3a://...) reads it
+through Spark like validate does.
 
 Exit status (for schedulers): 0 promote or keep watching (nothing to undo: an hourly task stays green while
 labels accumulate; the verdict is the first line of stdout and canary.json's verdict.decision); 1 roll back
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 
@@ -36,9 +37,9 @@ import numpy as np
 import pandas as pd
 
 from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
-from jobs.io import json_text, write_file, write_folder, write_parquet
+from jobs.canary_state import STATE, read_state, write_state
+from jobs.io import json_text, write_file, write_folder
 
-STATE = "_canary"
 STATE_COLUMNS = ["partition", "row_key", "arm", "truth", "pred", "pred_candidate", "weight"]
 
 
@@ -234,22 +235,6 @@ def _join(labels: pd.DataFrame, frame: pd.DataFrame, id_column: str) -> pd.DataF
     return labels.merge(frame.assign(_key=ids.astype(str)), left_on="key", right_on="_key", how="inner")
 
 
-def _read_state(root: Path) -> tuple[pd.DataFrame, list[dict], str | None]:
-    """The labeled rows of earlier looks, the look history and the canary's mode (None before the first look)."""
-    folder = root / STATE
-    labeled, looks, mode = pd.DataFrame(columns=STATE_COLUMNS), [], None
-    try:
-        if (folder / "labeled.parquet").exists():
-            labeled = pd.read_parquet(folder / "labeled.parquet")
-        if (folder / "looks.json").exists():
-            state = json.loads((folder / "looks.json").read_text(encoding="utf-8"))
-            looks, mode = state["looks"], state["mode"]
-    except Exception as exc:
-        raise UnreadableInput(f"The canary's state in {folder} is unreadable: {type(exc).__name__}: {exc}",
-                              f"restore it, or remove {folder} to start the canary's looks afresh") from None
-    return labeled, looks, mode
-
-
 def run(args: argparse.Namespace) -> int:
     from canary import report as canary_report
     from jobs.io import is_local
@@ -275,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"Column {args.id_column} is not a row id: some values occur more than once.",
                          "choose a unique id column (--id-column)")
     labels = _labels(args)
-    old, looks, earlier = _read_state(root)
+    old, looks, earlier = read_state(root, STATE_COLUMNS)
     if earlier is not None and earlier != mode:
         raise UsageError(f"{root / STATE} holds the looks of a {earlier} canary, not a {mode} one.",
                          "use another --output-root for this canary")
@@ -311,8 +296,7 @@ def run(args: argparse.Namespace) -> int:
     target = write_folder(str(root / partition), {"canary.json": json_text(doc),
                                                   "canary.html": canary_page(doc, looks, partition),
                                                   "canary.prom": prom, "summary.txt": summary})
-    write_parquet(labeled, root / STATE / "labeled.parquet")
-    write_file(root / STATE / "looks.json", json_text({"mode": mode, "looks": looks}))
+    write_state(root, labeled, looks, mode)       # the labeled rows, then looks.json naming them (the commit)
     if args.prometheus_textfile:
         write_file(args.prometheus_textfile, prom)
     sys.stdout.write(summary)

@@ -223,6 +223,7 @@ def push(args: PushRequest) -> LabelPush:
     from tqdm import tqdm
 
     from labeling import config, drift_region, sampling, tasks
+    from labeling.client import ServerUnreachable
 
     if not 3 <= len(args.project) <= 50:
         raise UsageError(f"Project title {args.project!r} has {len(args.project)} characters; Label Studio needs 3 to 50.",
@@ -311,9 +312,20 @@ def push(args: PushRequest) -> LabelPush:
                                         else config.label_config(classes, show))
         print(f"created project {args.project!r} (id {project.id}) "
               + ("for numbers (regression)" if regression else f"with classes {', '.join(classes)}"))
+    there = [0]   # sampled tasks known to be in the project
+
+    def step(k: int) -> None:
+        bar.update(k)
+        there[0] += k
     with tqdm(total=len(task_list), desc="push", unit="task", file=sys.stderr,
               disable=None if sys.stderr.isatty() else True) as bar:
-        added = client.import_tasks(project, task_list, args.batch_size, progress=bar.update)
+        try:
+            added = client.import_tasks(project, task_list, args.batch_size, progress=step)
+        except ServerUnreachable as exc:
+            raise ServerUnreachable(f"{exc.message} The push stopped with at least {there[0]} of the {len(task_list)} "
+                                    f"sampled tasks in project {args.project!r}.",
+                                    "once Label Studio answers again (`dqloop label server start`), run the same push "
+                                    "again: it adds only the tasks not there yet") from None
     print(f"sampled {sample.size} of {n} rows ({sample.strategy}, seed {args.seed}); project {args.project!r} "
           f"(id {project.id}): {added} tasks added, {sample.size - added} already there; {client.url}/projects/{project.id}")
     return LabelPush(args.project, project.id, sample.size, n, added, sample.strategy,
@@ -334,12 +346,18 @@ def _score(row: dict, args: PushRequest, probs: list[str], classes: list[str]) -
 
 def pull(args: PullRequest) -> Labels:
     """The project's finished labels, one row per task (label pull); written as Parquet when `output` is set."""
+    from labeling.client import ServerUnreachable
     from labeling.resolve import resolve
 
     client = _client()
     client.check()
     project = client.project(args.project)
-    labels = resolve(client.export(project))
+    try:
+        labels = resolve(client.export(project))
+    except ServerUnreachable as exc:
+        raise ServerUnreachable(f"{exc.message} Nothing was written" + (f" to {args.output}." if args.output else "."),
+                                "once Label Studio answers again (`dqloop label server start`), run the same pull "
+                                "again: it reads every label anew") from None
     out = Path(args.output) if args.output is not None else None
     if out is not None:
         write_parquet(labels, out)

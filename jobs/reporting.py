@@ -13,6 +13,7 @@ from constraints.baseline import Baseline
 from constraints.validation import ValidationReport
 from jobs.history import LABELS, MetricsRepository
 from jobs.io import write_file
+from jobs.run_summary import RunSummary
 from jobs.webhook import Delivery, Webhook, post_json
 from jobs.render import (alert_payload, check_samples, exposition, history_samples, partition_report,
                      statistics_samples, violations_table)
@@ -69,17 +70,16 @@ class Progress:
             self.stream.flush()
 
 
-def print_violations(reports: Sequence[ValidationReport], stream: TextIO | None = None) -> None:
+def print_violations(summary: RunSummary, stream: TextIO | None = None) -> None:
     """The table goes to stderr, beside the progress: stdout keeps exactly one summary line per partition
     for scripts that parse it."""
     out = stream or sys.stderr
-    table = violations_table([r.checks_document() for r in reports], colour=use_colour(out))
+    table = violations_table(summary.shown, colour=use_colour(out), total=summary.failed_checks)
     if table:
         print("\nviolations:", file=out)
         print(table, file=out, flush=True)
 
 
-def send_alert(hook: Webhook, reports: Sequence[ValidationReport], total: int, where: dict[str, str],
-               **retry: Any) -> Delivery:
-    payload = alert_payload([r.checks_document() for r in reports], total, where)
+def send_alert(hook: Webhook, summary: RunSummary, **retry: Any) -> Delivery:
+    payload = alert_payload(summary.shown, summary.partitions, summary.where, bad=summary.with_violations)
     return post_json(hook, payload, **retry)

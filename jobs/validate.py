@@ -60,6 +60,7 @@ from dqloop.results import PartitionResult, ValidationRun
 from jobs import domain_drift, estimated, tables
 from jobs.history import HistoryIndex, MetricsRepository, ResultKey, default_repository
 from jobs.io import as_table, join, json_text, partition_keys, read_folder, unreadable, write_folder
+from jobs.run_summary import RunSummary
 from jobs.reporting import Progress, extra_files, labeled_rows, print_violations, samples, send_alert, write_textfile
 from jobs.webhook import webhook_from
 
@@ -293,7 +294,10 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
     run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
     targets, unmatched, repo = _table_targets(spark, args) if getattr(args, "table", None) \
         else _folder_targets(spark, args)
-    outcomes, run_samples, folders, results = [], [], {}, []
+    summary, run_samples = RunSummary(), []       # bounded: not every partition's report (jobs.run_summary)
+    results: list[PartitionResult] = []           # the API's results; the command keeps none (a backfill may be long)
+    keep = args.cli is None
+    textfile = getattr(args, "prometheus_textfile", None)
     index = MetricsRepository(repo).index() if repo and history is not None else None   # read once per run
     labels = labeled_rows(repo)
     steps = Progress(len(targets))
@@ -311,8 +315,8 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
             files = {**extra_files(o.report, baseline, run_time, more), **estimated_files}
             if out is not None:
                 write_report(o.report, out, files)
-                folders[partition] = join(out, "report.html")
-            run_samples += samples(o.report, more)
+            if textfile:
+                run_samples += samples(o.report, more)
             if repo:
                 record_metrics(repo, o.report, run_time)
                 written = estimated.record(repo, partition, run_time, estimated_metrics)
@@ -320,28 +324,28 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
                     index.record(metrics_file(o.report), o.report.partition, run_time, o.report.metric_rows())
                     if written:
                         index.record(written[0], partition, run_time, written[1])
-        outcomes.append(o)
-        results.append(PartitionResult(partition, o.report, o.error, out if o.report is not None else None, files))
+        summary.add(o.report, o.error is not None, join(out, "report.html") if out is not None else None)
+        if keep:
+            results.append(PartitionResult(partition, o.report, o.error, out if o.report is not None else None, files))
         steps.clear()
         print(summary_line(o), flush=True)
-    bad = [o.report for o in outcomes if o.report is not None and o.report.violations]
-    print_violations(bad)
-    if getattr(args, "prometheus_textfile", None):
-        write_textfile(args.prometheus_textfile, run_samples)
-    if hook is not None and bad:
-        delivery = send_alert(hook, bad, len(outcomes), folders)
+    print_violations(summary)
+    if textfile:
+        write_textfile(textfile, run_samples)
+    if hook is not None and summary.with_violations:
+        delivery = send_alert(hook, summary)
         if not delivery.ok:
             print(f"dqloop validate: error: the alert to the webhook from {hook.source} was not delivered after "
                   f"{delivery.attempts} attempt(s): {delivery.detail}. The reports are written.\n"
                   f"  fix: check the webhook and the network; rerun to alert again", file=sys.stderr, flush=True)
             return ValidationRun(tuple(results), EXIT_RUNTIME, tuple(unmatched))
-        print(f"alert: sent ({len(bad)} partition(s) with violations)", file=sys.stderr, flush=True)
+        print(f"alert: sent ({summary.with_violations} partition(s) with violations)", file=sys.stderr, flush=True)
 
-    if any(o.error is not None for o in outcomes):
+    if summary.errors:
         return ValidationRun(tuple(results), EXIT_RUNTIME, tuple(unmatched))
     if unmatched:
         return ValidationRun(tuple(results), EXIT_USAGE, tuple(unmatched))
-    if any(o.report.violations for o in outcomes) and not args.warn_only:
+    if summary.with_violations and not args.warn_only:
         return ValidationRun(tuple(results), EXIT_VIOLATIONS, tuple(unmatched))
     return ValidationRun(tuple(results), EXIT_OK, tuple(unmatched))
 

@@ -197,7 +197,9 @@ def test_traffic_split_two_looks_roll_back(tmp_path):
     assert again.returncode == 1
     doc3 = json.loads((out / "hour=02" / "canary.json").read_text())
     assert doc3["look"] == 3 and doc3["accuracy"]["labeled"] == 2400
-    assert len(pd.read_parquet(out / "_canary" / "labeled.parquet")) == 2400
+    from jobs.canary_state import labeled_file
+    assert len(pd.read_parquet(labeled_file(out))) == 2400
+    assert sorted(f.name for f in (out / "_canary").iterdir()) == sorted(["looks.json", labeled_file(out).name])
 
 
 def test_canary_without_labels_keeps_watching_and_usage_errors(tmp_path):

@@ -24,10 +24,12 @@ def _fmt(x: Any) -> str:
     return "-" if x is None else (f"{x:.4g}" if isinstance(x, float) else str(x))
 
 
-def alert_payload(reports: Sequence[Mapping[str, Any]], total: int, where: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """`reports`: checks.json documents of the partitions with violations; `total`: partitions in the run;
-    `where`: partition -> where its report is (a path or URL, shown as text)."""
-    n = len(reports)
+def alert_payload(reports: Sequence[Mapping[str, Any]], total: int, where: Mapping[str, str] | None = None,
+                  bad: int | None = None) -> dict[str, Any]:
+    """`reports`: checks.json documents of the partitions with violations (the first ones at least);
+    `total`: partitions in the run; `where`: partition -> where its report is (a path or URL, shown as text);
+    `bad`: partitions with violations in the run, when `reports` are only the first of them."""
+    n = max(bad or 0, len(reports))
     text = f"dqloop: violations in {n} of {total} partition{'s' if total != 1 else ''}: " + \
         ", ".join(mrkdwn(r.get("partition")) for r in reports[:MAX_PARTITIONS]) + (" ..." if n > MAX_PARTITIONS else "")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}}]

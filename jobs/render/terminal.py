@@ -27,8 +27,10 @@ def _num(x: Any) -> str:
     return "-" if x is None else (f"{x:.4g}" if isinstance(x, float) else str(x))
 
 
-def violations_table(reports: Sequence[Mapping[str, Any]], *, colour: bool = False, limit: int = MAX_ROWS) -> str:
-    """One line per failed check over the partitions' checks.json documents; '' when nothing failed."""
+def violations_table(reports: Sequence[Mapping[str, Any]], *, colour: bool = False, limit: int = MAX_ROWS,
+                     total: int | None = None) -> str:
+    """One line per failed check over the partitions' checks.json documents; '' when nothing failed.
+    `total`: the failed checks of the whole run when `reports` are only its first ones."""
     rows = [(str(r.get("partition")), str(c.get("check")), str(c.get("feature") or "-"), _num(c.get("measured")),
              _num(c.get("threshold")))
             for r in reports for c in r.get("checks", []) if c.get("status") == "failed"]
@@ -45,8 +47,9 @@ def violations_table(reports: Sequence[Mapping[str, Any]], *, colour: bool = Fal
     out = [f"{BOLD}{head}{RESET}" if colour else head]
     for r in cut:
         out.append(f"{RED}{line(r)}{RESET}" if colour else line(r))
-    if len(rows) > limit:
-        out.append(f"... and {len(rows) - limit} more (see each partition's report.html)")
+    total = max(total or 0, len(rows))
+    if total > len(cut):
+        out.append(f"... and {total - len(cut)} more (see each partition's report.html)")
     return "\n".join(out)
 
 
