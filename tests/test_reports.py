@@ -4,7 +4,7 @@ the alert POSTed to a local HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import dqloop
+import dataclasses
 import json
 import os
 import re
@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import dqloop
 from conftest import Watched, run_dqloop
 from helpers import run_baseline, write_parquet
 from jobs import webhook
@@ -301,9 +302,9 @@ def test_partition_report_summary_first_in_chromium(run, browser, tmp_path):
 def test_calibrated_derivation_behind_the_disclosure_in_chromium(spark, run, browser, tmp_path):
     """Calibrated thresholds: each violation row reads without its derivation, which opens from the row's
     disclosure, word for word as checks.json has it."""
-    args = _args(run["root"] / "baseline", run["root"] / "production", tmp_path / "out")
-    args.thresholds, args.partition = "calibrated", ["chunk=02"]
-    assert validate.run(spark, args) == 1
+    args = _args(run["root"] / "baseline", run["root"] / "production", tmp_path / "out", partition=["chunk=02"])
+    args["options"] = dataclasses.replace(args["options"], thresholds=dqloop.Thresholds("calibrated"))
+    assert _run(spark, args) == 1
     report = tmp_path / "out" / "chunk=02" / "report.html"
     checks = json.loads((tmp_path / "out" / "chunk=02" / "checks.json").read_text())["checks"]
     drift = next(c for c in checks if c["check"] == "baseline_drift_check" and c["feature"] == "balance")
