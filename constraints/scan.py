@@ -38,7 +38,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, tally, unseen
+from constraints import hll, multivariate, tally, unseen
 from constraints.baseline import Baseline
 from constraints.categories import BITMAP_SPAN, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
@@ -81,6 +81,8 @@ class ScanPlan:
     rules: tuple[tuple[int, Constraint], ...]   # row-level suite rules counted in the pass (suite index, rule)
     derived: tuple[tuple[int, Constraint], ...]  # row-level rules judged from other metrics (bounds, category counts)
     grouped_known: dict[str, tuple[str, ...]] = field(default_factory=dict)   # grouped_categorical: their categories
+    extended: dict[str, Any] = field(default_factory=dict, compare=False)   # the baseline's (constraints.multivariate)
+    levels: dict[str, Any] = field(default_factory=dict, compare=False)     # numeric: the baseline's KLL levels
 
 
 def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset[str],
@@ -123,7 +125,8 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
     centers = {c.name: float(f.mean) if f is not None and f.mean is not None else 0.0
                for c in columns if c.is_numeric for f in [baseline.feature(c.name)]}
     return ScanPlan(columns, unique, known, frozenset(grouped), sketched, grids, edges, centers, rules, derived,
-                    grouped_known)
+                    grouped_known, baseline.extended,
+                    {f.name: f.kll_levels for f in baseline.features if f.is_numeric and f.kll_levels})
 
 
 def _derivable(c: Constraint, known: dict[str, tuple[str, ...]], grids: dict[str, np.ndarray]) -> bool:
@@ -154,6 +157,7 @@ def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
 class ScanResult:
     profile: Profile
     offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
+    correlations: Any = None                # constraints.multivariate.Correlations of the partition, if asked
 
 
 
@@ -161,7 +165,7 @@ class ScanResult:
 def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
     """Measure `data` (a columns.projection) as `plan` says: one pass, plus a by-value grouping only for
     the columns that need their values themselves (module docstring)."""
-    measured, rows, rule_counts = _measure(data, plan)
+    measured, rows, rule_counts, joint = _measure(data, plan)
     present = [c for c in plan.columns if measured[c.name].present]
     for c in present:
         m = measured[c.name]
@@ -183,7 +187,7 @@ def scan(data: DataFrame, plan: ScanPlan) -> ScanResult:
     by_column = {p.column.name: p for p in profiles}
     offending_rows: dict[int, int | None] = {i: rule_counts.get(i, 0) for i, _ in plan.rules}
     offending_rows.update({i: _derived_offending(c, by_column[c.column]) for i, c in plan.derived})
-    return ScanResult(Profile(rows, rows, 0, profiles), offending_rows)
+    return ScanResult(Profile(rows, rows, 0, profiles), offending_rows, joint)
 
 
 @dataclass
@@ -242,6 +246,8 @@ def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.
     for i, rule in plan.rules:
         col = by_name[rule.column]
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
+    numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
+    lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels))   # joint: no Spark column
     return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
 
 
@@ -263,7 +269,7 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str) -> tu
     return tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
 
 
-def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int]]:
+def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int, dict[int, int], Any]:
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
     lanes_df, lanes = _lanes(data, plan)
@@ -292,7 +298,9 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
         if (others := tallies.get(f"u{k}")) is not None:
             m.unseen = unseen.summary(others)
     rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
-    return measured, rows, rule_counts
+    joint = multivariate.partition_correlations(lanes[multivariate.COMOMENTS], tallies[multivariate.COMOMENTS]) \
+        if multivariate.COMOMENTS in tallies else None
+    return measured, rows, rule_counts, joint
 
 
 def _value_counts(data: DataFrame, plan: ScanPlan, columns: list[Column]) -> dict[str, tuple[int, int, dict[str, int]]]:

@@ -25,6 +25,7 @@ from pyspark.sql import SparkSession
 from constraints import (EmptyInput, UsageError, KllParameters, ProfileOptions, constraints_document, plan_columns,
                          projection, statistics_document, suggest)
 from constraints.deequ_profile import profile
+from constraints.multivariate import EXTENDED_FILE
 from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
 from constraints.profile import Profile
@@ -120,6 +121,7 @@ def documents(prof: Profile, suite: Suite) -> dict[str, str]:
         "constraints.json": json_text(constraints_document(prof, suite)),
         "suite.json": suite.to_json(),
         "pandera_schema.yaml": pandera_yaml(suite),
+        **({EXTENDED_FILE: json_text(prof.extended)} if prof.extended else {}),
     }
 
 

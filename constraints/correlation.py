@@ -1,0 +1,170 @@
+"""Correlations of the numeric features, in the baseline and per partition, from the same one pass.
+
+Workers fold each Arrow batch into co-moments of every pair of correlated columns (`Comoments`, a joint
+lane of constraints.tally: it reads the numeric lanes the pass already has, so Spark computes nothing
+more). Per pair (i, j), over the rows where both are present: the count, the mean and the centred sum of
+squares of each, and the centred sum of cross products. A batch's are matrix products of the
+batch-centred values with the presence mask (BLAS); batches and partitions merge with Chan, Golub and
+LeVeque's pairwise formula (no cancellation, whatever the means). Pearson's r follows per pair.
+
+Spearman's rho is Pearson's r of the values' ranks. A pass cannot rank values it has not seen yet, so
+the ranks are the baseline's: u = F(x), the baseline KLL sketch's mid-CDF ((F(x-) + F(x)) / 2, mid-ranks
+for ties). In validate the workers transform each value with the baseline's sketch and fold the
+co-moments of u. In the baseline the sketch is only complete after the pass, so the pass keeps a bounded
+uniform sample of rows (`RowSample`, priority sampling: the rows with the smallest random keys) and the
+baseline's rho is computed on it with the finished sketch. Where the sketch kept every value and the
+sample is every row (small data), this is exactly Spearman's rho (scipy.stats.spearmanr); otherwise
+it is off by the sketch's rank error (0.0014, constraints.thresholds) and the sample's noise, which the
+test accounts for (the baseline's size for Spearman is the sample's).
+
+Cost is bounded for wide tables: at most `MAX_COLUMNS` numeric features (the first ones in column
+order) take part: 32 columns are 496 pairs; the matrices are p x p whatever the rows.
+
+The drift check of a pair (constraints.correlation_checks) compares Fisher's z = atanh(r) at the two sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from constraints.tally import Joint
+
+__all__ = ["MAX_COLUMNS", "SAMPLE_ROWS", "CoTally", "Comoments", "RowSample", "SampleTally", "pearson",
+           "mid_cdf", "spearman_of_sample"]
+
+MAX_COLUMNS = 32         # numeric features correlated: the first 32 (496 pairs)
+SAMPLE_ROWS = 4096       # the baseline's row sample for Spearman's rho
+
+
+@dataclass
+class CoTally:
+    """Per pair (i, j), over the rows where both are present: n[i, j] rows, mean[i, j] the mean of column
+    i over them, m2[i, j] its centred sum of squares, c[i, j] the centred sum of cross products."""
+
+    n: np.ndarray
+    mean: np.ndarray
+    m2: np.ndarray
+    c: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> "CoTally":
+        """From a block of rows (n x p; NaN: absent)."""
+        present = np.isfinite(x)
+        mask = present.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            center = np.where(present.any(axis=0), np.nanmean(np.where(present, x, np.nan), axis=0), 0.0) \
+                if present.any() else np.zeros(x.shape[1])
+        z = np.where(present, x - center, 0.0)
+        n = mask.T @ mask
+        s = z.T @ mask                    # s[i, j]: sum of z_i over the rows with i and j present
+        q = (z * z).T @ mask
+        p = z.T @ z
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mz = np.where(n > 0, s / n, 0.0)
+        m2 = q - n * mz * mz
+        c = p - n * mz * mz.T
+        return cls(n, mz + center[:, None], np.maximum(m2, 0.0), c)
+
+    def merge(self, b: "CoTally") -> "CoTally":
+        a = self
+        n = a.n + b.n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = np.where(n > 0, a.n * b.n / n, 0.0)
+            d = b.mean - a.mean
+            d = np.where((a.n > 0) & (b.n > 0), d, 0.0)
+            mean = np.where(n > 0, a.mean + d * np.where(n > 0, b.n / n, 0.0), 0.0)
+        mean = np.where(a.n == 0, b.mean, np.where(b.n == 0, a.mean, mean))
+        return CoTally(n, mean, a.m2 + b.m2 + d * d * w, a.c + b.c + d * d.T * w)
+
+
+def pearson(t: CoTally) -> np.ndarray:
+    """Pearson's r per pair (NaN where a column is constant over the pair's rows or fewer than 3 rows)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = t.c / np.sqrt(t.m2 * t.m2.T)
+    r = np.where((t.n >= 3) & np.isfinite(r), np.clip(r, -1.0, 1.0), np.nan)
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+def mid_cdf(values: np.ndarray, cumulative: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The baseline sketch's mid-CDF (F(x-) + F(x)) / 2 at x: sorted items `values`, their cumulative
+    shares `cumulative` (ending at 1). NaN stays NaN."""
+    lo = np.searchsorted(values, x, side="left")
+    hi = np.searchsorted(values, x, side="right")
+    cum = np.concatenate([[0.0], cumulative])
+    u = (cum[lo] + cum[hi]) / 2.0
+    return np.where(np.isfinite(x), u, np.nan)
+
+
+def _block(batch: pa.RecordBatch, names: tuple[str, ...]) -> np.ndarray:
+    cols = [np.asarray(batch.column(n).to_numpy(zero_copy_only=False), dtype=np.float64) for n in names]
+    return np.column_stack(cols) if cols else np.empty((batch.num_rows, 0))
+
+
+@dataclass(frozen=True)
+class Comoments(Joint):
+    """A joint lane: the co-moments of the numeric lanes `names` and, given the baseline's sketches
+    (`ranks`: per column its sorted items and cumulative shares), of their baseline ranks too."""
+
+    names: tuple[str, ...]
+    ranks: tuple[tuple[np.ndarray, np.ndarray], ...] | None = field(default=None, compare=False)
+    columns: tuple[str, ...] = ()      # the features the lanes hold (for the driver)
+
+    def fold(self, batch: pa.RecordBatch):
+        x = _block(batch, self.names)
+        values = CoTally.of(x)
+        if self.ranks is None:
+            return values, None
+        u = np.column_stack([mid_cdf(v, c, x[:, i]) for i, (v, c) in enumerate(self.ranks)]) if self.names else x
+        return values, CoTally.of(u)
+
+    def merge(self, a, b):
+        return a[0].merge(b[0]), None if a[1] is None else a[1].merge(b[1])
+
+    def close(self, t):
+        return t
+
+
+@dataclass
+class SampleTally:
+    keys: np.ndarray
+    rows: np.ndarray          # len(keys) x p
+
+
+@dataclass(frozen=True)
+class RowSample(Joint):
+    """A joint lane: a uniform sample of at most `k` rows of the lanes `names` (priority sampling: each
+    row gets a uniform random key and the rows with the `k` smallest keys are kept, so partitions merge
+    into a uniform sample of the whole)."""
+
+    names: tuple[str, ...]
+    k: int = SAMPLE_ROWS
+
+    def fold(self, batch: pa.RecordBatch) -> SampleTally:
+        x = _block(batch, self.names)
+        keys = np.random.default_rng().random(len(x))
+        return self._keep(keys, x)
+
+    def _keep(self, keys: np.ndarray, rows: np.ndarray) -> SampleTally:
+        if len(keys) > self.k:
+            at = np.argpartition(keys, self.k - 1)[:self.k]
+            keys, rows = keys[at], rows[at]
+        return SampleTally(keys, rows)
+
+    def merge(self, a: SampleTally, b: SampleTally) -> SampleTally:
+        return self._keep(np.concatenate([a.keys, b.keys]), np.concatenate([a.rows, b.rows]))
+
+    def close(self, t: SampleTally) -> SampleTally:
+        return t
+
+
+def spearman_of_sample(rows: np.ndarray, sketches: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman's rho per pair on the sample `rows`, ranked by the baseline sketches; and the rows per pair."""
+    x = np.asarray(rows, dtype=np.float64)
+    u = np.column_stack([mid_cdf(v, c, x[:, i]) for i, (v, c) in enumerate(sketches)]) if len(sketches) \
+        else x
+    t = CoTally.of(u)
+    return pearson(t), t.n

@@ -1,0 +1,227 @@
+"""What dqloop measures across features, beside SageMaker's documents: the baseline's extended statistics
+(`extended_statistics.json`, a new file beside statistics.json, so SageMaker's readers never see it) and
+the checks of a partition against them.
+
+  quantiles      p01, quartiles, median and p99 per numeric feature (constraints.quantiles); a partition's
+                 shifts go into the details of its baseline_drift_check (checks.json, the report's cards)
+  correlations   Pearson's r and Spearman's rho of every pair of the first MAX_COLUMNS numeric features
+                 (constraints.correlation), with the rows behind each
+
+correlation_drift_check, one per pair and coefficient: Fisher's z = atanh(r) of the baseline and of the
+partition, whose difference has standard deviation sqrt(v / (n - 3) + v / (m - 3)) when nothing changed
+(n, m: the pair's rows in each; v = 1 for Pearson's r of bivariate normal data, 1.06 for Spearman's rho,
+Fieller, Hartley and Pearson 1957). A pair fails when the difference is significant at the per-pair
+alpha (the family of one coefficient's pairs held at Thresholds.family_alpha, Sidak, as every other check
+type) and the correlation moved by at least `min_effect` (0.1 by default). For non-normal data the
+variance of r differs from 1 / (n - 3) (it depends on fourth moments); bench/correlation_study.py
+measures the false-alarm rate on normal and skewed data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from constraints.correlation import MAX_COLUMNS, SAMPLE_ROWS, CoTally, Comoments, RowSample, pearson, spearman_of_sample
+from constraints.distance import Sketch
+from constraints.quantiles import sketch_quantiles
+
+__all__ = ["EXTENDED_FILE", "CORRELATION_CHECK", "SPEARMAN_VARIANCE", "CorrelationOptions", "Correlations",
+           "baseline_lanes", "extended_document", "validate_lanes", "partition_correlations", "pair_name",
+           "fisher_test", "correlation_checks"]
+
+EXTENDED_FILE = "extended_statistics.json"
+CORRELATION_CHECK = "correlation_drift_check"
+SPEARMAN_VARIANCE = 1.06
+PEARSON, SPEARMAN = "pearson", "spearman"
+COMOMENTS, SAMPLE = "xc", "xs"     # the joint lanes' names in the pass
+
+
+@dataclass(frozen=True)
+class CorrelationOptions:
+    min_effect: float = 0.1           # smallest change of a correlation worth an alarm
+    max_columns: int = MAX_COLUMNS    # numeric features correlated (the first ones)
+
+
+@dataclass(frozen=True)
+class Correlations:
+    """Correlation matrices over `columns`, with the rows behind each pair."""
+
+    columns: tuple[str, ...]
+    pearson: np.ndarray
+    pearson_rows: np.ndarray
+    spearman: np.ndarray | None = None
+    spearman_rows: np.ndarray | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": list(self.columns),
+                PEARSON: {"r": _matrix(self.pearson), "rows": _matrix(self.pearson_rows, int)},
+                SPEARMAN: None if self.spearman is None else {
+                    "rho": _matrix(self.spearman), "rows": _matrix(self.spearman_rows, int),
+                    "ranks": "the baseline KLL sketch's mid-CDF", "sample_rows": SAMPLE_ROWS}}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> "Correlations":
+        sp = doc.get(SPEARMAN)
+        return cls(tuple(doc["columns"]), _array(doc[PEARSON]["r"]), _array(doc[PEARSON]["rows"]),
+                   _array(sp["rho"]) if sp else None, _array(sp["rows"]) if sp else None)
+
+
+def _matrix(a: np.ndarray, kind=float) -> list[list[Any]]:
+    return [[None if not np.isfinite(x) else kind(round(float(x), 12) if kind is float else x) for x in row]
+            for row in np.asarray(a, dtype=float)]
+
+
+def _array(rows) -> np.ndarray:
+    return np.array([[np.nan if x is None else float(x) for x in row] for row in rows], dtype=float).reshape(
+        len(rows), len(rows))
+
+
+def _sketch(levels) -> tuple[np.ndarray, np.ndarray]:
+    """A baseline sketch's sorted items and their cumulative shares (for mid-CDF ranks)."""
+    s = Sketch.from_levels(levels or ())
+    return s.values, (s.cumulative / s.n if s.n else s.cumulative)
+
+
+def baseline_lanes(numeric: list[tuple[str, str]], options: CorrelationOptions = CorrelationOptions()) -> dict:
+    """The joint lanes of the baseline's pass over `numeric` ((column, lane) in column order; the first
+    max_columns): co-moments and the row sample for Spearman's rho."""
+    lanes = tuple(lane for _, lane in numeric[:options.max_columns])
+    return {COMOMENTS: Comoments(lanes), SAMPLE: RowSample(lanes)} if len(lanes) >= 2 else {}
+
+
+def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]],
+                      options: CorrelationOptions = CorrelationOptions()) -> dict[str, Any]:
+    """extended_statistics.json from the baseline's profile and its pass's joint tallies."""
+    quantiles = {}
+    for p in profile.columns:
+        if p.column.is_numeric and p.kll is not None and (q := sketch_quantiles(p.kll.data)) is not None:
+            quantiles[p.column.name] = q
+    doc: dict[str, Any] = {"version": 0, "quantiles": quantiles, "correlations": None}
+    names = tuple(name for name, _ in numeric[:options.max_columns])
+    if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
+        values, _ = co
+        sample = tallies.get(SAMPLE)
+        by_name = {p.column.name: p for p in profile.columns}
+        sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
+        rho, rho_rows = spearman_of_sample(sample.rows, sketches) if sample is not None else (None, None)
+        doc["correlations"] = {**Correlations(names, pearson(values), values.n, rho, rho_rows).to_dict(),
+                               "left_out": [n for n, _ in numeric[options.max_columns:]]}
+    return doc
+
+
+def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict[str, Any]) -> dict:
+    """The joint lane of validate's pass: co-moments of the baseline's correlated columns present in the
+    partition (`lanes`: column -> numeric lane name), and of their ranks by the baseline's sketches."""
+    doc = (extended or {}).get("correlations")
+    if not doc:
+        return {}
+    names = [n for n in doc["columns"] if n in lanes]
+    if len(names) < 2:
+        return {}
+    return {COMOMENTS: Comoments(tuple(lanes[n] for n in names), tuple(_sketch(levels.get(n)) for n in names),
+                                 tuple(names))}
+
+
+def partition_correlations(lane: Comoments, tally: tuple[CoTally, CoTally | None]) -> Correlations:
+    values, ranks = tally
+    return Correlations(lane.columns, pearson(values), values.n, None if ranks is None else pearson(ranks),
+                        None if ranks is None else ranks.n)
+
+
+def pair_name(a: str, b: str) -> str:
+    return f"{a} ~ {b}"
+
+
+def fisher_test(r0: float, n0: float, r1: float, n1: float, variance: float = 1.0) -> tuple[float, float]:
+    """(z statistic, two-sided p-value) of r1 against r0 at sizes n0 and n1 by Fisher's z."""
+    if n0 <= 3 or n1 <= 3:
+        return 0.0, 1.0
+    clip = 1 - 1e-12
+    z0, z1 = math.atanh(max(-clip, min(clip, r0))), math.atanh(max(-clip, min(clip, r1)))
+    se = math.sqrt(variance / (n0 - 3) + variance / (n1 - 3))
+    z = (z1 - z0) / se
+    return z, float(2 * stats.norm.sf(abs(z)))
+
+
+def correlation_checks(baseline: Correlations, partition: Correlations, thresholds,
+                       options: CorrelationOptions = CorrelationOptions()):
+    """correlation_drift_check per pair and coefficient (module docstring)."""
+    from constraints.checks import FAILED, PASSED, CheckResult
+
+    index = {n: i for i, n in enumerate(baseline.columns)}
+    out = []
+    for method, variance, b, bn, p, pn in (
+            (PEARSON, 1.0, baseline.pearson, baseline.pearson_rows, partition.pearson, partition.pearson_rows),
+            (SPEARMAN, SPEARMAN_VARIANCE, baseline.spearman, baseline.spearman_rows, partition.spearman,
+             partition.spearman_rows)):
+        if b is None or p is None:
+            continue
+        pairs = []
+        for x in range(len(partition.columns)):
+            for y in range(x + 1, len(partition.columns)):
+                i, j = index[partition.columns[x]], index[partition.columns[y]]
+                if all(np.isfinite(v) for v in (b[i, j], p[x, y])) and bn[i, j] > 3 and pn[x, y] > 3:
+                    pairs.append((partition.columns[x], partition.columns[y], float(b[i, j]), float(bn[i, j]),
+                                  float(p[x, y]), float(pn[x, y])))
+        alpha = thresholds.feature_alpha(len(pairs))
+        critical = float(stats.norm.isf(alpha / 2))
+        for a, c, r0, n0, r1, n1 in pairs:
+            z, p_value = fisher_test(r0, n0, r1, n1, variance)
+            change = r1 - r0
+            failed = abs(z) > critical and abs(change) >= options.min_effect
+            what = "Pearson's r" if method == PEARSON else "Spearman's rho"
+            text = (f"{what} of {a} and {c} {'moved' if failed else 'stayed'}: {r0:.3f} in the baseline "
+                    f"({n0:.0f} rows), {r1:.3f} here ({n1:.0f} rows); Fisher's z statistic {z:.2f} against "
+                    f"+-{critical:.2f} (alpha {alpha:.3g} over {len(pairs)} pairs), change {change:+.3f} "
+                    f"against the minimum effect {options.min_effect:g}.")
+            out.append(CheckResult(CORRELATION_CHECK, pair_name(a, c), FAILED if failed else PASSED, abs(change),
+                                   options.min_effect, text, details={
+                                       "method": method, "columns": [a, c], "baseline": r0, "partition": r1,
+                                       "change": change, "baseline_rows": n0, "rows": n1, "z": z,
+                                       "p_value": p_value, "critical_z": critical, "alpha": alpha,
+                                       "pairs": len(pairs)}))
+    return out
+
+
+def with_quantiles(results: list, baseline, profile) -> list:
+    """The partition's baseline_drift_check results with each numeric feature's quantile shifts in their
+    details (`quantiles`: per quantile baseline, partition, shift and shift in baseline IQRs)."""
+    from dataclasses import replace
+
+    from constraints.quantiles import grid_quantiles, shifts
+
+    known = (baseline.extended or {}).get("quantiles") or {}
+    out = []
+    for r in results:
+        if r.check == "baseline_drift_check" and r.feature is not None:
+            f = baseline.feature(r.feature)
+            base = known.get(r.feature) or (sketch_quantiles(f.kll_levels) if f is not None and f.kll_levels else None)
+            p = next((c for c in profile.columns if c.column.name == r.feature), None)
+            part = grid_quantiles(p.grid, p.minimum, p.maximum) if p is not None and p.grid is not None else None
+            if base and part:
+                r = replace(r, details={**r.details, "quantiles": shifts(base, part)})
+        out.append(r)
+    return out
+
+
+def partition_checks(baseline, correlations: Correlations | None, thresholds,
+                     options: CorrelationOptions = CorrelationOptions()) -> list:
+    """correlation_drift_check of every pair the baseline correlated and the partition has."""
+    doc = (baseline.extended or {}).get("correlations")
+    if not doc or correlations is None:
+        return []
+    return correlation_checks(Correlations.from_dict(doc), correlations, thresholds, options)
+
+
+def metric_rows(r) -> list[dict[str, Any]]:
+    """The history's metrics of a check: a pair's correlation (`pearson` / `spearman`), a numeric
+    feature's quantiles (`p01`, `p25`, `median`, `p75`, `p99`)."""
+    if r.check == CORRELATION_CHECK:
+        return [{"feature": r.feature, "metric": r.details["method"], "value": float(r.details["partition"])}]
+    return [{"feature": r.feature, "metric": label, "value": float(q["partition"])}
+            for label, q in (r.details.get("quantiles") or {}).items()]

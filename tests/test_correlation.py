@@ -1,0 +1,164 @@
+"""Correlations and quantiles from the one pass: the co-moment tallies and their merge against pandas,
+Spearman's rho against scipy, Fisher's z test against its formula, and on real Spark a sign flip that
+every univariate check misses."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from constraints.correlation import CoTally, RowSample, mid_cdf, pearson, spearman_of_sample
+from constraints.grid import GridCounts
+from constraints.multivariate import (CORRELATION_CHECK, EXTENDED_FILE, Correlations, correlation_checks,
+                                      fisher_test)
+from constraints.quantiles import LABELS, QUANTILES, grid_quantiles
+from constraints.thresholds import Thresholds
+from helpers import baseline_args, write_parquet
+
+
+def test_comoments_merged_in_any_blocks_equal_pandas_pairwise_correlations():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3000, 4)) * [1, 1e3, 1, 1e-3] + [0, 1e9, -7, 0]   # a large mean: no cancellation
+    x[:, 1] += 400 * x[:, 0]
+    x[:, 3] -= 2e-3 * x[:, 2]
+    x[rng.random(x.shape) < 0.15] = np.nan                                   # pairwise-complete rows
+    whole = CoTally.of(x)
+    t = CoTally.of(x[:1])
+    for lo in range(1, 3000, 211):
+        t = t.merge(CoTally.of(x[lo:lo + 211]))
+    expected = pd.DataFrame(x).corr().to_numpy()
+    assert np.allclose(pearson(t), expected, atol=1e-9)
+    assert np.allclose(pearson(whole), expected, atol=1e-9)
+    present = ~np.isnan(x)
+    assert (t.n == present.T.astype(int) @ present.astype(int)).all()
+
+
+def test_spearman_on_the_baseline_ranks_equals_scipy_when_the_sketch_kept_every_value():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(800, 3))
+    x[:, 1] = np.exp(x[:, 0]) + 0.3 * rng.normal(size=800)
+    x[:, 2] = np.round(x[:, 2], 1)                                            # ties: mid-ranks
+    sketches = [(np.unique(c), np.cumsum(np.unique(c, return_counts=True)[1]) / len(c)) for c in x.T]
+    rho, rows = spearman_of_sample(x, sketches)
+    assert np.allclose(rho, stats.spearmanr(x).statistic, atol=1e-12)
+    assert (rows == 800).all()
+
+
+def test_mid_cdf_gives_mid_ranks():
+    values, cum = np.array([1.0, 2.0, 5.0]), np.array([0.25, 0.75, 1.0])
+    assert mid_cdf(values, cum, np.array([0.0, 1.0, 2.0, 3.0, 5.0, 9.0, np.nan])).tolist()[:6] == \
+        [0.0, 0.125, 0.5, 0.75, 0.875, 1.0]
+
+
+def test_row_sample_keeps_k_rows_uniformly():
+    import pyarrow as pa
+
+    lane = RowSample(("a",), k=100)
+    t = lane.fold(pa.RecordBatch.from_pydict({"a": np.arange(1000.0)}))
+    for lo in range(1000, 10_000, 1000):
+        t = lane.merge(t, lane.fold(pa.RecordBatch.from_pydict({"a": np.arange(lo, lo + 1000.0)})))
+    assert t.rows.shape == (100, 1)
+    assert len(np.unique(t.rows)) == 100
+    assert 2000 < t.rows.mean() < 8000   # uniform over 0..9999: mean 5000, sd of the mean about 290
+
+
+def test_fisher_test_matches_its_formula_and_the_check_names_the_pair():
+    z, p = fisher_test(0.5, 1000, 0.3, 400)
+    expected = (math.atanh(0.3) - math.atanh(0.5)) / math.sqrt(1 / 997 + 1 / 397)
+    assert z == pytest.approx(expected) and p == pytest.approx(2 * stats.norm.sf(abs(expected)))
+    cols = ("a", "b", "c")
+    base = Correlations(cols, np.array([[1, .8, 0], [.8, 1, 0], [0, 0, 1.]]), np.full((3, 3), 5000.0))
+    part = Correlations(cols, np.array([[1, -.8, .02], [-.8, 1, 0], [.02, 0, 1.]]), np.full((3, 3), 2000.0))
+    results = correlation_checks(base, part, Thresholds())
+    failed = [r.feature for r in results if r.failed]
+    assert failed == ["a ~ b"]
+    small = [r for r in results if r.feature == "a ~ c"][0]
+    assert small.details["alpha"] == pytest.approx(min(1 - 0.95 ** (1 / 3), 0.005))   # Sidak over 3 pairs, capped
+    assert small.details["critical_z"] == pytest.approx(stats.norm.isf(small.details["alpha"] / 2))
+
+
+def test_a_significant_change_below_the_minimum_effect_passes():
+    cols = ("a", "b")
+    base = Correlations(cols, np.array([[1, .50], [.50, 1.]]), np.full((2, 2), 1e7))
+    part = Correlations(cols, np.array([[1, .45], [.45, 1.]]), np.full((2, 2), 1e7))
+    (r,) = correlation_checks(base, part, Thresholds())
+    assert abs(r.details["z"]) > r.details["critical_z"] and not r.failed
+
+
+def test_quantiles_from_the_grid_are_within_a_cell_of_numpy():
+    from constraints.grid import grid_points
+
+    rng = np.random.default_rng(3)
+    base = rng.lognormal(size=200_000)
+    from datasketches import kll_doubles_sketch
+    from constraints.profiling import _kll
+    from constraints.profile import KllParameters
+    from constraints.tally import DescribedTally
+
+    sk = kll_doubles_sketch(2048)
+    sk.update(base)
+    kll = _kll(DescribedTally(count=len(base), sketch=sk), KllParameters(), float(base.min()), float(base.max()))
+    points = grid_points(kll.data, [b[0] for b in kll.buckets] + [kll.buckets[-1][1]])
+    part = rng.lognormal(mean=0.1, size=50_000)
+    below = np.searchsorted(np.sort(part), points, side="left")
+    grid = GridCounts(tuple(points), tuple(np.diff(below, prepend=0, append=len(part))))
+    q = grid_quantiles(grid, float(part.min()), float(part.max()))
+    exact = np.quantile(part, QUANTILES)
+    ecdf = np.sort(part)
+    for label, p, e in zip(LABELS, QUANTILES, exact):
+        rank = np.searchsorted(ecdf, q[label]) / len(part)
+        assert abs(rank - p) <= 1 / 128, (label, q[label], e)   # within the grid's cell share (about 1/256)
+
+
+@pytest.mark.parametrize("engine", ["pass"])
+def test_a_correlation_flip_with_unchanged_marginals_fires_only_the_correlation_check(spark, tmp_path, engine):
+    from constraints.baseline import load_baseline
+    from constraints.validation import validate
+    from jobs import baseline as baseline_job
+    from jobs.io import read_folder
+    from jobs.session import counting_jobs
+    from jobs.validate import BASELINE_FILES
+
+    def frame(rho: float, rows: int, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=rows)
+        y = rho * x + math.sqrt(1 - rho * rho) * rng.normal(size=rows)   # N(0, 1) whatever rho
+        return pd.DataFrame({"x": x, "y": y, "z": rng.normal(size=rows), "k": rng.integers(0, 20, rows),
+                             "c": rng.choice(["a", "b", "c"], rows)})
+
+    base_dir = write_parquet(frame(0.8, 20_000, 1), tmp_path / "train")
+    assert baseline_job.run(spark, baseline_args(base_dir, tmp_path / "b")) == 0
+    extended = json.loads((tmp_path / "b" / EXTENDED_FILE).read_text())
+    assert set(extended) == {"version", "quantiles", "correlations"}
+    corr = extended["correlations"]
+    assert corr["columns"] == ["x", "y", "z", "k"] and corr["left_out"] == []
+    assert set(corr) == {"columns", "pearson", "spearman", "left_out"}
+    assert set(extended["quantiles"]["x"]) == set(LABELS)
+    train = frame(0.8, 20_000, 1)
+    assert np.allclose(corr["pearson"]["r"], train[["x", "y", "z", "k"]].corr().to_numpy(), atol=1e-9)
+    # Spearman on a 4,096-row sample ranked by the sketch: within a few sampling sd of scipy's on every row
+    assert np.allclose(corr["spearman"]["rho"], stats.spearmanr(train[["x", "y", "z", "k"]]).statistic, atol=0.06)
+    statistics = json.loads((tmp_path / "b" / "statistics.json").read_text())
+    assert set(statistics) == {"version", "dataset", "features"}           # SageMaker's shape, untouched
+
+    base = load_baseline(read_folder(str(tmp_path / "b"), BASELINE_FILES))
+    flipped = spark.read.parquet(str(write_parquet(frame(-0.8, 5_000, 2), tmp_path / "p")))
+    with counting_jobs(spark, "validate-corr") as jobs:
+        report = validate(spark, flipped, base, "p")
+    assert jobs[0] == 1                                                     # still the one pass
+    failed = {(r.check, r.feature, r.details.get("method")) for r in report.violations}
+    assert failed == {(CORRELATION_CHECK, "x ~ y", "pearson"), (CORRELATION_CHECK, "x ~ y", "spearman")}
+    pair = next(r for r in report.results if r.feature == "x ~ y" and r.details["method"] == "pearson")
+    assert pair.details["partition"] == pytest.approx(frame(-0.8, 5_000, 2)[["x", "y"]].corr().iloc[0, 1], abs=1e-9)
+    drift = next(r for r in report.results if r.check == "baseline_drift_check" and r.feature == "x")
+    assert drift.status == "passed" and set(drift.details["quantiles"]) == set(LABELS)
+    metrics = {(m["feature"], m["metric"]) for m in report.metric_rows()}
+    assert ("x ~ y", "pearson") in metrics and ("x", "median") in metrics
+
+    same = spark.read.parquet(str(write_parquet(frame(0.8, 5_000, 3), tmp_path / "q")))
+    assert validate(spark, same, base, "q").verdict == "ok"
