@@ -115,8 +115,19 @@ def test_quantiles_from_the_grid_are_within_a_cell_of_numpy():
         assert abs(rank - p) <= 1 / 128, (label, q[label], e)   # within the grid's cell share (about 1/256)
 
 
-@pytest.mark.parametrize("engine", ["pass"])
-def test_a_correlation_flip_with_unchanged_marginals_fires_only_the_correlation_check(spark, tmp_path, engine):
+def _frame(rho: float, rows: int, seed: int) -> pd.DataFrame:
+    """x, y standard normal whatever rho (their correlation), z and k independent, c categorical."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    y = rho * x + math.sqrt(1 - rho * rho) * rng.normal(size=rows)
+    return pd.DataFrame({"x": x, "y": y, "z": rng.normal(size=rows), "k": rng.integers(0, 20, rows),
+                         "c": rng.choice(["a", "b", "c"], rows)})
+
+
+@pytest.fixture(scope="module")
+def flip(spark, tmp_path_factory):
+    """A baseline where x and y correlate at +0.8, and a partition where they correlate at -0.8, every
+    marginal the same distribution."""
     from constraints.baseline import load_baseline
     from constraints.validation import validate
     from jobs import baseline as baseline_job
@@ -124,41 +135,80 @@ def test_a_correlation_flip_with_unchanged_marginals_fires_only_the_correlation_
     from jobs.session import counting_jobs
     from jobs.validate import BASELINE_FILES
 
-    def frame(rho: float, rows: int, seed: int) -> pd.DataFrame:
-        rng = np.random.default_rng(seed)
-        x = rng.normal(size=rows)
-        y = rho * x + math.sqrt(1 - rho * rho) * rng.normal(size=rows)   # N(0, 1) whatever rho
-        return pd.DataFrame({"x": x, "y": y, "z": rng.normal(size=rows), "k": rng.integers(0, 20, rows),
-                             "c": rng.choice(["a", "b", "c"], rows)})
+    tmp = tmp_path_factory.mktemp("flip")
+    assert baseline_job.run(spark, baseline_args(write_parquet(_frame(0.8, 20_000, 1), tmp / "train"), tmp / "b")) == 0
+    base = load_baseline(read_folder(str(tmp / "b"), BASELINE_FILES))
+    flipped = spark.read.parquet(str(write_parquet(_frame(-0.8, 5_000, 2), tmp / "p")))
+    with counting_jobs(spark, "validate-corr") as jobs:
+        report = validate(spark, flipped, base, "p")
+    same = spark.read.parquet(str(write_parquet(_frame(0.8, 5_000, 3), tmp / "q")))
+    return {"dir": tmp, "baseline": base, "report": report, "jobs": jobs[0],
+            "same": validate(spark, same, base, "q")}
 
-    base_dir = write_parquet(frame(0.8, 20_000, 1), tmp_path / "train")
-    assert baseline_job.run(spark, baseline_args(base_dir, tmp_path / "b")) == 0
-    extended = json.loads((tmp_path / "b" / EXTENDED_FILE).read_text())
+
+def test_extended_statistics_document_beside_an_untouched_statistics_json(flip):
+    extended = json.loads((flip["dir"] / "b" / EXTENDED_FILE).read_text())
     assert set(extended) == {"version", "quantiles", "correlations"}
     corr = extended["correlations"]
     assert corr["columns"] == ["x", "y", "z", "k"] and corr["left_out"] == []
     assert set(corr) == {"columns", "pearson", "spearman", "left_out"}
+    assert set(corr["pearson"]) == {"r", "rows"} and set(corr["spearman"]) == {"rho", "rows", "ranks", "sample_rows"}
     assert set(extended["quantiles"]["x"]) == set(LABELS)
-    train = frame(0.8, 20_000, 1)
-    assert np.allclose(corr["pearson"]["r"], train[["x", "y", "z", "k"]].corr().to_numpy(), atol=1e-9)
-    # Spearman on a 4,096-row sample ranked by the sketch: within a few sampling sd of scipy's on every row
-    assert np.allclose(corr["spearman"]["rho"], stats.spearmanr(train[["x", "y", "z", "k"]]).statistic, atol=0.06)
-    statistics = json.loads((tmp_path / "b" / "statistics.json").read_text())
+    train = _frame(0.8, 20_000, 1)[["x", "y", "z", "k"]]
+    assert np.allclose(corr["pearson"]["r"], train.corr().to_numpy(), atol=1e-9)
+    assert corr["pearson"]["rows"] == [[20_000] * 4] * 4
+    # Spearman on a 4,096-row sample ranked by the sketch: within a few sampling sd (about 0.015) of scipy's
+    assert np.allclose(corr["spearman"]["rho"], stats.spearmanr(train).statistic, atol=0.06)
+    exact = np.quantile(train["x"], QUANTILES)
+    assert np.allclose([extended["quantiles"]["x"][k] for k in LABELS], exact, atol=0.02)   # KLL rank error
+    statistics = json.loads((flip["dir"] / "b" / "statistics.json").read_text())
     assert set(statistics) == {"version", "dataset", "features"}           # SageMaker's shape, untouched
 
-    base = load_baseline(read_folder(str(tmp_path / "b"), BASELINE_FILES))
-    flipped = spark.read.parquet(str(write_parquet(frame(-0.8, 5_000, 2), tmp_path / "p")))
-    with counting_jobs(spark, "validate-corr") as jobs:
-        report = validate(spark, flipped, base, "p")
-    assert jobs[0] == 1                                                     # still the one pass
+
+def test_a_correlation_flip_with_unchanged_marginals_fires_only_the_correlation_check(flip):
+    report = flip["report"]
+    assert flip["jobs"] == 1                                                # still the one pass
     failed = {(r.check, r.feature, r.details.get("method")) for r in report.violations}
     assert failed == {(CORRELATION_CHECK, "x ~ y", "pearson"), (CORRELATION_CHECK, "x ~ y", "spearman")}
     pair = next(r for r in report.results if r.feature == "x ~ y" and r.details["method"] == "pearson")
-    assert pair.details["partition"] == pytest.approx(frame(-0.8, 5_000, 2)[["x", "y"]].corr().iloc[0, 1], abs=1e-9)
+    part = _frame(-0.8, 5_000, 2)
+    assert pair.details["partition"] == pytest.approx(part[["x", "y"]].corr().iloc[0, 1], abs=1e-9)
+    rho = next(r for r in report.results if r.feature == "x ~ y" and r.details["method"] == "spearman")
+    assert rho.details["partition"] == pytest.approx(stats.spearmanr(part["x"], part["y"]).statistic, abs=0.01)
     drift = next(r for r in report.results if r.check == "baseline_drift_check" and r.feature == "x")
     assert drift.status == "passed" and set(drift.details["quantiles"]) == set(LABELS)
+    exact = np.quantile(part["x"], QUANTILES)
+    got = [drift.details["quantiles"][k]["partition"] for k in LABELS]
+    assert np.allclose(got, exact, atol=0.05)                               # a grid cell (1/256 of the rows)
     metrics = {(m["feature"], m["metric"]) for m in report.metric_rows()}
     assert ("x ~ y", "pearson") in metrics and ("x", "median") in metrics
+    assert flip["same"].verdict == "ok"
 
-    same = spark.read.parquet(str(write_parquet(frame(0.8, 5_000, 3), tmp_path / "q")))
-    assert validate(spark, same, base, "q").verdict == "ok"
+
+def test_correlation_heat_map_and_quartiles_in_chromium(flip, browser, tmp_path):
+    from conftest import Watched
+    from jobs.render import partition_report
+
+    report = flip["report"]
+    page_file = tmp_path / "report.html"
+    page_file.write_text(partition_report(report.checks_document(), report.statistics_document(), flip["baseline"]))
+    w = Watched(browser)
+    page = w.page
+    page.goto(page_file.as_uri())
+    assert "x ~ y" in page.locator("#correlation-summary").inner_text()
+    for method in ("pearson", "spearman"):
+        svg = page.locator(f"#heatmap-{method} svg.heatmap")
+        box = svg.bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 100
+        assert svg.locator("rect.cell").count() == 6                         # 4 columns: 6 pairs
+        bad = svg.locator("rect.cell.failed")
+        assert bad.count() == 1 and bad.get_attribute("data-pair") == "x ~ y"
+        assert float(bad.get_attribute("data-change")) < -1.4
+        assert bad.get_attribute("fill").startswith("#") and bad.bounding_box()["width"] > 10
+    assert page.locator("h2", has_text="Columns not in the baseline").count() == 0
+    table = page.locator("#inputs .card[data-feature='x'] table.quantiles")
+    assert table.locator("th").all_inner_texts()[1:6] == list(LABELS)
+    assert table.locator("tr").count() == 4
+    page.screenshot(path=str(tmp_path / "heatmap.png"), full_page=True)
+    w.quiet({page_file.as_uri()})
+    w.close()
