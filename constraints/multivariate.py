@@ -9,12 +9,15 @@ the checks of a partition against them.
 
 correlation_drift_check, one per pair and coefficient: Fisher's z = atanh(r) of the baseline and of the
 partition, whose difference has standard deviation sqrt(v / (n - 3) + v / (m - 3)) when nothing changed
-(n, m: the pair's rows in each; v = 1 for Pearson's r of bivariate normal data, 1.06 for Spearman's rho,
-Fieller, Hartley and Pearson 1957). A pair fails when the difference is significant at the per-pair
-alpha (the family of one coefficient's pairs held at Thresholds.family_alpha, Sidak, as every other check
-type) and the correlation moved by at least `min_effect` (0.1 by default). For non-normal data the
-variance of r differs from 1 / (n - 3) (it depends on fourth moments); bench/correlation_study.py
-measures the false-alarm rate on normal and skewed data.
+(n, m: the pair's rows in each). For Spearman's rho v = 1.06 (Fieller, Hartley and Pearson 1957: ranks,
+so whatever the marginals). For Pearson's r, v = 1 only for bivariate normal data; skewed or
+heavy-tailed data make r vary more (with lognormal features Fisher's v = 1 raised the false alarms
+tenfold, bench/RESULTS.md), so v is the delta-method variance of the baseline's distribution, estimated
+on the baseline's row sample from fourth moments (constraints.correlation.fisher_variance) and kept in
+extended_statistics.json. A pair fails when the difference is significant at the per-pair alpha (the
+family of one coefficient's pairs held at Thresholds.family_alpha, Sidak, as every other check type)
+and the correlation moved by at least `min_effect` (0.1 by default). bench/correlation_study.py
+measures the false-alarm rate and the power on normal and skewed data.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from constraints.correlation import MAX_COLUMNS, SAMPLE_ROWS, CoTally, Comoments, RowSample, pearson, spearman_of_sample
+from constraints.correlation import (MAX_COLUMNS, SAMPLE_ROWS, CoTally, Comoments, RowSample, fisher_variance, pearson,
+                                     spearman_of_sample)
 from constraints.distance import Sketch
 from constraints.quantiles import sketch_quantiles
 
@@ -56,10 +60,12 @@ class Correlations:
     pearson_rows: np.ndarray
     spearman: np.ndarray | None = None
     spearman_rows: np.ndarray | None = None
+    variance: np.ndarray | None = None       # Pearson: n Var(atanh r) per pair (baseline only; None: 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": list(self.columns),
-                PEARSON: {"r": _matrix(self.pearson), "rows": _matrix(self.pearson_rows, int)},
+                PEARSON: {"r": _matrix(self.pearson), "rows": _matrix(self.pearson_rows, int),
+                          **({"fisher_variance": _matrix(self.variance)} if self.variance is not None else {})},
                 SPEARMAN: None if self.spearman is None else {
                     "rho": _matrix(self.spearman), "rows": _matrix(self.spearman_rows, int),
                     "ranks": "the baseline KLL sketch's mid-CDF", "sample_rows": SAMPLE_ROWS}}
@@ -67,8 +73,10 @@ class Correlations:
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> "Correlations":
         sp = doc.get(SPEARMAN)
+        v = doc[PEARSON].get("fisher_variance")
         return cls(tuple(doc["columns"]), _array(doc[PEARSON]["r"]), _array(doc[PEARSON]["rows"]),
-                   _array(sp["rho"]) if sp else None, _array(sp["rows"]) if sp else None)
+                   _array(sp["rho"]) if sp else None, _array(sp["rows"]) if sp else None,
+                   _array(v) if v else None)
 
 
 def _matrix(a: np.ndarray, kind=float) -> list[list[Any]]:
@@ -109,7 +117,8 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]],
         by_name = {p.column.name: p for p in profile.columns}
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
         rho, rho_rows = spearman_of_sample(sample.rows, sketches) if sample is not None else (None, None)
-        doc["correlations"] = {**Correlations(names, pearson(values), values.n, rho, rho_rows).to_dict(),
+        variance = fisher_variance(sample.rows) if sample is not None else None
+        doc["correlations"] = {**Correlations(names, pearson(values), values.n, rho, rho_rows, variance).to_dict(),
                                "left_out": [n for n, _ in numeric[options.max_columns:]]}
     return doc
 
@@ -155,9 +164,11 @@ def correlation_checks(baseline: Correlations, partition: Correlations, threshol
 
     index = {n: i for i, n in enumerate(baseline.columns)}
     out = []
+    ones = np.ones((len(baseline.columns),) * 2)
     for method, variance, b, bn, p, pn in (
-            (PEARSON, 1.0, baseline.pearson, baseline.pearson_rows, partition.pearson, partition.pearson_rows),
-            (SPEARMAN, SPEARMAN_VARIANCE, baseline.spearman, baseline.spearman_rows, partition.spearman,
+            (PEARSON, baseline.variance if baseline.variance is not None else ones, baseline.pearson,
+             baseline.pearson_rows, partition.pearson, partition.pearson_rows),
+            (SPEARMAN, ones * SPEARMAN_VARIANCE, baseline.spearman, baseline.spearman_rows, partition.spearman,
              partition.spearman_rows)):
         if b is None or p is None:
             continue
@@ -167,11 +178,11 @@ def correlation_checks(baseline: Correlations, partition: Correlations, threshol
                 i, j = index[partition.columns[x]], index[partition.columns[y]]
                 if all(np.isfinite(v) for v in (b[i, j], p[x, y])) and bn[i, j] > 3 and pn[x, y] > 3:
                     pairs.append((partition.columns[x], partition.columns[y], float(b[i, j]), float(bn[i, j]),
-                                  float(p[x, y]), float(pn[x, y])))
+                                  float(p[x, y]), float(pn[x, y]), float(variance[i, j])))
         alpha = thresholds.feature_alpha(len(pairs))
         critical = float(stats.norm.isf(alpha / 2))
-        for a, c, r0, n0, r1, n1 in pairs:
-            z, p_value = fisher_test(r0, n0, r1, n1, variance)
+        for a, c, r0, n0, r1, n1, v in pairs:
+            z, p_value = fisher_test(r0, n0, r1, n1, v)
             change = r1 - r0
             failed = abs(z) > critical and abs(change) >= options.min_effect
             what = "Pearson's r" if method == PEARSON else "Spearman's rho"
@@ -184,6 +195,7 @@ def correlation_checks(baseline: Correlations, partition: Correlations, threshol
                                        "method": method, "columns": [a, c], "baseline": r0, "partition": r1,
                                        "change": change, "baseline_rows": n0, "rows": n1, "z": z,
                                        "p_value": p_value, "critical_z": critical, "alpha": alpha,
+                                       "fisher_variance": v,
                                        "pairs": len(pairs)}))
     return out
 

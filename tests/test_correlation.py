@@ -212,3 +212,20 @@ def test_correlation_heat_map_and_quartiles_in_chromium(flip, browser, tmp_path)
     page.screenshot(path=str(tmp_path / "heatmap.png"), full_page=True)
     w.quiet({page_file.as_uri()})
     w.close()
+
+
+def test_fisher_variance_is_one_for_normal_data_and_matches_theory_and_simulation_for_heavy_tails():
+    """Multivariate t with 8 degrees of freedom: elliptical, so n Var(atanh r) -> 1 + 2 / (df - 4) = 1.5."""
+    from constraints.correlation import fisher_variance
+
+    rng = np.random.default_rng(5)
+    cov = np.array([[1, .6], [.6, 1]])
+
+    def t8(rows):
+        return rng.multivariate_normal([0, 0], cov, size=rows) / np.sqrt(rng.chisquare(8, size=(rows, 1)) / 8)
+
+    assert fisher_variance(rng.multivariate_normal([0, 0], cov, size=200_000))[0, 1] == pytest.approx(1.0, abs=0.03)
+    estimate = fisher_variance(t8(200_000))[0, 1]
+    assert estimate == pytest.approx(1.5, rel=0.15)
+    simulated = np.var([math.atanh(np.corrcoef(t8(2000).T)[0, 1]) for _ in range(1500)]) * 2000
+    assert simulated == pytest.approx(1.5, rel=0.15) and estimate == pytest.approx(simulated, rel=0.2)
