@@ -31,18 +31,19 @@ from scipy import stats
 
 from constraints.correlation import (MAX_COLUMNS, SAMPLE_ROWS, CoTally, Comoments, RowSample, fisher_variance, pearson,
                                      spearman_of_sample)
+from constraints import reconstruction
 from constraints.distance import Sketch
 from constraints.quantiles import sketch_quantiles
 
 __all__ = ["EXTENDED_FILE", "CORRELATION_CHECK", "SPEARMAN_VARIANCE", "CorrelationOptions", "Correlations",
-           "baseline_lanes", "extended_document", "validate_lanes", "partition_correlations", "pair_name",
+           "baseline_lanes", "extended_document", "validate_lanes", "measured", "partition_correlations", "pair_name",
            "fisher_test", "correlation_checks"]
 
 EXTENDED_FILE = "extended_statistics.json"
 CORRELATION_CHECK = "correlation_drift_check"
 SPEARMAN_VARIANCE = 1.06
 PEARSON, SPEARMAN = "pearson", "spearman"
-COMOMENTS, SAMPLE = "xc", "xs"     # the joint lanes' names in the pass
+COMOMENTS, SAMPLE, ERRORS = "xc", "xs", "xr"     # the joint lanes' names in the pass
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]],
     for p in profile.columns:
         if p.column.is_numeric and p.kll is not None and (q := sketch_quantiles(p.kll.data)) is not None:
             quantiles[p.column.name] = q
-    doc: dict[str, Any] = {"version": 0, "quantiles": quantiles, "correlations": None}
+    doc: dict[str, Any] = {"version": 0, "quantiles": quantiles, "correlations": None, "reconstruction": None}
     names = tuple(name for name, _ in numeric[:options.max_columns])
     if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
         values, _ = co
@@ -120,20 +121,34 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]],
         variance = fisher_variance(sample.rows) if sample is not None else None
         doc["correlations"] = {**Correlations(names, pearson(values), values.n, rho, rho_rows, variance).to_dict(),
                                "left_out": [n for n, _ in numeric[options.max_columns:]]}
+        doc["reconstruction"] = reconstruction.fit(sample.rows, names) if sample is not None else None
     return doc
 
 
 def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict[str, Any]) -> dict:
     """The joint lane of validate's pass: co-moments of the baseline's correlated columns present in the
     partition (`lanes`: column -> numeric lane name), and of their ranks by the baseline's sketches."""
+    out: dict = {}
+    model = (extended or {}).get("reconstruction")
+    if model and all(n in lanes for n in model["columns"]):   # a column missing: missing_column_check says so
+        out[ERRORS] = reconstruction.Errors(tuple(lanes[n] for n in model["columns"]),
+                                            reconstruction.Model.from_dict(model))
     doc = (extended or {}).get("correlations")
-    if not doc:
-        return {}
-    names = [n for n in doc["columns"] if n in lanes]
-    if len(names) < 2:
-        return {}
-    return {COMOMENTS: Comoments(tuple(lanes[n] for n in names), tuple(_sketch(levels.get(n)) for n in names),
-                                 tuple(names))}
+    names = [n for n in doc["columns"] if n in lanes] if doc else []
+    if len(names) >= 2:
+        out[COMOMENTS] = Comoments(tuple(lanes[n] for n in names), tuple(_sketch(levels.get(n)) for n in names),
+                                   tuple(names))
+    return out
+
+
+def measured(lanes: dict, tallies: dict) -> dict[str, Any]:
+    """What validate's pass measured across features: the partition's Correlations, its ErrorTally."""
+    out: dict[str, Any] = {}
+    if COMOMENTS in tallies:
+        out["correlations"] = partition_correlations(lanes[COMOMENTS], tallies[COMOMENTS])
+    if ERRORS in tallies:
+        out["reconstruction"] = tallies[ERRORS]
+    return out
 
 
 def partition_correlations(lane: Comoments, tally: tuple[CoTally, CoTally | None]) -> Correlations:
@@ -221,13 +236,18 @@ def with_quantiles(results: list, baseline, profile) -> list:
     return out
 
 
-def partition_checks(baseline, correlations: Correlations | None, thresholds,
+def partition_checks(baseline, joint: dict[str, Any], thresholds,
                      options: CorrelationOptions = CorrelationOptions()) -> list:
-    """correlation_drift_check of every pair the baseline correlated and the partition has."""
-    doc = (baseline.extended or {}).get("correlations")
-    if not doc or correlations is None:
-        return []
-    return correlation_checks(Correlations.from_dict(doc), correlations, thresholds, options)
+    """correlation_drift_check of every pair the baseline correlated and the partition has; the
+    reconstruction error's checks (constraints.reconstruction)."""
+    extended = baseline.extended or {}
+    out = []
+    if extended.get("correlations") and joint.get("correlations") is not None:
+        out += correlation_checks(Correlations.from_dict(extended["correlations"]), joint["correlations"],
+                                  thresholds, options)
+    if extended.get("reconstruction") and joint.get("reconstruction") is not None:
+        out += reconstruction.reconstruction_checks(extended["reconstruction"], joint["reconstruction"], thresholds)
+    return out
 
 
 def metric_rows(r) -> list[dict[str, Any]]:
@@ -235,5 +255,7 @@ def metric_rows(r) -> list[dict[str, Any]]:
     feature's quantiles (`p01`, `p25`, `median`, `p75`, `p99`)."""
     if r.check == CORRELATION_CHECK:
         return [{"feature": r.feature, "metric": r.details["method"], "value": float(r.details["partition"])}]
+    if r.check in ("reconstruction_error_check", "anomaly_share_check") and r.measured is not None:
+        return [{"feature": "*", "metric": r.check.replace("_check", ""), "value": float(r.measured)}]
     return [{"feature": r.feature, "metric": label, "value": float(q["partition"])}
             for label, q in (r.details.get("quantiles") or {}).items()]

@@ -157,7 +157,7 @@ def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
 class ScanResult:
     profile: Profile
     offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
-    correlations: Any = None                # constraints.multivariate.Correlations of the partition, if asked
+    joint: dict[str, Any] = field(default_factory=dict)   # across features (constraints.multivariate.measured)
 
 
 
@@ -298,8 +298,7 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
         if (others := tallies.get(f"u{k}")) is not None:
             m.unseen = unseen.summary(others)
     rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
-    joint = multivariate.partition_correlations(lanes[multivariate.COMOMENTS], tallies[multivariate.COMOMENTS]) \
-        if multivariate.COMOMENTS in tallies else None
+    joint = multivariate.measured(lanes, tallies)
     return measured, rows, rule_counts, joint
 
 

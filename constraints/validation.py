@@ -146,7 +146,7 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof, unique)
     results += feature_checks(baseline, prof, unique, thresholds)
     results = multivariate.with_quantiles(results, baseline, prof)   # quantile shifts; correlations per pair
-    results += multivariate.partition_checks(baseline, measured.correlations, thresholds)
+    results += multivariate.partition_checks(baseline, measured.joint, thresholds)
     if suite is not None:
         present = {f.name: f.dataType.simpleString() for f in df.schema.fields}
         results += suite_checks(results_from_counts(suite, present, prof, measured.offending_rows))

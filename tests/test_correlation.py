@@ -148,11 +148,14 @@ def flip(spark, tmp_path_factory):
 
 def test_extended_statistics_document_beside_an_untouched_statistics_json(flip):
     extended = json.loads((flip["dir"] / "b" / EXTENDED_FILE).read_text())
-    assert set(extended) == {"version", "quantiles", "correlations"}
+    assert set(extended) == {"version", "quantiles", "correlations", "reconstruction"}
+    model = extended["reconstruction"]
+    assert model["columns"] == ["x", "y", "z", "k"] and len(model["components"]) == 2   # 65%: 1.8 + 1 of 4
+    assert set(model["held_out"]) == {"rows", "mean", "sd", "p99"} and model["held_out"]["rows"] == 2048
     corr = extended["correlations"]
     assert corr["columns"] == ["x", "y", "z", "k"] and corr["left_out"] == []
     assert set(corr) == {"columns", "pearson", "spearman", "left_out"}
-    assert set(corr["pearson"]) == {"r", "rows"} and set(corr["spearman"]) == {"rho", "rows", "ranks", "sample_rows"}
+    assert set(corr["pearson"]) == {"r", "rows", "fisher_variance"} and set(corr["spearman"]) == {"rho", "rows", "ranks", "sample_rows"}
     assert set(extended["quantiles"]["x"]) == set(LABELS)
     train = _frame(0.8, 20_000, 1)[["x", "y", "z", "k"]]
     assert np.allclose(corr["pearson"]["r"], train.corr().to_numpy(), atol=1e-9)
@@ -169,7 +172,10 @@ def test_a_correlation_flip_with_unchanged_marginals_fires_only_the_correlation_
     report = flip["report"]
     assert flip["jobs"] == 1                                                # still the one pass
     failed = {(r.check, r.feature, r.details.get("method")) for r in report.violations}
-    assert failed == {(CORRELATION_CHECK, "x ~ y", "pearson"), (CORRELATION_CHECK, "x ~ y", "spearman")}
+    assert failed == {(CORRELATION_CHECK, "x ~ y", "pearson"), (CORRELATION_CHECK, "x ~ y", "spearman"),
+                      ("reconstruction_error_check", None, None), ("anomaly_share_check", None, None)}
+    anomalies = next(r for r in report.results if r.check == "anomaly_share_check")
+    assert len(anomalies.examples) == 5 and all("x=" in e and "y=" in e for e in anomalies.examples)
     pair = next(r for r in report.results if r.feature == "x ~ y" and r.details["method"] == "pearson")
     part = _frame(-0.8, 5_000, 2)
     assert pair.details["partition"] == pytest.approx(part[["x", "y"]].corr().iloc[0, 1], abs=1e-9)
@@ -229,3 +235,45 @@ def test_fisher_variance_is_one_for_normal_data_and_matches_theory_and_simulatio
     assert estimate == pytest.approx(1.5, rel=0.15)
     simulated = np.var([math.atanh(np.corrcoef(t8(2000).T)[0, 1]) for _ in range(1500)]) * 2000
     assert simulated == pytest.approx(1.5, rel=0.15) and estimate == pytest.approx(simulated, rel=0.2)
+
+
+def test_reconstruction_error_equals_scikit_learns_and_the_alarms_follow_their_formulas():
+    from sklearn.decomposition import PCA
+
+    from constraints.reconstruction import Errors, Model, fit, reconstruction_checks
+
+    rng = np.random.default_rng(7)
+    x = rng.multivariate_normal(np.zeros(4), [[1, .8, 0, 0], [.8, 1, 0, 0], [0, 0, 1, .3], [0, 0, .3, 1]], size=4096)
+    x[rng.random(x.shape) < 0.02] = np.nan
+    doc = fit(x, ("a", "b", "c", "d"))
+    model = Model.from_dict(doc)
+    # independently: impute, scale, scikit-learn's PCA at 65% on the same half, its inverse_transform
+    mean = np.nanmean(x, axis=0)
+    filled = np.where(np.isnan(x), mean, x)
+    z = (filled - mean) / filled.std(axis=0)
+    order = np.random.default_rng(0).permutation(len(x))
+    pca = PCA(n_components=0.65, svd_solver="full").fit(z[order[:2048]])
+    expected = np.mean((z - pca.inverse_transform(pca.transform(z))) ** 2, axis=1)
+    assert np.allclose(model.errors(x), expected, atol=1e-10)
+    assert len(doc["components"]) == pca.n_components_ and sum(doc["explained_variance_ratio"]) >= 0.65
+    held = expected[order[2048:]]
+    assert doc["held_out"]["p99"] == pytest.approx(np.quantile(held, 0.99))
+    assert doc["held_out"]["mean"] == pytest.approx(held.mean())
+
+    import pyarrow as pa
+    lane = Errors(("a", "b", "c", "d"), model)
+    part = rng.multivariate_normal(np.zeros(4), [[1, -.8, 0, 0], [-.8, 1, 0, 0], [0, 0, 1, .3], [0, 0, .3, 1]],
+                                   size=3000)
+    batches = [pa.RecordBatch.from_pydict({k: part[lo:lo + 700, i] for i, k in enumerate("abcd")})
+               for lo in range(0, 3000, 700)]
+    t = lane.fold(batches[0])
+    for b in batches[1:]:
+        t = lane.merge(t, lane.fold(b))
+    errors = model.errors(part)
+    assert t.n == 3000 and t.total == pytest.approx(errors.sum()) and t.above == int((errors > model.threshold).sum())
+    assert [e for e, _ in t.top] == pytest.approx(sorted(errors)[-5:][::-1])
+    mean_check, share_check = reconstruction_checks(doc, t, Thresholds())
+    se = doc["held_out"]["sd"] * math.sqrt(1 / 3000 + 1 / doc["held_out"]["rows"])
+    assert mean_check.details["z"] == pytest.approx((errors.mean() - doc["held_out"]["mean"]) / se)
+    assert mean_check.details["critical_z"] == pytest.approx(stats.norm.isf(0.005))
+    assert mean_check.failed and share_check.failed and len(share_check.examples) == 5
