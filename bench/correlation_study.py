@@ -42,6 +42,7 @@ from constraints.multivariate import Correlations, _sketch, correlation_checks  
 from constraints.profile import KllParameters  # noqa: E402
 from constraints.profiling import _kll  # noqa: E402
 from constraints.quantiles import LABELS, QUANTILES, grid_quantiles  # noqa: E402
+from constraints.reconstruction import ErrorTally, Model, fit, reconstruction_checks  # noqa: E402
 from constraints.tally import DescribedTally  # noqa: E402
 from constraints.thresholds import Thresholds, ks_threshold, sketch_rank_error  # noqa: E402
 
@@ -81,6 +82,8 @@ class Baseline:
         sample = x[rng.choice(len(x), SAMPLE, replace=False)]
         rho, rho_n = spearman_of_sample(sample, self.sketches)
         variance = fisher_variance(sample) if FISHER_FROM_SAMPLE else None
+        self.model_doc = fit(sample, tuple(map(str, range(P))))
+        self.model = Model.from_dict(self.model_doc)
         self.corr = Correlations(tuple(map(str, range(P))), pearson(t), t.n, rho, rho_n, variance)
         self.rank_error = sketch_rank_error(len(self.klls[0].data))
 
@@ -91,6 +94,11 @@ def partition_checks(b: Baseline, x: np.ndarray, t: Thresholds) -> dict[str, obj
     part = Correlations(b.corr.columns, pearson(tv), tv.n, pearson(tu), tu.n)
     results = correlation_checks(b.corr, part, t)
     failed = {(r.details["method"], r.feature) for r in results if r.failed}
+    e = b.model.errors(x)
+    tally = ErrorTally(len(e), float(e.sum()), float(e @ e), int((e > b.model.threshold).sum()), [])
+    for r in reconstruction_checks(b.model_doc, tally, t):
+        if r.failed:
+            failed.add((r.check, None))
     # univariate: the calibrated KS check per feature on the baseline's grid (exact partition CDF at the points)
     alpha = t.feature_alpha(P)
     drifted = 0
@@ -125,12 +133,12 @@ def study(partitions: int, sizes: list[int]) -> dict:
         b = Baseline(draw(rng, BASE_ROWS, 0.6, skewed), rng)
         kind = "lognormal" if skewed else "normal"
         for m in sizes:
-            reps = partitions if m < 100_000 else max(partitions // 1, 200)
+            reps = partitions if m < 100_000 else min(partitions, 200)
             for r01 in (0.6, 0.45, 0.3, 0.0, -0.6):
                 counts = {"pearson_any": 0, "spearman_any": 0, "pearson_pair": 0, "spearman_pair": 0,
-                          "univariate_any": 0}
+                          "univariate_any": 0, "reconstruction_error": 0, "anomaly_share": 0}
                 qerr = 0.0
-                n = reps if r01 == 0.6 else max(reps // 3, 100)
+                n = reps if r01 == 0.6 else (100 if m < 100_000 else 40)
                 for _ in range(n):
                     x = draw(rng, m, r01, skewed)
                     got = partition_checks(b, x, t)
@@ -138,6 +146,8 @@ def study(partitions: int, sizes: list[int]) -> dict:
                         counts[f"{method}_any"] += any(f[0] == method for f in got["failed"])
                         counts[f"{method}_pair"] += (method, "0 ~ 1") in got["failed"]
                     counts["univariate_any"] += got["univariate"] > 0
+                    counts["reconstruction_error"] += ("reconstruction_error_check", None) in got["failed"]
+                    counts["anomaly_share"] += ("anomaly_share_check", None) in got["failed"]
                     if r01 == 0.6 and kind == "normal":
                         qerr = max(qerr, quantile_errors(b, x))
                 key = f"{kind} m={m} r01={r01}"

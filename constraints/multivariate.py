@@ -31,7 +31,7 @@ from scipy import stats
 
 from constraints.correlation import (MAX_COLUMNS, SAMPLE_ROWS, CoTally, Comoments, RowSample, fisher_variance, pearson,
                                      spearman_of_sample)
-from constraints import reconstruction
+from constraints import association, reconstruction
 from constraints.distance import Sketch
 from constraints.quantiles import sketch_quantiles
 
@@ -43,7 +43,7 @@ EXTENDED_FILE = "extended_statistics.json"
 CORRELATION_CHECK = "correlation_drift_check"
 SPEARMAN_VARIANCE = 1.06
 PEARSON, SPEARMAN = "pearson", "spearman"
-COMOMENTS, SAMPLE, ERRORS = "xc", "xs", "xr"     # the joint lanes' names in the pass
+COMOMENTS, SAMPLE, ERRORS, PAIRS = "xc", "xs", "xr", "xa"     # the joint lanes' names in the pass
 
 
 @dataclass(frozen=True)
@@ -96,21 +96,32 @@ def _sketch(levels) -> tuple[np.ndarray, np.ndarray]:
     return s.values, (s.cumulative / s.n if s.n else s.cumulative)
 
 
-def baseline_lanes(numeric: list[tuple[str, str]], options: CorrelationOptions = CorrelationOptions()) -> dict:
+def baseline_lanes(numeric: list[tuple[str, str]], strings: list[tuple[str, str]] = (),
+                   options: CorrelationOptions = CorrelationOptions()) -> dict:
     """The joint lanes of the baseline's pass over `numeric` ((column, lane) in column order; the first
-    max_columns): co-moments and the row sample for Spearman's rho."""
+    max_columns): co-moments and the row sample for Spearman's rho and the PCA; over `strings` (the first
+    association.MAX_COLUMNS): the pairs' contingency counts."""
     lanes = tuple(lane for _, lane in numeric[:options.max_columns])
-    return {COMOMENTS: Comoments(lanes), SAMPLE: RowSample(lanes)} if len(lanes) >= 2 else {}
+    out = {COMOMENTS: Comoments(lanes), SAMPLE: RowSample(lanes)} if len(lanes) >= 2 else {}
+    if len(strings) >= 2:
+        out[PAIRS] = association.Contingency(tuple(lane for _, lane in strings[:association.MAX_COLUMNS]))
+    return out
 
 
-def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]],
+def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], strings: list[tuple[str, str]] = (),
                       options: CorrelationOptions = CorrelationOptions()) -> dict[str, Any]:
     """extended_statistics.json from the baseline's profile and its pass's joint tallies."""
     quantiles = {}
     for p in profile.columns:
         if p.column.is_numeric and p.kll is not None and (q := sketch_quantiles(p.kll.data)) is not None:
             quantiles[p.column.name] = q
-    doc: dict[str, Any] = {"version": 0, "quantiles": quantiles, "correlations": None, "reconstruction": None}
+    doc: dict[str, Any] = {"version": 0, "quantiles": quantiles, "correlations": None, "reconstruction": None,
+                           "associations": None}
+    if (pairs := tallies.get(PAIRS)) is not None:
+        categorical = {p.column.name: tuple(v for v, *_ in p.categories) for p in profile.columns
+                       if p.categories is not None and not p.column.is_numeric}
+        doc["associations"] = association.baseline_tables(
+            pairs, tuple(n for n, _ in strings[:association.MAX_COLUMNS]), categorical)
     names = tuple(name for name, _ in numeric[:options.max_columns])
     if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
         values, _ = co
@@ -125,10 +136,19 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]],
     return doc
 
 
-def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict[str, Any]) -> dict:
-    """The joint lane of validate's pass: co-moments of the baseline's correlated columns present in the
-    partition (`lanes`: column -> numeric lane name), and of their ranks by the baseline's sketches."""
+def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict[str, Any],
+                   strings: dict[str, str] | None = None) -> dict:
+    """The joint lanes of validate's pass: co-moments of the baseline's correlated columns present in the
+    partition (`lanes`: column -> numeric lane name), and of their ranks by the baseline's sketches; each
+    row's reconstruction error; the categorical pairs' tables (`strings`: column -> categorical lane)."""
     out: dict = {}
+    strings = strings or {}
+    kept = [(k, p) for k, p in enumerate(((extended or {}).get("associations") or {}).get("pairs") or ())
+            if all(c in strings for c in p["columns"])]
+    if kept:
+        out[PAIRS] = association.KnownContingency(
+            tuple((strings[p["columns"][0]], strings[p["columns"][1]], tuple(p["categories"][0]),
+                   tuple(p["categories"][1])) for _, p in kept), tuple(k for k, _ in kept))
     model = (extended or {}).get("reconstruction")
     if model and all(n in lanes for n in model["columns"]):   # a column missing: missing_column_check says so
         out[ERRORS] = reconstruction.Errors(tuple(lanes[n] for n in model["columns"]),
@@ -148,6 +168,8 @@ def measured(lanes: dict, tallies: dict) -> dict[str, Any]:
         out["correlations"] = partition_correlations(lanes[COMOMENTS], tallies[COMOMENTS])
     if ERRORS in tallies:
         out["reconstruction"] = tallies[ERRORS]
+    if PAIRS in tallies:
+        out["associations"] = (lanes[PAIRS].index, tallies[PAIRS])
     return out
 
 
@@ -247,13 +269,18 @@ def partition_checks(baseline, joint: dict[str, Any], thresholds,
                                   thresholds, options)
     if extended.get("reconstruction") and joint.get("reconstruction") is not None:
         out += reconstruction.reconstruction_checks(extended["reconstruction"], joint["reconstruction"], thresholds)
+    if extended.get("associations") and joint.get("associations") is not None:
+        index, tables = joint["associations"]
+        pairs = extended["associations"]["pairs"]
+        out += association.association_checks([(pairs[k], t) for k, t in zip(index, tables)], thresholds,
+                                              options.min_effect)
     return out
 
 
 def metric_rows(r) -> list[dict[str, Any]]:
     """The history's metrics of a check: a pair's correlation (`pearson` / `spearman`), a numeric
     feature's quantiles (`p01`, `p25`, `median`, `p75`, `p99`)."""
-    if r.check == CORRELATION_CHECK:
+    if r.check in (CORRELATION_CHECK, association.CHECK):
         return [{"feature": r.feature, "metric": r.details["method"], "value": float(r.details["partition"])}]
     if r.check in ("reconstruction_error_check", "anomaly_share_check") and r.measured is not None:
         return [{"feature": "*", "metric": r.check.replace("_check", ""), "value": float(r.measured)}]

@@ -68,7 +68,8 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
             exprs.append(hll.hashed(x).alias(f"h{k}"))
             lanes[f"h{k}"] = tally.Registers()
     numeric = [(c.name, f"v{k}") for k, c in enumerate(columns) if c.is_numeric]
-    lanes.update(multivariate.baseline_lanes(numeric))   # correlations: joint lanes over the numeric ones
+    strings = [(c.name, f"s{k}") for k, c in enumerate(columns) if not c.is_numeric]
+    lanes.update(multivariate.baseline_lanes(numeric, strings))   # correlations, associations: joint lanes
     rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass")
     for name, lane in lanes.items():   # no rows: no batch folded any lane
         if name not in tallies and isinstance(lane, tally.Described):
@@ -96,7 +97,7 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
     profiles = tuple(_column_profile(k, c, tallies, sizes, categorical.get(c.name) or unique.get(c.name),
                                      distinct.get(c.name), options.kll) for k, c in enumerate(columns))
     prof = Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped)
-    return replace(prof, extended=multivariate.extended_document(prof, tallies, numeric))
+    return replace(prof, extended=multivariate.extended_document(prof, tallies, numeric, strings))
 
 
 def _present(tallies: dict, k: int, c: Column) -> int:

@@ -247,7 +247,8 @@ def _lanes(data: DataFrame, plan: ScanPlan) -> tuple[DataFrame, dict[str, tally.
         col = by_name[rule.column]
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
     numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
-    lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels))   # joint: no Spark column
+    known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
+    lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known))   # joint: no Spark column
     return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
 
 

@@ -116,12 +116,14 @@ def test_quantiles_from_the_grid_are_within_a_cell_of_numpy():
 
 
 def _frame(rho: float, rows: int, seed: int) -> pd.DataFrame:
-    """x, y standard normal whatever rho (their correlation), z and k independent, c categorical."""
+    """x, y standard normal whatever rho (their correlation), z and k independent, c and d categorical."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=rows)
     y = rho * x + math.sqrt(1 - rho * rho) * rng.normal(size=rows)
-    return pd.DataFrame({"x": x, "y": y, "z": rng.normal(size=rows), "k": rng.integers(0, 20, rows),
-                         "c": rng.choice(["a", "b", "c"], rows)})
+    c = rng.choice(["a", "b", "c"], rows)
+    d = np.where(rng.random(rows) < (0.8 if rho > 0 else 0.0), c, rng.choice(["a", "b", "c"], rows))
+    return pd.DataFrame({"x": x, "y": y, "z": rng.normal(size=rows), "k": rng.integers(0, 20, rows), "c": c,
+                         "d": d})   # d follows c in the baseline (Cramér's V about 0.8), not in the flipped partition
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +150,14 @@ def flip(spark, tmp_path_factory):
 
 def test_extended_statistics_document_beside_an_untouched_statistics_json(flip):
     extended = json.loads((flip["dir"] / "b" / EXTENDED_FILE).read_text())
-    assert set(extended) == {"version", "quantiles", "correlations", "reconstruction"}
+    assert set(extended) == {"version", "quantiles", "correlations", "reconstruction", "associations"}
+    (pair,) = extended["associations"]["pairs"]
+    train_frame = _frame(0.8, 20_000, 1)
+    crosstab = pd.crosstab(train_frame["c"], train_frame["d"])
+    assert pair["columns"] == ["c", "d"] and pair["counts"] == crosstab.loc[pair["categories"][0],
+                                                                             pair["categories"][1]].to_numpy().tolist()
+    from scipy.stats.contingency import association
+    assert pair["cramers_v"] == pytest.approx(association(crosstab.to_numpy()))
     model = extended["reconstruction"]
     assert model["columns"] == ["x", "y", "z", "k"] and len(model["components"]) == 2   # 65%: 1.8 + 1 of 4
     assert set(model["held_out"]) == {"rows", "mean", "sd", "p99"} and model["held_out"]["rows"] == 2048
@@ -173,7 +182,12 @@ def test_a_correlation_flip_with_unchanged_marginals_fires_only_the_correlation_
     assert flip["jobs"] == 1                                                # still the one pass
     failed = {(r.check, r.feature, r.details.get("method")) for r in report.violations}
     assert failed == {(CORRELATION_CHECK, "x ~ y", "pearson"), (CORRELATION_CHECK, "x ~ y", "spearman"),
-                      ("reconstruction_error_check", None, None), ("anomaly_share_check", None, None)}
+                      ("reconstruction_error_check", None, None), ("anomaly_share_check", None, None),
+                      ("association_drift_check", "c ~ d", "cramers_v")}
+    v = next(r for r in report.results if r.feature == "c ~ d")
+    from scipy.stats.contingency import association
+    assert v.details["partition"] == pytest.approx(association(pd.crosstab(_frame(-0.8, 5_000, 2)["c"],
+                                                                           _frame(-0.8, 5_000, 2)["d"]).to_numpy()))
     anomalies = next(r for r in report.results if r.check == "anomaly_share_check")
     assert len(anomalies.examples) == 5 and all("x=" in e and "y=" in e for e in anomalies.examples)
     pair = next(r for r in report.results if r.feature == "x ~ y" and r.details["method"] == "pearson")
@@ -211,6 +225,7 @@ def test_correlation_heat_map_and_quartiles_in_chromium(flip, browser, tmp_path)
         assert bad.count() == 1 and bad.get_attribute("data-pair") == "x ~ y"
         assert float(bad.get_attribute("data-change")) < -1.4
         assert bad.get_attribute("fill").startswith("#") and bad.bounding_box()["width"] > 10
+    assert page.locator("#heatmap-cramers_v svg.heatmap rect.cell.failed").get_attribute("data-pair") == "c ~ d"
     assert page.locator("h2", has_text="Columns not in the baseline").count() == 0
     table = page.locator("#inputs .card[data-feature='x'] table.quantiles")
     assert table.locator("th").all_inner_texts()[1:6] == list(LABELS)

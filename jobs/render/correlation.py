@@ -9,12 +9,13 @@ from typing import Any, Iterable
 from jobs.render.charts import BAD, GRID, INK, MUTED, _clip, _svg
 from jobs.render.html import esc, fmt
 
-CHECK = "correlation_drift_check"
-TITLES = {"pearson": "Pearson's r", "spearman": "Spearman's rho (on the baseline's ranks)"}
+CHECKS = ("correlation_drift_check", "association_drift_check")
+TITLES = {"pearson": "Pearson's r", "spearman": "Spearman's rho (on the baseline's ranks)",
+          "cramers_v": "Cramér's V (categorical pairs)"}
 
 
 def is_pair_check(check: dict[str, Any]) -> bool:
-    return check.get("check") == CHECK
+    return check.get("check") in CHECKS
 
 
 def _colour(change: float) -> str:
@@ -77,12 +78,12 @@ def correlation_section(checks: list[dict[str, Any]]) -> str:
     if not pairs:
         return ""
     failed = sorted({str(c.get("feature")) for c in pairs if c.get("status") == "failed"})
-    parts = ["<h2>Correlations</h2>",
+    parts = ["<h2>Correlations and associations</h2>",
              f"<p id=\"correlation-summary\">{len(failed)} of {len({c.get('feature') for c in pairs})} pairs changed"
              + (": " + ", ".join(f"<b class=\"failed\">{esc(p)}</b>" for p in failed) if failed else "") + ".</p>",
              "<p class=\"legend\">Change of each pair's correlation, partition minus baseline: red rose, blue "
              "fell; outlined pairs failed the check (Fisher's z at both sizes and the minimum effect).</p>"]
-    for method in ("pearson", "spearman"):
+    for method in TITLES:
         svg = heat_map(pairs, method)
         if svg:
             parts.append(f"<h3>{esc(TITLES[method])}</h3><div id=\"heatmap-{method}\">{svg}</div>")
