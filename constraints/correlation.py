@@ -9,13 +9,14 @@ LeVeque's pairwise formula (no cancellation, whatever the means). Pearson's r fo
 
 Spearman's rho is Pearson's r of the values' ranks. A pass cannot rank values it has not seen yet, so
 the ranks are the baseline's: u = F(x), the baseline KLL sketch's mid-CDF ((F(x-) + F(x)) / 2, mid-ranks
-for ties). In validate the workers transform each value with the baseline's sketch and fold the
-co-moments of u. In the baseline the sketch is only complete after the pass, so the pass keeps a bounded
-uniform sample of rows (`RowSample`, priority sampling: the rows with the smallest random keys) and the
-baseline's rho is computed on it with the finished sketch. Where the sketch kept every value and the
-sample is every row (small data), this is exactly Spearman's rho (scipy.stats.spearmanr); otherwise
-it is off by the sketch's rank error (0.0014, constraints.thresholds) and the sample's noise, which the
-test accounts for (the baseline's size for Spearman is the sample's).
+for ties; interpolated between the sketch's items). Ranking every row costs: numpy's interp over the
+sketch's items was 20 ms per 10,000-row batch of 30 columns, about ten times the rest of the worker's
+tally. So both sides keep a bounded uniform sample of rows (`RowSample`, priority sampling: the rows with
+the smallest random keys, 4,096 of them) and rho is computed on it at the driver with the baseline's
+(finished) sketch. Where the sketch kept every value and the sample is every row (small data), this is
+exactly Spearman's rho (scipy.stats.spearmanr); otherwise it is off by the sketch's rank error (0.0014,
+constraints.thresholds) and the sample's noise, which the test accounts for (the size behind each rho
+is its sample's).
 
 Cost is bounded for wide tables: at most `MAX_COLUMNS` numeric features (the first ones in column
 order) take part: 32 columns are 496 pairs; the matrices are p x p whatever the rows.
@@ -25,7 +26,7 @@ The drift check of a pair (constraints.correlation_checks) compares Fisher's z =
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -53,31 +54,43 @@ class CoTally:
     def of(cls, x: np.ndarray) -> "CoTally":
         """From a block of rows (n x p; NaN: absent)."""
         present = np.isfinite(x)
+        if present.all():   # the common case: one Gram matrix of the centred block
+            return cls._complete(x)
         mask = present.astype(np.float64)
         with np.errstate(invalid="ignore"):
             center = np.where(present.any(axis=0), np.nanmean(np.where(present, x, np.nan), axis=0), 0.0) \
                 if present.any() else np.zeros(x.shape[1])
-        z = np.where(present, x - center, 0.0)
-        n = mask.T @ mask
-        s = z.T @ mask                    # s[i, j]: sum of z_i over the rows with i and j present
-        q = (z * z).T @ mask
-        p = z.T @ z
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # near the float limits: r is NaN
+            z = np.where(present, x - center, 0.0)
+            n = mask.T @ mask
+            s = z.T @ mask                    # s[i, j]: sum of z_i over the rows with i and j present
+            q = (z * z).T @ mask
+            p = z.T @ z
             mz = np.where(n > 0, s / n, 0.0)
-        m2 = q - n * mz * mz
-        c = p - n * mz * mz.T
+            m2 = q - n * mz * mz
+            c = p - n * mz * mz.T
         return cls(n, mz + center[:, None], np.maximum(m2, 0.0), c)
+
+    @classmethod
+    def _complete(cls, x: np.ndarray) -> "CoTally":
+        rows, p = x.shape
+        with np.errstate(over="ignore", invalid="ignore"):
+            center = x.mean(axis=0)
+            z = x - center
+            c = z.T @ z
+        m2 = np.broadcast_to(np.diag(c)[:, None], (p, p)).copy()
+        return cls(np.full((p, p), float(rows)), np.broadcast_to(center[:, None], (p, p)).copy(), m2, c)
 
     def merge(self, b: "CoTally") -> "CoTally":
         a = self
         n = a.n + b.n
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             w = np.where(n > 0, a.n * b.n / n, 0.0)
             d = b.mean - a.mean
             d = np.where((a.n > 0) & (b.n > 0), d, 0.0)
             mean = np.where(n > 0, a.mean + d * np.where(n > 0, b.n / n, 0.0), 0.0)
-        mean = np.where(a.n == 0, b.mean, np.where(b.n == 0, a.mean, mean))
-        return CoTally(n, mean, a.m2 + b.m2 + d * d * w, a.c + b.c + d * d.T * w)
+            mean = np.where(a.n == 0, b.mean, np.where(b.n == 0, a.mean, mean))
+            return CoTally(n, mean, a.m2 + b.m2 + d * d * w, a.c + b.c + d * d.T * w)
 
 
 def pearson(t: CoTally) -> np.ndarray:
@@ -90,13 +103,14 @@ def pearson(t: CoTally) -> np.ndarray:
 
 
 def mid_cdf(values: np.ndarray, cumulative: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The baseline sketch's mid-CDF (F(x-) + F(x)) / 2 at x: sorted items `values`, their cumulative
-    shares `cumulative` (ending at 1). NaN stays NaN."""
-    lo = np.searchsorted(values, x, side="left")
-    hi = np.searchsorted(values, x, side="right")
-    cum = np.concatenate([[0.0], cumulative])
-    u = (cum[lo] + cum[hi]) / 2.0
-    return np.where(np.isfinite(x), u, np.nan)
+    """The baseline sketch's mid-CDF (F(x-) + F(x)) / 2 at its items (`values` sorted and distinct,
+    their cumulative shares `cumulative`, ending at 1), interpolated linearly between them (one pass of
+    numpy's interp; at the items, and so for every value of a sample the sketch kept whole, it is
+    exactly the mid-rank); below the first item 0, above the last 1. NaN stays NaN."""
+    if not len(values):
+        return np.where(np.isfinite(x), 0.0, np.nan)
+    mid = (np.concatenate([[0.0], cumulative[:-1]]) + cumulative) / 2.0
+    return np.interp(x, values, mid, left=0.0, right=1.0)
 
 
 def _block(batch: pa.RecordBatch, names: tuple[str, ...]) -> np.ndarray:
@@ -106,23 +120,16 @@ def _block(batch: pa.RecordBatch, names: tuple[str, ...]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Comoments(Joint):
-    """A joint lane: the co-moments of the numeric lanes `names` and, given the baseline's sketches
-    (`ranks`: per column its sorted items and cumulative shares), of their baseline ranks too."""
+    """A joint lane: the co-moments of the numeric lanes `names` (the features `columns`)."""
 
     names: tuple[str, ...]
-    ranks: tuple[tuple[np.ndarray, np.ndarray], ...] | None = field(default=None, compare=False)
     columns: tuple[str, ...] = ()      # the features the lanes hold (for the driver)
 
-    def fold(self, batch: pa.RecordBatch):
-        x = _block(batch, self.names)
-        values = CoTally.of(x)
-        if self.ranks is None:
-            return values, None
-        u = np.column_stack([mid_cdf(v, c, x[:, i]) for i, (v, c) in enumerate(self.ranks)]) if self.names else x
-        return values, CoTally.of(u)
+    def fold(self, batch: pa.RecordBatch) -> CoTally:
+        return CoTally.of(_block(batch, self.names))
 
-    def merge(self, a, b):
-        return a[0].merge(b[0]), None if a[1] is None else a[1].merge(b[1])
+    def merge(self, a: CoTally, b: CoTally) -> CoTally:
+        return a.merge(b)
 
     def close(self, t):
         return t

@@ -29,14 +29,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from constraints.correlation import (MAX_COLUMNS, SAMPLE_ROWS, CoTally, Comoments, RowSample, fisher_variance, pearson,
+from constraints.correlation import (MAX_COLUMNS, SAMPLE_ROWS, Comoments, RowSample, fisher_variance, pearson,
                                      spearman_of_sample)
 from constraints import association, reconstruction
 from constraints.distance import Sketch
 from constraints.quantiles import sketch_quantiles
 
 __all__ = ["EXTENDED_FILE", "CORRELATION_CHECK", "SPEARMAN_VARIANCE", "CorrelationOptions", "Correlations",
-           "baseline_lanes", "extended_document", "validate_lanes", "measured", "partition_correlations", "pair_name",
+           "baseline_lanes", "extended_document", "validate_lanes", "measured", "pair_name",
            "fisher_test", "correlation_checks"]
 
 EXTENDED_FILE = "extended_statistics.json"
@@ -93,7 +93,8 @@ def _array(rows) -> np.ndarray:
 def _sketch(levels) -> tuple[np.ndarray, np.ndarray]:
     """A baseline sketch's sorted items and their cumulative shares (for mid-CDF ranks)."""
     s = Sketch.from_levels(levels or ())
-    return s.values, (s.cumulative / s.n if s.n else s.cumulative)
+    last = np.concatenate([s.values[1:] != s.values[:-1], [True]]) if len(s.values) else np.array([], bool)
+    return s.values[last], (s.cumulative / s.n if s.n else s.cumulative)[last]   # an item once, at its last weight
 
 
 def baseline_lanes(numeric: list[tuple[str, str]], strings: list[tuple[str, str]] = (),
@@ -124,7 +125,7 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
             pairs, tuple(n for n, _ in strings[:association.MAX_COLUMNS]), categorical)
     names = tuple(name for name, _ in numeric[:options.max_columns])
     if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
-        values, _ = co
+        values = co
         sample = tallies.get(SAMPLE)
         by_name = {p.column.name: p for p in profile.columns}
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
@@ -155,28 +156,26 @@ def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict
                                             reconstruction.Model.from_dict(model))
     doc = (extended or {}).get("correlations")
     names = [n for n in doc["columns"] if n in lanes] if doc else []
-    if len(names) >= 2:
-        out[COMOMENTS] = Comoments(tuple(lanes[n] for n in names), tuple(_sketch(levels.get(n)) for n in names),
-                                   tuple(names))
+    if len(names) >= 2:   # Pearson on every row; Spearman on a row sample (ranking every row cost 10x the pass)
+        out[COMOMENTS] = Comoments(tuple(lanes[n] for n in names), tuple(names))
+        out[SAMPLE] = RowSample(tuple(lanes[n] for n in names))
     return out
 
 
-def measured(lanes: dict, tallies: dict) -> dict[str, Any]:
-    """What validate's pass measured across features: the partition's Correlations, its ErrorTally."""
+def measured(lanes: dict, tallies: dict, levels: dict[str, Any]) -> dict[str, Any]:
+    """What validate's pass measured across features: the partition's Correlations (Spearman's rho on
+    its row sample, ranked by the baseline's sketches `levels`), its ErrorTally, its pairs' tables."""
     out: dict[str, Any] = {}
     if COMOMENTS in tallies:
-        out["correlations"] = partition_correlations(lanes[COMOMENTS], tallies[COMOMENTS])
+        columns = lanes[COMOMENTS].columns
+        values = tallies[COMOMENTS]
+        rho, rho_rows = spearman_of_sample(tallies[SAMPLE].rows, [_sketch(levels.get(n)) for n in columns])
+        out["correlations"] = Correlations(columns, pearson(values), values.n, rho, rho_rows)
     if ERRORS in tallies:
         out["reconstruction"] = tallies[ERRORS]
     if PAIRS in tallies:
         out["associations"] = (lanes[PAIRS].index, tallies[PAIRS])
     return out
-
-
-def partition_correlations(lane: Comoments, tally: tuple[CoTally, CoTally | None]) -> Correlations:
-    values, ranks = tally
-    return Correlations(lane.columns, pearson(values), values.n, None if ranks is None else pearson(ranks),
-                        None if ranks is None else ranks.n)
 
 
 def pair_name(a: str, b: str) -> str:
@@ -215,7 +214,8 @@ def correlation_checks(baseline: Correlations, partition: Correlations, threshol
                 i, j = index[partition.columns[x]], index[partition.columns[y]]
                 if all(np.isfinite(v) for v in (b[i, j], p[x, y])) and bn[i, j] > 3 and pn[x, y] > 3:
                     pairs.append((partition.columns[x], partition.columns[y], float(b[i, j]), float(bn[i, j]),
-                                  float(p[x, y]), float(pn[x, y]), float(variance[i, j])))
+                                  float(p[x, y]), float(pn[x, y]),
+                                  float(variance[i, j]) if np.isfinite(variance[i, j]) else 1.0))
         alpha = thresholds.feature_alpha(len(pairs))
         critical = float(stats.norm.isf(alpha / 2))
         for a, c, r0, n0, r1, n1, v in pairs:
@@ -281,8 +281,10 @@ def metric_rows(r) -> list[dict[str, Any]]:
     """The history's metrics of a check: a pair's correlation (`pearson` / `spearman`), a numeric
     feature's quantiles (`p01`, `p25`, `median`, `p75`, `p99`)."""
     if r.check in (CORRELATION_CHECK, association.CHECK):
-        return [{"feature": r.feature, "metric": r.details["method"], "value": float(r.details["partition"])}]
-    if r.check in ("reconstruction_error_check", "anomaly_share_check") and r.measured is not None:
-        return [{"feature": "*", "metric": r.check.replace("_check", ""), "value": float(r.measured)}]
-    return [{"feature": r.feature, "metric": label, "value": float(q["partition"])}
-            for label, q in (r.details.get("quantiles") or {}).items()]
+        rows = [{"feature": r.feature, "metric": r.details["method"], "value": float(r.details["partition"])}]
+    elif r.check in ("reconstruction_error_check", "anomaly_share_check") and r.measured is not None:
+        rows = [{"feature": "*", "metric": r.check.replace("_check", ""), "value": float(r.measured)}]
+    else:
+        rows = [{"feature": r.feature, "metric": label, "value": float(q["partition"])}
+                for label, q in (r.details.get("quantiles") or {}).items()]
+    return [m for m in rows if math.isfinite(m["value"])]

@@ -63,10 +63,15 @@ def grid_quantiles(grid: GridCounts, minimum: float | None, maximum: float | Non
 
 def shifts(baseline: dict[str, float], partition: dict[str, float]) -> dict[str, Any]:
     """Per quantile: baseline, partition and shift; the shift also in units of the baseline's IQR."""
-    iqr = baseline["p75"] - baseline["p25"]
-    out: dict[str, Any] = {}
-    for label in LABELS:
-        b, p = baseline[label], partition[label]
-        out[label] = {"baseline": b, "partition": p, "shift": p - b,
-                      "shift_iqr": (p - b) / iqr if iqr > 0 else None}
+    with np.errstate(over="ignore", invalid="ignore"):   # values near the float limits: no shift to report
+        iqr = baseline["p75"] - baseline["p25"]
+        out: dict[str, Any] = {}
+        for label in LABELS:
+            b, p = baseline[label], partition[label]
+            out[label] = {"baseline": b, "partition": p, "shift": _finite(p - b),
+                          "shift_iqr": _finite((p - b) / iqr) if iqr > 0 else None}
     return out
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None

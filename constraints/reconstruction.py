@@ -38,6 +38,7 @@ __all__ = ["VARIANCE_SHARE", "TOP", "fit", "Model", "Errors", "ErrorTally", "rec
 VARIANCE_SHARE = 0.65
 TOP = 5
 MIN_RISE = 0.10
+MAX_ERROR = 1e12        # a row's error counts at most this much (values near the float limits overflow)
 QUANTILE = 0.99
 
 
@@ -52,9 +53,15 @@ class Model:
 
     def errors(self, x: np.ndarray) -> np.ndarray:
         """Each row's mean squared reconstruction error (NaN: imputed with the baseline mean)."""
-        z = (np.where(np.isfinite(x), x, self.mean) - self.center) / self.scale
-        back = (z @ self.components.T) @ self.components
-        return np.mean((z - back) ** 2, axis=1)
+        finite = np.isfinite(x)
+        with np.errstate(over="ignore", invalid="ignore"):   # orthonormal components: |z|^2 - |projection|^2
+            z = (x if finite.all() else np.where(finite, x, self.mean)) - self.center
+            z /= self.scale
+            kept = z @ self.components.T
+            e = np.einsum("ij,ij->i", z, z)
+            e -= np.einsum("ij,ij->i", kept, kept)
+            e /= z.shape[1]
+        return np.clip(np.nan_to_num(e, nan=MAX_ERROR, posinf=MAX_ERROR), 0.0, MAX_ERROR)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> "Model":
@@ -65,12 +72,30 @@ class Model:
 
 
 def fit(rows: np.ndarray, columns: tuple[str, ...], share: float = VARIANCE_SHARE, seed: int = 0) -> dict[str, Any] | None:
-    """The model and its held-out error distribution, as extended_statistics.json records them."""
-    from sklearn.decomposition import PCA
-
+    """The model and its held-out error distribution, as extended_statistics.json records them (None when
+    the sample is too small or its values overflow)."""
     x = np.asarray(rows, dtype=np.float64)
     if x.shape[0] < 40 or x.shape[1] < 2:
         return None
+    try:
+        with np.errstate(all="ignore"):
+            doc = _fit(x, columns, share, seed)
+    except (ValueError, np.linalg.LinAlgError):   # values sklearn refuses (overflowing): no model
+        return None
+    return doc if _all_finite(doc) else None
+
+
+def _all_finite(x) -> bool:
+    if isinstance(x, dict):
+        return all(_all_finite(v) for v in x.values())
+    if isinstance(x, list):
+        return all(_all_finite(v) for v in x)
+    return not isinstance(x, float) or math.isfinite(x)
+
+
+def _fit(x: np.ndarray, columns: tuple[str, ...], share: float, seed: int) -> dict[str, Any]:
+    from sklearn.decomposition import PCA
+
     mean = np.array([np.nanmean(c) if np.isfinite(c).any() else 0.0 for c in x.T])
     filled = np.where(np.isfinite(x), x, mean)
     scale = filled.std(axis=0)

@@ -299,7 +299,7 @@ def _measure(data: DataFrame, plan: ScanPlan) -> tuple[dict[str, _Measured], int
         if (others := tallies.get(f"u{k}")) is not None:
             m.unseen = unseen.summary(others)
     rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
-    joint = multivariate.measured(lanes, tallies)
+    joint = multivariate.measured(lanes, tallies, plan.levels)
     return measured, rows, rule_counts, joint
 
 

@@ -52,7 +52,7 @@ def test_spearman_on_the_baseline_ranks_equals_scipy_when_the_sketch_kept_every_
 def test_mid_cdf_gives_mid_ranks():
     values, cum = np.array([1.0, 2.0, 5.0]), np.array([0.25, 0.75, 1.0])
     assert mid_cdf(values, cum, np.array([0.0, 1.0, 2.0, 3.0, 5.0, 9.0, np.nan])).tolist()[:6] == \
-        [0.0, 0.125, 0.5, 0.75, 0.875, 1.0]
+        [0.0, 0.125, 0.5, 0.625, 0.875, 1.0]   # between items: interpolated
 
 
 def test_row_sample_keeps_k_rows_uniformly():
