@@ -147,10 +147,22 @@ def baseline_tables(tally: dict, names: tuple[str, ...], categorical: dict[str, 
 def _null(table: np.ndarray, size: int, rng) -> tuple[float, float]:
     """Mean and sd of Cramér's V of multinomial tables of `size` rows drawn from `table`'s shares."""
     p = table.ravel() / table.sum()
-    draws = rng.multinomial(size, p, size=BOOTSTRAP)
-    vs = [cramers_v(d.reshape(table.shape)) for d in draws]
-    vs = np.array([v for v in vs if v is not None])
+    vs = _stacked_v(rng.multinomial(size, p, size=BOOTSTRAP).reshape(BOOTSTRAP, *table.shape))
+    vs = vs[np.isfinite(vs)]
     return (float(vs.mean()), float(vs.std(ddof=1))) if len(vs) > 2 else (0.0, 0.0)
+
+
+def _stacked_v(t: np.ndarray) -> np.ndarray:
+    """Cramér's V of each table of a stack (B x r x c), as cramers_v computes it (empty rows and columns
+    left out; NaN with fewer than 2 of either), vectorised for the bootstrap."""
+    t = t.astype(np.float64)
+    n = t.sum(axis=(1, 2))
+    rows, cols = t.sum(axis=2), t.sum(axis=1)
+    expected = rows[:, :, None] * cols[:, None, :] / n[:, None, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chi2 = np.where(expected > 0, (t - expected) ** 2 / expected, 0.0).sum(axis=(1, 2))
+        k = np.minimum((rows > 0).sum(axis=1), (cols > 0).sum(axis=1))
+        return np.where(k >= 2, np.sqrt(chi2 / (n * (k - 1))), np.nan)
 
 
 def association_checks(pairs: list[tuple[dict[str, Any], np.ndarray]], thresholds, min_effect: float = 0.1) -> list:

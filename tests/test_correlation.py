@@ -292,3 +292,18 @@ def test_reconstruction_error_equals_scikit_learns_and_the_alarms_follow_their_f
     assert mean_check.details["z"] == pytest.approx((errors.mean() - doc["held_out"]["mean"]) / se)
     assert mean_check.details["critical_z"] == pytest.approx(stats.norm.isf(0.005))
     assert mean_check.failed and share_check.failed and len(share_check.examples) == 5
+
+
+def test_cramers_v_equals_scipys_and_the_bootstrap_stack_equals_it_table_by_table():
+    from scipy.stats.contingency import association as scipy_association
+
+    from constraints.association import _stacked_v, cramers_v
+
+    rng = np.random.default_rng(8)
+    tables = rng.integers(0, 40, size=(30, 4, 5))
+    tables[3, 1, :] = 0                                   # an empty row and column are left out
+    tables[4, :, 2] = 0
+    for t in tables:
+        kept = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+        assert cramers_v(t) == pytest.approx(scipy_association(kept, method="cramer"))
+    assert np.allclose(_stacked_v(tables), [cramers_v(t) for t in tables])
