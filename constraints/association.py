@@ -93,10 +93,10 @@ class KnownContingency(Joint):
     index: tuple[int, ...] = ()      # each pair's place in the baseline's list
 
     def fold(self, batch: pa.RecordBatch) -> list[np.ndarray]:
-        out = []
+        out, looked = [], {}   # a column's values looked up once per batch, whatever its pairs
         for a, b, ka, kb in self.pairs:
-            pa_, va = _positions(batch.column(a), ka)
-            pb_, vb = _positions(batch.column(b), kb)
+            pa_, va = looked.get(a) or looked.setdefault(a, _positions(batch.column(a), ka))
+            pb_, vb = looked.get(b) or looked.setdefault(b, _positions(batch.column(b), kb))
             both = va & vb
             counts = np.bincount(pa_[both] * (len(kb) + 1) + pb_[both], minlength=(len(ka) + 1) * (len(kb) + 1))
             out.append(counts.reshape(len(ka) + 1, len(kb) + 1))
