@@ -32,6 +32,7 @@ from scipy import stats
 from constraints.correlation import (MAX_COLUMNS, SAMPLE_ROWS, Comoments, RowSample, fisher_variance, pearson,
                                      spearman_of_sample)
 from constraints import association, reconstruction
+from constraints.columns import INTEGRAL
 from constraints.distance import Sketch
 from constraints.quantiles import sketch_quantiles
 
@@ -123,18 +124,27 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
                        if p.categories is not None and not p.column.is_numeric}
         doc["associations"] = association.baseline_tables(
             pairs, tuple(n for n, _ in strings[:association.MAX_COLUMNS]), categorical)
-    names = tuple(name for name, _ in numeric[:options.max_columns])
+    by_name = {p.column.name: p for p in profile.columns}
+    lanes = [name for name, _ in numeric[:options.max_columns]]
+    keep = [k for k, n in enumerate(lanes) if not _identifier(by_name[n])]   # ids: new values every partition
+    names = tuple(lanes[k] for k in keep)
     if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
-        values = co
+        at = np.ix_(keep, keep)
         sample = tallies.get(SAMPLE)
-        by_name = {p.column.name: p for p in profile.columns}
+        rows = sample.rows[:, keep] if sample is not None else None
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
-        rho, rho_rows = spearman_of_sample(sample.rows, sketches) if sample is not None else (None, None)
-        variance = fisher_variance(sample.rows) if sample is not None else None
-        doc["correlations"] = {**Correlations(names, pearson(values), values.n, rho, rho_rows, variance).to_dict(),
-                               "left_out": [n for n, _ in numeric[options.max_columns:]]}
-        doc["reconstruction"] = reconstruction.fit(sample.rows, names) if sample is not None else None
+        rho, rho_rows = spearman_of_sample(rows, sketches) if rows is not None else (None, None)
+        variance = fisher_variance(rows) if rows is not None else None
+        doc["correlations"] = {**Correlations(names, pearson(co)[at], co.n[at], rho, rho_rows, variance).to_dict(),
+                               "left_out": [n for n, _ in numeric[options.max_columns:]],
+                               "identifiers": [n for n in lanes if n not in names]}
+        doc["reconstruction"] = reconstruction.fit(rows, names) if rows is not None else None
     return doc
+
+
+def _identifier(p) -> bool:
+    """An integral column whose every value is distinct (an id): no correlation, no reconstruction."""
+    return p.column.inferred_type == INTEGRAL and p.num_present > 1 and p.distinct_count == p.num_present
 
 
 def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict[str, Any],

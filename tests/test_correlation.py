@@ -123,7 +123,7 @@ def _frame(rho: float, rows: int, seed: int) -> pd.DataFrame:
     c = rng.choice(["a", "b", "c"], rows)
     d = np.where(rng.random(rows) < (0.8 if rho > 0 else 0.0), c, rng.choice(["a", "b", "c"], rows))
     return pd.DataFrame({"x": x, "y": y, "z": rng.normal(size=rows), "k": rng.integers(0, 20, rows), "c": c,
-                         "d": d})   # d follows c in the baseline (Cramér's V about 0.8), not in the flipped partition
+                         "d": d, "id": np.arange(rows) + seed * 10**6})   # ids: new values in every partition   # d follows c in the baseline (Cramér's V about 0.8), not in the flipped partition
 
 
 @pytest.fixture(scope="module")
@@ -162,8 +162,8 @@ def test_extended_statistics_document_beside_an_untouched_statistics_json(flip):
     assert model["columns"] == ["x", "y", "z", "k"] and len(model["components"]) == 2   # 65%: 1.8 + 1 of 4
     assert set(model["held_out"]) == {"rows", "mean", "sd", "p99"} and model["held_out"]["rows"] == 2048
     corr = extended["correlations"]
-    assert corr["columns"] == ["x", "y", "z", "k"] and corr["left_out"] == []
-    assert set(corr) == {"columns", "pearson", "spearman", "left_out"}
+    assert corr["columns"] == ["x", "y", "z", "k"] and corr["left_out"] == [] and corr["identifiers"] == ["id"]
+    assert set(corr) == {"columns", "pearson", "spearman", "left_out", "identifiers"}
     assert set(corr["pearson"]) == {"r", "rows", "fisher_variance"} and set(corr["spearman"]) == {"rho", "rows", "ranks", "sample_rows"}
     assert set(extended["quantiles"]["x"]) == set(LABELS)
     train = _frame(0.8, 20_000, 1)[["x", "y", "z", "k"]]
