@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from constraints.correlation import (MAX_COLUMNS, SAMPLE_ROWS, Comoments, RowSample, fisher_variance, pearson,
+from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, Comoments, RowSample, fisher_variance,
+                                     pearson,
                                      spearman_of_sample)
 from constraints import association, reconstruction
 from constraints.columns import INTEGRAL
@@ -70,7 +71,7 @@ class Correlations:
                           **({"fisher_variance": _matrix(self.variance)} if self.variance is not None else {})},
                 SPEARMAN: None if self.spearman is None else {
                     "rho": _matrix(self.spearman), "rows": _matrix(self.spearman_rows, int),
-                    "ranks": "the baseline KLL sketch's mid-CDF", "sample_rows": SAMPLE_ROWS}}
+                    "ranks": "the baseline KLL sketch's mid-CDF", "sample_rows": BASELINE_SAMPLE_ROWS}}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> "Correlations":
@@ -104,7 +105,8 @@ def baseline_lanes(numeric: list[tuple[str, str]], strings: list[tuple[str, str]
     max_columns): co-moments and the row sample for Spearman's rho and the PCA; over `strings` (the first
     association.MAX_COLUMNS): the pairs' contingency counts."""
     lanes = tuple(lane for _, lane in numeric[:options.max_columns])
-    out = {COMOMENTS: Comoments(lanes), SAMPLE: RowSample(lanes)} if len(lanes) >= 2 else {}
+    out = {COMOMENTS: Comoments(lanes), SAMPLE: RowSample(lanes, BASELINE_SAMPLE_ROWS, single=True)} \
+        if len(lanes) >= 2 else {}
     if len(strings) >= 2:
         out[PAIRS] = association.Contingency(tuple(lane for _, lane in strings[:association.MAX_COLUMNS]))
     return out
@@ -131,7 +133,7 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
     if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
         at = np.ix_(keep, keep)
         sample = tallies.get(SAMPLE)
-        rows = sample.rows[:, keep] if sample is not None else None
+        rows = sample.rows[:, keep].astype(np.float64) if sample is not None else None
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
         rho, rho_rows = spearman_of_sample(rows, sketches) if rows is not None else (None, None)
         variance = fisher_variance(rows) if rows is not None else None
