@@ -50,6 +50,7 @@ class Baseline:
     features: tuple[FeatureBaseline, ...]
     monitoring_config: dict[str, Any]
     suite: Suite | None = None
+    extended: dict[str, Any] = field(default_factory=dict)   # extended_statistics.json (constraints.multivariate)
 
     def feature(self, name: str) -> FeatureBaseline | None:
         return next((f for f in self.features if f.name == name), None)
@@ -181,4 +182,5 @@ def load_baseline(texts: dict[str, str]) -> Baseline:
             raise BaselineError(f"Baseline file suite.json is not valid: {exc}.",
                                 "regenerate it with `dqloop baseline`, or fix the hand edit") from None
     return Baseline(int(_number((stats.get("dataset") or {}).get("item_count"), "statistics.json", "dataset.item_count")),
-                    tuple(features), _monitoring_config(cons.get("monitoring_config")), suite)
+                    tuple(features), _monitoring_config(cons.get("monitoring_config")), suite,
+                    extended if isinstance(extended := docs.get("extended_statistics.json"), dict) else {})

@@ -7,7 +7,8 @@ Deequ's analyzers (constraints.deequ_profile); validate's scan (constraints.scan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from constraints.columns import UNKNOWN, Column, SkippedColumn
 from constraints.grid import GridCounts
@@ -84,6 +85,7 @@ class Profile:
     holdout_rows: int
     columns: tuple[ColumnProfile, ...]
     skipped: tuple[SkippedColumn, ...] = ()
+    extended: dict[str, Any] | None = field(default=None, compare=False)   # constraints.multivariate
 
     def column(self, name: str) -> ColumnProfile:
         return next(p for p in self.columns if p.column.name == name)

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 
 import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, tally
+from constraints import hll, multivariate, tally
 from constraints.categories import BITMAP_SPAN, CategoryCounts, count_categories, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, Column, SkippedColumn
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, ProfileOptions, SplitStats
@@ -66,6 +67,9 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
         if c.inferred_type != FRACTIONAL:
             exprs.append(hll.hashed(x).alias(f"h{k}"))
             lanes[f"h{k}"] = tally.Registers()
+    numeric = [(c.name, f"v{k}") for k, c in enumerate(columns) if c.is_numeric]
+    strings = [(c.name, f"s{k}") for k, c in enumerate(columns) if not c.is_numeric]
+    lanes.update(multivariate.baseline_lanes(numeric, strings))   # correlations, associations: joint lanes
     rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass")
     for name, lane in lanes.items():   # no rows: no batch folded any lane
         if name not in tallies and isinstance(lane, tally.Described):
@@ -92,7 +96,8 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
     unique = _multiplicities(data, candidates, tallies, columns) if candidates else {}
     profiles = tuple(_column_profile(k, c, tallies, sizes, categorical.get(c.name) or unique.get(c.name),
                                      distinct.get(c.name), options.kll) for k, c in enumerate(columns))
-    return Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped)
+    prof = Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped)
+    return replace(prof, extended=multivariate.extended_document(prof, tallies, numeric, strings))
 
 
 def _present(tallies: dict, k: int, c: Column) -> int:

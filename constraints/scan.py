@@ -38,7 +38,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, tally, unseen
+from constraints import hll, multivariate, tally, unseen
 from constraints.baseline import Baseline
 from constraints.categories import BITMAP_SPAN, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
@@ -75,6 +75,8 @@ class ScanPlan:
     rules: tuple[tuple[int, Constraint], ...]   # row-level suite rules counted in the pass (suite index, rule)
     derived: tuple[tuple[int, Constraint], ...]  # row-level rules judged from other metrics (bounds, category counts)
     grouped_known: dict[str, tuple[str, ...]] = field(default_factory=dict)   # grouped_categorical: their categories
+    extended: dict[str, Any] = field(default_factory=dict, compare=False)   # the baseline's (constraints.multivariate)
+    levels: dict[str, Any] = field(default_factory=dict, compare=False)     # numeric: the baseline's KLL levels
 
 
 def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset[str],
@@ -117,7 +119,8 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
     centers = {c.name: float(f.mean) if f is not None and f.mean is not None else 0.0
                for c in columns if c.is_numeric for f in [baseline.feature(c.name)]}
     return ScanPlan(columns, unique, known, frozenset(grouped), sketched, grids, edges, centers, rules, derived,
-                    grouped_known)
+                    grouped_known, baseline.extended,
+                    {f.name: f.kll_levels for f in baseline.features if f.is_numeric and f.kll_levels})
 
 
 def _derivable(c: Constraint, known: dict[str, tuple[str, ...]], grids: dict[str, np.ndarray]) -> bool:
@@ -149,6 +152,7 @@ class ScanResult:
     profile: Profile
     offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
     extra: dict[str, Any] = field(default_factory=dict)   # the tallies of the caller's extra lanes
+    joint: dict[str, Any] = field(default_factory=dict)   # across features (constraints.multivariate.measured)
 
 
 
@@ -158,7 +162,7 @@ def scan(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None
     the columns that need their values themselves (module docstring). `extra`: lanes a caller adds to the
     pass, {column of `data`: a lane with fold, merge, close}; their tallies come back in `ScanResult.extra`
     (label-free quality estimation, labeling.lanes)."""
-    measured, rows, rule_counts, extra_tallies = _measure(data, plan, extra or {})
+    measured, rows, rule_counts, extra_tallies, joint = _measure(data, plan, extra or {})
     present = [c for c in plan.columns if measured[c.name].present]
     for c in present:
         m = measured[c.name]
@@ -180,7 +184,7 @@ def scan(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None
     by_column = {p.column.name: p for p in profiles}
     offending_rows: dict[int, int | None] = {i: rule_counts.get(i, 0) for i, _ in plan.rules}
     offending_rows.update({i: _derived_offending(c, by_column[c.column]) for i, c in plan.derived})
-    return ScanResult(Profile(rows, rows, 0, profiles), offending_rows, extra_tallies)
+    return ScanResult(Profile(rows, rows, 0, profiles), offending_rows, extra_tallies, joint)
 
 
 @dataclass
@@ -239,6 +243,9 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]) -> tuple[D
     for i, rule in plan.rules:
         col = by_name[rule.column]
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
+    numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
+    known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
+    lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known))   # joint: no Spark column
     for name, kind in extra.items():
         lane(name, F.col(name), kind)
     return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
@@ -263,7 +270,7 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str) -> tu
 
 
 def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]
-             ) -> tuple[dict[str, _Measured], int, dict[int, int], dict[str, Any]]:
+             ) -> tuple[dict[str, _Measured], int, dict[int, int], dict[str, Any], Any]:
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
     lanes_df, lanes = _lanes(data, plan, extra)
@@ -292,7 +299,8 @@ def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]
         if (others := tallies.get(f"u{k}")) is not None:
             m.unseen = unseen.summary(others)
     rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
-    return measured, rows, rule_counts, {name: tallies[name] for name in extra if name in tallies}
+    joint = multivariate.measured(lanes, tallies, plan.levels)
+    return measured, rows, rule_counts, {name: tallies[name] for name in extra if name in tallies}, joint
 
 
 def _value_counts(data: DataFrame, plan: ScanPlan, columns: list[Column]) -> dict[str, tuple[int, int, dict[str, int]]]:

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from constraints import hll, unseen
 
-__all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags", "Lane", "Run", "distinct_and_most",
+__all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags", "Lane", "Joint", "Run", "distinct_and_most",
            "tally_partition", "merge_partitions", "SCHEMA", "DDL"]
 
 @dataclass
@@ -309,7 +309,12 @@ def _opened(sketch, k: int):
     return sketch
 
 
-Lane = Union[Numbers, Categories, Registers, Lengths, Flags, Described, Strings]
+class Joint:
+    """A lane over several of the other lanes at once (constraints.correlation): folds whole batches,
+    reading the lanes it names; Spark computes no column for it."""
+
+
+Lane = Union[Numbers, Categories, Registers, Lengths, Flags, Described, Strings, Joint]
 SPLIT = "split"    # the lane of the held-out flag, for lanes folded per split (Described, Strings)
 SCHEMA = pa.schema([("rows", pa.int64()), ("tallies", pa.binary())])   # one row per partition
 DDL = "rows long, tallies binary"                                      # the same, for Spark
@@ -324,8 +329,12 @@ def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -
         if SPLIT in batch.schema.names:
             holdout = batch.column(SPLIT).fill_null(False).to_numpy(zero_copy_only=False)
         for name, lane in lanes.items():
-            t = lane.fold(batch.column(name), holdout, tallies.get(name)) \
-                if isinstance(lane, (Described, Strings)) else lane.fold(batch.column(name))
+            if isinstance(lane, Joint):
+                t = lane.fold(batch)
+            elif isinstance(lane, (Described, Strings)):
+                t = lane.fold(batch.column(name), holdout, tallies.get(name))
+            else:
+                t = lane.fold(batch.column(name))
             tallies[name] = lane.merge(tallies[name], t) if name in tallies else t
     closed = {name: lanes[name].close(t) for name, t in tallies.items()}
     yield pa.RecordBatch.from_pydict({"rows": [rows], "tallies": [pickle.dumps(closed)]}, schema=SCHEMA)

@@ -10,6 +10,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from constraints import multivariate
 from constraints.baseline import Baseline
 from constraints.checks import (CheckResult, FAILED, feature_checks, row_count_check, schema_checks,
                                 suite_checks)
@@ -84,6 +85,7 @@ class ValidationReport:
                     if r.details.get(key) is not None:
                         rows.append({"feature": r.feature, "metric": key, "value": float(r.details[key])})
             rows += domain_metric_rows(r)   # domain_classifier_check: AUROC, drift coefficient, contributions
+            rows += multivariate.metric_rows(r)
         return rows
 
 
@@ -149,6 +151,8 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     if prof.rows == 0:
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof, unique, measured.extra)
     results += feature_checks(baseline, prof, unique, thresholds)
+    results = multivariate.with_quantiles(results, baseline, prof)   # quantile shifts; correlations per pair
+    results += multivariate.partition_checks(baseline, measured.joint, thresholds)
     if suite is not None:
         present = {f.name: f.dataType.simpleString() for f in df.schema.fields}
         results += suite_checks(results_from_counts(suite, present, prof, measured.offending_rows))

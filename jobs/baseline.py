@@ -32,6 +32,7 @@ from constraints import (EmptyInput, UsageError, KllParameters, ProfileOptions, 
 from constraints.suggest import suggest   # not `from constraints import suggest`: once the submodule is imported,
                                           # the package's attribute `suggest` is the module, not the function
 from constraints.deequ_profile import profile
+from constraints.multivariate import EXTENDED_FILE
 from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
 from constraints.profile import Profile
@@ -154,6 +155,7 @@ def documents(prof: Profile, suite: Suite) -> dict[str, str]:
         "constraints.json": json_text(constraints_document(prof, suite)),
         "suite.json": suite.to_json(),
         "pandera_schema.yaml": pandera_yaml(suite),
+        **({EXTENDED_FILE: json_text(prof.extended)} if prof.extended else {}),
     }
 
 

@@ -65,7 +65,7 @@ from jobs.reporting import Progress, extra_files, labeled_rows, print_violations
 from jobs.webhook import webhook_from
 
 log = logging.getLogger("dqloop.validate")
-BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json")
+BASELINE_FILES = ("statistics.json", "constraints.json", "suite.json", "extended_statistics.json")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from constraints.baseline import Baseline, FeatureBaseline
 from constraints.columns import PREDICTION
 from jobs.render.charts import paired_bars, paired_columns
+from jobs.render.correlation import correlation_section, is_pair_check, quantile_line
 from jobs.render.distributions import category_shares, numeric_bins
 from jobs.render.domain import domain_section
 from jobs.render.html import Cell, esc, fmt, number, page, pct, table, text
@@ -146,6 +147,7 @@ def _card(f: FeatureBaseline, stats: dict[str, Any] | None, checks: list[dict[st
     lines.append("<p class=\"legend\"><span class=\"sw-base\">\u25A0</span> baseline "
                  "<span class=\"sw-cur\">\u25A0</span> current</p>")
     lines.append(_chart(f, stats))
+    lines.append(quantile_line(checks))
     return (f"<div class=\"card{' bad' if failed else ''}\" id=\"{esc(_anchor(f.name))}\" data-feature=\"{esc(f.name)}\">"
             + "".join(lines) + "</div>")
 
@@ -160,7 +162,7 @@ def partition_report(checks: dict[str, Any], statistics: dict[str, Any], baselin
     violations = [c for c in results if c.get("status") == "failed"]
     by_feature: dict[str, list[dict[str, Any]]] = {}
     for c in results:
-        if c.get("feature"):
+        if c.get("feature") and not is_pair_check(c):   # pairs: their own section
             by_feature.setdefault(str(c["feature"]), []).append(c)
     stats = _feature_stats(statistics)
     roles = {c.name: c.role for c in baseline.suite.columns} if baseline.suite else {}
@@ -186,6 +188,7 @@ def partition_report(checks: dict[str, Any], statistics: dict[str, Any], baselin
         body.append(f"<h2>{title}</h2><div class=\"cards\" id=\"{'outputs' if is_output else 'inputs'}\">")
         body += [_card(f, stats.get(f.name), by_feature.get(f.name, []), rows) for f in group]
         body.append("</div>")
+    body.append(correlation_section(results))
     if extra:
         body.append("<h2>Columns not in the baseline</h2><p>" + ", ".join(esc(e) for e in extra) + "</p>")
     body.append("<h2>All checks</h2><p class=\"legend\">Click a column header to sort.</p>")

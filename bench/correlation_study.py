@@ -1,0 +1,241 @@
+"""correlation_drift_check and the partition quantiles, checked by simulation (issue 14).
+
+    .venv/bin/python bench/correlation_study.py [--partitions 300] [--real 20]
+
+Simulated tallies (the same code the pass runs: constraints.correlation's CoTally, mid-CDF ranks from a
+DataSketches KLL sketch of the baseline, the baseline's 4,096-row sample for Spearman's rho, and
+constraints.multivariate.correlation_checks), for a baseline of 100,000 rows of 8 features:
+features 0 and 1 correlated at 0.6, features 2..7 an AR(1) chain at 0.5, independent of 0 and 1.
+Marginals: normal, or lognormal (a Gaussian copula: skewed data).
+
+  false alarms  partitions from the training distribution at 1,000 / 5,000 / 100,000 rows: the share with
+                any failed pair (per coefficient) against the family alpha 0.05
+  power         the correlation of features 0 and 1 moved to 0.45, 0.3, 0 and -0.6 (every marginal the
+                same): the share of partitions where pair 0 ~ 1 fails, beside the univariate KS checks'
+                (calibrated thresholds, constraints.thresholds) share of partitions with any drifted feature
+  quantiles     the grid-interpolated p01..p99 (constraints.quantiles) against numpy's exact ones: the
+                largest rank error over the partitions, and the cost of counting on the grid vs a KLL sketch
+
+--real K: K partitions of 5,000 rows from the training distribution through the real pass (`dqloop
+baseline`, `dqloop validate` over a partitioned table in one process), counting failed checks by type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from constraints.correlation import CoTally, fisher_variance, pearson, spearman_of_sample  # noqa: E402
+from constraints.grid import GridCounts, grid_points  # noqa: E402
+from constraints.multivariate import Correlations, _sketch, correlation_checks  # noqa: E402
+from constraints.profile import KllParameters  # noqa: E402
+from constraints.profiling import _kll  # noqa: E402
+from constraints.quantiles import LABELS, QUANTILES, grid_quantiles  # noqa: E402
+from constraints.reconstruction import ErrorTally, Model, fit, reconstruction_checks  # noqa: E402
+from constraints.tally import DescribedTally  # noqa: E402
+from constraints.thresholds import Thresholds, ks_threshold, sketch_rank_error  # noqa: E402
+
+P, BASE_ROWS, SAMPLE = 8, 100_000, 4096
+rng_sample = np.random.default_rng(99)
+FISHER_FROM_SAMPLE = True   # --fisher-one: Fisher's v = 1 for Pearson (the textbook test), for comparison
+
+
+def sigma(r01: float) -> np.ndarray:
+    s = np.eye(P)
+    s[0, 1] = s[1, 0] = r01
+    for i in range(2, P):
+        for j in range(2, P):
+            s[i, j] = 0.5 ** abs(i - j)
+    return s
+
+
+def draw(rng, rows: int, r01: float, skewed: bool) -> np.ndarray:
+    z = rng.multivariate_normal(np.zeros(P), sigma(r01), size=rows, method="cholesky")
+    return np.exp(z) if skewed else z
+
+
+class Baseline:
+    def __init__(self, x: np.ndarray, rng):
+        self.x = x
+        self.sorted = np.sort(x, axis=0)
+        self.klls, self.sketches, self.grids = [], [], []
+        from datasketches import kll_doubles_sketch
+        for i in range(P):
+            sk = kll_doubles_sketch(2048)
+            sk.update(x[:, i])
+            kll = _kll(DescribedTally(count=len(x), sketch=sk), KllParameters(), float(x[:, i].min()),
+                       float(x[:, i].max()))
+            self.klls.append(kll)
+            self.sketches.append(_sketch(kll.data))
+            self.grids.append(grid_points(kll.data, [b[0] for b in kll.buckets] + [kll.buckets[-1][1]]))
+        t = CoTally.of(x)
+        sample = x[rng.choice(len(x), SAMPLE, replace=False)]
+        rho, rho_n = spearman_of_sample(sample, self.sketches)
+        variance = fisher_variance(sample) if FISHER_FROM_SAMPLE else None
+        self.model_doc = fit(sample, tuple(map(str, range(P))))
+        self.model = Model.from_dict(self.model_doc)
+        self.corr = Correlations(tuple(map(str, range(P))), pearson(t), t.n, rho, rho_n, variance)
+        self.rank_error = sketch_rank_error(len(self.klls[0].data))
+
+
+def partition_checks(b: Baseline, x: np.ndarray, t: Thresholds) -> dict[str, object]:
+    tv = CoTally.of(x)   # Pearson on every row; Spearman on a 4,096-row sample, as validate's pass does
+    rho, rho_n = spearman_of_sample(x[rng_sample.choice(len(x), min(SAMPLE, len(x)), replace=False)], b.sketches)
+    part = Correlations(b.corr.columns, pearson(tv), tv.n, rho, rho_n)
+    results = correlation_checks(b.corr, part, t)
+    failed = {(r.details["method"], r.feature) for r in results if r.failed}
+    e = b.model.errors(x)
+    tally = ErrorTally(len(e), float(e.sum()), float(e @ e), int((e > b.model.threshold).sum()), [])
+    for r in reconstruction_checks(b.model_doc, tally, t):
+        if r.failed:
+            failed.add((r.check, None))
+    # univariate: the calibrated KS check per feature on the baseline's grid (exact partition CDF at the points)
+    alpha = t.feature_alpha(P)
+    drifted = 0
+    for i in range(P):
+        cdf_b = np.searchsorted(b.sorted[:, i], b.grids[i], side="left") / len(b.x)
+        cdf_p = np.searchsorted(np.sort(x[:, i]), b.grids[i], side="left") / len(x)
+        th = ks_threshold(len(b.x), len(x), alpha, t, b.rank_error)
+        drifted += float(np.max(np.abs(cdf_b - cdf_p))) > th.value
+    return {"failed": failed, "univariate": drifted}
+
+
+def quantile_errors(b: Baseline, x: np.ndarray) -> float:
+    """The largest |rank - q| of the grid-interpolated quantiles, over the features."""
+    worst = 0.0
+    for i in range(P):
+        v = np.sort(x[:, i])
+        below = np.searchsorted(v, b.grids[i], side="left")
+        grid = GridCounts(tuple(b.grids[i]), tuple(np.diff(below, prepend=0, append=len(v))))
+        q = grid_quantiles(grid, float(v[0]), float(v[-1]))
+        for label, p in zip(LABELS, QUANTILES):
+            lo, hi = np.searchsorted(v, q[label], side="left"), np.searchsorted(v, q[label], side="right")
+            # the estimate's rank interval [lo, hi] / n; its distance from q (0 if inside)
+            worst = max(worst, max(0.0, lo / len(v) - p, p - hi / len(v)))
+    return worst
+
+
+def study(partitions: int, sizes: list[int]) -> dict:
+    rng = np.random.default_rng(14)
+    t = Thresholds()
+    out = {}
+    for skewed in (False, True):
+        b = Baseline(draw(rng, BASE_ROWS, 0.6, skewed), rng)
+        kind = "lognormal" if skewed else "normal"
+        for m in sizes:
+            reps = partitions if m < 100_000 else min(partitions, 200)
+            for r01 in (0.6, 0.45, 0.3, 0.0, -0.6):
+                counts = {"pearson_any": 0, "spearman_any": 0, "pearson_pair": 0, "spearman_pair": 0,
+                          "univariate_any": 0, "reconstruction_error": 0, "anomaly_share": 0}
+                qerr = 0.0
+                n = reps if r01 == 0.6 else (100 if m < 100_000 else 30)
+                for _ in range(n):
+                    x = draw(rng, m, r01, skewed)
+                    got = partition_checks(b, x, t)
+                    for method in ("pearson", "spearman"):
+                        counts[f"{method}_any"] += any(f[0] == method for f in got["failed"])
+                        counts[f"{method}_pair"] += (method, "0 ~ 1") in got["failed"]
+                    counts["univariate_any"] += got["univariate"] > 0
+                    counts["reconstruction_error"] += ("reconstruction_error_check", None) in got["failed"]
+                    counts["anomaly_share"] += ("anomaly_share_check", None) in got["failed"]
+                    if r01 == 0.6 and kind == "normal":
+                        qerr = max(qerr, quantile_errors(b, x))
+                key = f"{kind} m={m} r01={r01}"
+                out[key] = {"partitions": n, **{k: v / n for k, v in counts.items()}}
+                if r01 == 0.6 and kind == "normal":
+                    out[key]["quantile_rank_error_max"] = qerr
+                print(key, out[key], flush=True)
+    return out
+
+
+def quantile_cost(rows: int = 1_000_000) -> dict:
+    """Seconds per million values: counting on a 270-point grid (what the pass does) vs a KLL update."""
+    from datasketches import kll_doubles_sketch
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=rows)
+    points = np.sort(rng.normal(size=270))
+    t0 = time.process_time()
+    for lo in range(0, rows, 10_000):   # per Arrow batch of 10,000 rows
+        v = np.sort(x[lo:lo + 10_000])
+        np.diff(np.searchsorted(v, points, side="left"), prepend=0, append=len(v))
+    grid = time.process_time() - t0
+    t0 = time.process_time()
+    sk = kll_doubles_sketch(2048)
+    for lo in range(0, rows, 10_000):
+        sk.update(x[lo:lo + 10_000])
+    kll = time.process_time() - t0
+    return {"grid_s_per_million": grid * 1e6 / rows, "kll_s_per_million": kll * 1e6 / rows}
+
+
+def real(k: int, rows: int = 5_000) -> dict:
+    """K partitions through `dqloop validate` (one process) against a `dqloop baseline` of 100,000 rows."""
+    import pandas as pd
+
+    rng = np.random.default_rng(141)
+    dqloop = str(REPO / ".venv" / "bin" / "dqloop")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        cols = [f"f{i}" for i in range(P)]
+        (tmp / "train").mkdir()
+        pd.DataFrame(draw(rng, BASE_ROWS, 0.6, False), columns=cols).to_parquet(tmp / "train" / "part-0.parquet")
+        for i in range(k):
+            (tmp / "table" / f"chunk={i:03d}").mkdir(parents=True)
+            pd.DataFrame(draw(rng, rows, 0.6, False), columns=cols).to_parquet(
+                tmp / "table" / f"chunk={i:03d}" / "part-0.parquet")
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        subprocess.run([dqloop, "baseline", "--input", str(tmp / "train"), "--output", str(tmp / "b")], check=True,
+                       env=env, capture_output=True)
+        t0 = time.perf_counter()
+        done = subprocess.run([dqloop, "validate", "--baseline", str(tmp / "b"), "--input", str(tmp / "table"),
+                               "--output", str(tmp / "out"), "--no-history"], env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        failed: dict[str, int] = {}
+        partitions_with: dict[str, int] = {}
+        pairs = 0
+        for i in range(k):
+            doc = json.loads((tmp / "out" / f"chunk={i:03d}" / "checks.json").read_text())
+            kinds = set()
+            for c in doc["checks"]:
+                key = c["check"] + (f"/{c['details']['method']}" if c["check"] == "correlation_drift_check" else "")
+                pairs += c["check"] == "correlation_drift_check"
+                if c["status"] == "failed":
+                    failed[key] = failed.get(key, 0) + 1
+                    kinds.add(key)
+            for key in kinds:
+                partitions_with[key] = partitions_with.get(key, 0) + 1
+        return {"partitions": k, "rows": rows, "exit": done.returncode, "wall_s": round(wall, 1),
+                "correlation_checks_per_partition": pairs / k, "failed_checks": failed,
+                "partitions_with_failure": partitions_with}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--partitions", type=int, default=300)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 5_000, 100_000])
+    ap.add_argument("--real", type=int, default=0)
+    ap.add_argument("--fisher-one", action="store_true", help="Pearson's test with v = 1 (no fourth moments)")
+    args = ap.parse_args()
+    global FISHER_FROM_SAMPLE
+    FISHER_FROM_SAMPLE = not args.fisher_one
+    print("load", os.getloadavg())
+    if args.real:
+        print("real pass:", json.dumps(real(args.real)), flush=True)
+    print("quantile cost:", quantile_cost(), flush=True)
+    study(args.partitions, args.sizes)
+    print("load", os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()

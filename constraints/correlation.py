@@ -1,0 +1,210 @@
+"""Correlations of the numeric features, in the baseline and per partition, from the same one pass.
+
+Workers fold each Arrow batch into co-moments of every pair of correlated columns (`Comoments`, a joint
+lane of constraints.tally: it reads the numeric lanes the pass already has, so Spark computes nothing
+more). Per pair (i, j), over the rows where both are present: the count, the mean and the centred sum of
+squares of each, and the centred sum of cross products. A batch's are matrix products of the
+batch-centred values with the presence mask (BLAS); batches and partitions merge with Chan, Golub and
+LeVeque's pairwise formula (no cancellation, whatever the means). Pearson's r follows per pair.
+
+Spearman's rho is Pearson's r of the values' ranks. A pass cannot rank values it has not seen yet, so
+the ranks are the baseline's: u = F(x), the baseline KLL sketch's mid-CDF ((F(x-) + F(x)) / 2, mid-ranks
+for ties; interpolated between the sketch's items). Ranking every row costs: numpy's interp over the
+sketch's items was 20 ms per 10,000-row batch of 30 columns, about ten times the rest of the worker's
+tally. So both sides keep a bounded uniform sample of rows (`RowSample`, priority sampling: the rows with
+the smallest random keys, 4,096 of them) and rho is computed on it at the driver with the baseline's
+(finished) sketch. Where the sketch kept every value and the sample is every row (small data), this is
+exactly Spearman's rho (scipy.stats.spearmanr); otherwise it is off by the sketch's rank error (0.0014,
+constraints.thresholds) and the sample's noise, which the test accounts for (the size behind each rho
+is its sample's).
+
+Cost is bounded for wide tables: at most `MAX_COLUMNS` numeric features (the first ones in column
+order) take part: 32 columns are 496 pairs; the matrices are p x p whatever the rows.
+
+The drift check of a pair (constraints.correlation_checks) compares Fisher's z = atanh(r) at the two sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import zlib
+
+import numpy as np
+import pyarrow as pa
+
+from constraints.tally import Joint
+
+__all__ = ["MAX_COLUMNS", "SAMPLE_ROWS", "CoTally", "Comoments", "RowSample", "SampleTally", "pearson",
+           "mid_cdf", "spearman_of_sample"]
+
+MAX_COLUMNS = 32         # numeric features correlated: the first 32 (496 pairs)
+SAMPLE_ROWS = 4096       # a partition's row sample for Spearman's rho
+BASELINE_SAMPLE_ROWS = 16_384   # the baseline's (Spearman's rho, the PCA and its held-out error), as float32
+
+
+@dataclass
+class CoTally:
+    """Per pair (i, j), over the rows where both are present: n[i, j] rows, mean[i, j] the mean of column
+    i over them, m2[i, j] its centred sum of squares, c[i, j] the centred sum of cross products."""
+
+    n: np.ndarray
+    mean: np.ndarray
+    m2: np.ndarray
+    c: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> "CoTally":
+        """From a block of rows (n x p; NaN: absent)."""
+        present = np.isfinite(x)
+        if present.all():   # the common case: one Gram matrix of the centred block
+            return cls._complete(x)
+        mask = present.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            center = np.where(present.any(axis=0), np.nanmean(np.where(present, x, np.nan), axis=0), 0.0) \
+                if present.any() else np.zeros(x.shape[1])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # near the float limits: r is NaN
+            z = np.where(present, x - center, 0.0)
+            n = mask.T @ mask
+            s = z.T @ mask                    # s[i, j]: sum of z_i over the rows with i and j present
+            q = (z * z).T @ mask
+            p = z.T @ z
+            mz = np.where(n > 0, s / n, 0.0)
+            m2 = q - n * mz * mz
+            c = p - n * mz * mz.T
+        return cls(n, mz + center[:, None], np.maximum(m2, 0.0), c)
+
+    @classmethod
+    def _complete(cls, x: np.ndarray) -> "CoTally":
+        rows, p = x.shape
+        with np.errstate(over="ignore", invalid="ignore"):
+            center = x.mean(axis=0)
+            z = x - center
+            c = z.T @ z
+        m2 = np.broadcast_to(np.diag(c)[:, None], (p, p)).copy()
+        return cls(np.full((p, p), float(rows)), np.broadcast_to(center[:, None], (p, p)).copy(), m2, c)
+
+    def merge(self, b: "CoTally") -> "CoTally":
+        a = self
+        n = a.n + b.n
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            w = np.where(n > 0, a.n * b.n / n, 0.0)
+            d = b.mean - a.mean
+            d = np.where((a.n > 0) & (b.n > 0), d, 0.0)
+            mean = np.where(n > 0, a.mean + d * np.where(n > 0, b.n / n, 0.0), 0.0)
+            mean = np.where(a.n == 0, b.mean, np.where(b.n == 0, a.mean, mean))
+            return CoTally(n, mean, a.m2 + b.m2 + d * d * w, a.c + b.c + d * d.T * w)
+
+
+def pearson(t: CoTally) -> np.ndarray:
+    """Pearson's r per pair (NaN where a column is constant over the pair's rows or fewer than 3 rows)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = t.c / np.sqrt(t.m2 * t.m2.T)
+    r = np.where((t.n >= 3) & np.isfinite(r), np.clip(r, -1.0, 1.0), np.nan)
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+def mid_cdf(values: np.ndarray, cumulative: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The baseline sketch's mid-CDF (F(x-) + F(x)) / 2 at its items (`values` sorted and distinct,
+    their cumulative shares `cumulative`, ending at 1), interpolated linearly between them (one pass of
+    numpy's interp; at the items, and so for every value of a sample the sketch kept whole, it is
+    exactly the mid-rank); below the first item 0, above the last 1. NaN stays NaN."""
+    if not len(values):
+        return np.where(np.isfinite(x), 0.0, np.nan)
+    mid = (np.concatenate([[0.0], cumulative[:-1]]) + cumulative) / 2.0
+    return np.interp(x, values, mid, left=0.0, right=1.0)
+
+
+def _block(batch: pa.RecordBatch, names: tuple[str, ...]) -> np.ndarray:
+    cols = [np.asarray(batch.column(n).to_numpy(zero_copy_only=False), dtype=np.float64) for n in names]
+    return np.column_stack(cols) if cols else np.empty((batch.num_rows, 0))
+
+
+@dataclass(frozen=True)
+class Comoments(Joint):
+    """A joint lane: the co-moments of the numeric lanes `names` (the features `columns`)."""
+
+    names: tuple[str, ...]
+    columns: tuple[str, ...] = ()      # the features the lanes hold (for the driver)
+
+    def fold(self, batch: pa.RecordBatch) -> CoTally:
+        return CoTally.of(_block(batch, self.names))
+
+    def merge(self, a: CoTally, b: CoTally) -> CoTally:
+        return a.merge(b)
+
+    def close(self, t):
+        return t
+
+
+@dataclass
+class SampleTally:
+    keys: np.ndarray
+    rows: np.ndarray          # len(keys) x p
+
+
+@dataclass(frozen=True)
+class RowSample(Joint):
+    """A joint lane: a uniform sample of at most `k` rows of the lanes `names` (priority sampling: each
+    row gets a uniform random key and the rows with the `k` smallest keys are kept, so partitions merge
+    into a uniform sample of the whole)."""
+
+    names: tuple[str, ...]
+    k: int = SAMPLE_ROWS
+    single: bool = False     # keep float32 (the baseline's larger sample: 2 MB per partition at 32 columns)
+
+    def fold(self, batch: pa.RecordBatch) -> SampleTally:
+        x = _block(batch, self.names)
+        if self.single:
+            x = x.astype(np.float32)
+        # keys seeded by the batch's content: the same data gives the same sample (a reproducible baseline)
+        keys = np.random.default_rng([len(x), zlib.crc32(x[:64].tobytes())]).random(len(x))
+        return self._keep(keys, x)
+
+    def _keep(self, keys: np.ndarray, rows: np.ndarray) -> SampleTally:
+        if len(keys) > self.k:
+            at = np.argpartition(keys, self.k - 1)[:self.k]
+            keys, rows = keys[at], rows[at]
+        return SampleTally(keys, rows)
+
+    def merge(self, a: SampleTally, b: SampleTally) -> SampleTally:
+        return self._keep(np.concatenate([a.keys, b.keys]), np.concatenate([a.rows, b.rows]))
+
+    def close(self, t: SampleTally) -> SampleTally:
+        return t
+
+
+def spearman_of_sample(rows: np.ndarray, sketches: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman's rho per pair on the sample `rows`, ranked by the baseline sketches; and the rows per pair."""
+    x = np.asarray(rows, dtype=np.float64)
+    u = np.column_stack([mid_cdf(v, c, x[:, i]) for i, (v, c) in enumerate(sketches)]) if len(sketches) \
+        else x
+    t = CoTally.of(u)
+    return pearson(t), t.n
+
+
+def fisher_variance(rows: np.ndarray) -> np.ndarray:
+    """Per pair, n Var(atanh r) for the distribution the sample `rows` came from (delta method: the
+    asymptotic variance of Pearson's r, tau^2 = rho^2 / 4 (m40 + m04 + 2 m22) - rho (m31 + m13) + m22 over
+    the standardized central moments m, divided by (1 - rho^2)^2). 1 for bivariate normal data; for
+    skewed or heavy-tailed data larger, which Fisher's 1 / (n - 3) would not see. Floored at 1. For very
+    heavy tails (lognormal) r converges slowly: a 4,096-row sample's estimate is near the variance at a
+    few thousand rows and below the asymptotic one (bench/RESULTS.md)."""
+    x = np.asarray(rows, dtype=np.float64)
+    p = x.shape[1]
+    out = np.ones((p, p))
+    for i in range(p):
+        for j in range(i + 1, p):
+            both = np.isfinite(x[:, i]) & np.isfinite(x[:, j])
+            a, b = x[both, i], x[both, j]
+            if len(a) < 10 or a.std() == 0 or b.std() == 0:
+                continue
+            a, b = (a - a.mean()) / a.std(), (b - b.mean()) / b.std()
+            rho = float(np.mean(a * b))
+            m40, m04, m22 = np.mean(a ** 4), np.mean(b ** 4), np.mean(a * a * b * b)
+            m31, m13 = np.mean(a ** 3 * b), np.mean(a * b ** 3)
+            tau2 = rho * rho / 4 * (m40 + m04 + 2 * m22) - rho * (m31 + m13) + m22
+            if 1 - rho * rho > 1e-9 and tau2 > 0:   # never below normal theory's 1 (conservative)
+                out[i, j] = out[j, i] = max(1.0, tau2 / (1 - rho * rho) ** 2)
+    return out
