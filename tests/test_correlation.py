@@ -138,7 +138,7 @@ def flip(spark, tmp_path_factory):
     from jobs.validate import BASELINE_FILES
 
     tmp = tmp_path_factory.mktemp("flip")
-    assert baseline_job.run(spark, baseline_args(write_parquet(_frame(0.8, 20_000, 1), tmp / "train"), tmp / "b")) == 0
+    baseline_job.execute(spark, baseline_args(write_parquet(_frame(0.8, 20_000, 1), tmp / "train"), tmp / "b"))
     base = load_baseline(read_folder(str(tmp / "b"), BASELINE_FILES))
     flipped = spark.read.parquet(str(write_parquet(_frame(-0.8, 5_000, 2), tmp / "p")))
     with counting_jobs(spark, "validate-corr") as jobs:
