@@ -6,7 +6,7 @@ points by a Gibbs sampler; its posterior predictive over the post-intervention p
 and the effect is observed minus counterfactual, per point, averaged and summed. dqloop does not implement
 the sampler: it calls bsts-causalimpact (PyPI, MIT; its Gibbs sampler in Rust reproduces R's bsts: the same
 priors, standardisation, prior.level.sd = 0.01, spike-and-slab defaults; its CI compares it with R
-CausalImpact 1.4.1 on committed reference data). See README, "Impact", for the library choice and the
+CausalImpact 1.4.1 on committed reference data). See docs/impact.md for the library choice and the
 departures from R's defaults (more draws by default: niter 5000 with 500 burn-in, against R's 1000 with a
 suggested burn-in of about 10%).
 

@@ -15,7 +15,7 @@ series the change did not touch; they make the counterfactual much sharper. Writ
 --output: impact.json (average and cumulative effect with intervals, relative effect, posterior tail-area
 probability, every point's counterfactual), impact.html (the summary and CausalImpact's three panels, an
 offline page), impact.prom (Prometheus text), summary.txt. Library: bsts-causalimpact (R bsts's Gibbs
-sampler; see README). No Spark.
+sampler; see docs/impact.md). No Spark.
 
 Exit status: 0 analysed (effect or not); 1 an effect was found and --fail-on-effect was given; 2 usage
 error (no such metric, intervention not in the series, too few points before it); 3 runtime error

@@ -101,7 +101,7 @@ def test_reproduces_r_on_the_arma_example(tmp_path):
 
 
 def test_comparison_data_agrees_with_r_on_the_conclusion_not_the_size(tmp_path):
-    """A documented departure (README, Impact): with three correlated controls the port's effect is about
+    """A documented departure (docs/impact.md): with three correlated controls the port's effect is about
     -840 where R printed -657 (its interval [-2076, 832]); both find no effect at 5%."""
     doc = _impact(tmp_path, "--series", str(FIXTURES / "comparison_data.csv"), "--time-column", "DATE",
                   "--value-column", "CHANGED", "--control-columns", "NOT_CHANGED_1,NOT_CHANGED_2,NOT_CHANGED_3",

@@ -72,7 +72,7 @@ with DAG(
         application_args=VALIDATE_ARGS,
         name="dqloop-validate-{{ ds }}",
         # dist/conf/standalone (or yarn, kubernetes) carries the Deequ jar, the packed environment
-        # (spark.archives) and the executors' Python; see the README's "On a Spark cluster"
+        # (spark.archives) and the executors' Python; see docs/cluster.md
         env_vars={"SPARK_CONF_DIR": f"{DIST}/conf/standalone"},
         conf={"spark.pyspark.driver.python": f"{DIST}/driver-env/bin/python"},  # client mode: dist unpacked here
         retries=0,  # exit 1 means violations: alert, do not retry
