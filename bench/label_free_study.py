@@ -64,6 +64,24 @@ def _reference(rng: np.random.Generator):
                            positive="1")
 
 
+def _score(est, truth: dict[str, float], metrics, hits: dict, err: dict, sds: dict) -> None:
+    """One partition's estimates against the realized metrics: interval hit, error, reported sd."""
+    for m in metrics:
+        e = est.metrics[m]
+        hits[m] += e.lower <= truth[m] <= e.upper
+        err[m].append(e.value - truth[m])
+        sds[m].append(e.standard_deviation)
+
+
+def _coverage_table(title: str, metrics, partitions: int, hits: dict, err: dict, sds: dict) -> None:
+    print(f"\n{title}")
+    print("| metric | coverage of 95% interval | mean error | sd of error | mean reported sd |")
+    print("|---|---|---|---|---|")
+    for m in metrics:
+        print(f"| {m} | {hits[m] / partitions:.1%} | {np.mean(err[m]):+.4f} | {np.std(err[m]):.4f} | "
+              f"{np.mean(sds[m]):.4f} |", flush=True)
+
+
 def cbpe(partitions: int, rows: int) -> None:
     rng = np.random.default_rng(0)
     for mode, per_reference in (("a fresh 50,000-row reference every 10 partitions", 10),
@@ -79,18 +97,9 @@ def cbpe(partitions: int, rows: int) -> None:
             s, pr, y = covariate(rng, rows, shift)
             est = performance.estimate(performance.from_rows(s, pr, edges), cal, seed=i, maps=ref.map_replicates)
             truth = realized(s, pr, y)
-            for m in performance.METRICS:
-                e = est.metrics[m]
-                hits[m] += e.lower <= truth[m] <= e.upper
-                err[m].append(e.value - truth[m])
-                sds[m].append(e.standard_deviation)
-        print(f"\n1. CBPE under covariate shift (x ~ N(shift, 1), shift uniform in [-1.5, 1.5]): {partitions} partitions "
-              f"of {rows} rows, {mode}")
-        print("| metric | coverage of 95% interval | mean error | sd of error | mean reported sd |")
-        print("|---|---|---|---|---|")
-        for m in performance.METRICS:
-            print(f"| {m} | {hits[m] / partitions:.1%} | {np.mean(err[m]):+.4f} | {np.std(err[m]):.4f} | "
-                  f"{np.mean(sds[m]):.4f} |", flush=True)
+            _score(est, truth, performance.METRICS, hits, err, sds)
+        _coverage_table(f"1. CBPE under covariate shift (x ~ N(shift, 1), shift uniform in [-1.5, 1.5]): {partitions} "
+                        f"partitions of {rows} rows, {mode}", performance.METRICS, partitions, hits, err, sds)
 
     band = performance.Band()
     alarms = 0
@@ -225,18 +234,9 @@ def multiclass_cbpe(partitions: int, rows: int) -> None:
                              ("macro_f1", skm.f1_score)):
                 truth[name] = fn(y, pred, labels=range(4), average="macro", zero_division=0.0)
             truth["macro_auc"] = skm.roc_auc_score(y, raw, multi_class="ovr", average="macro", labels=range(4))
-            for m in multiclass.METRICS:
-                e = est.metrics[m]
-                hits[m] += e.lower <= truth[m] <= e.upper
-                err[m].append(e.value - truth[m])
-                sds[m].append(e.standard_deviation)
-        print(f"\n5. Multiclass CBPE (4 classes) under covariate shift (x ~ N(shift, I), |shift| <= 1.5): "
-              f"{partitions} partitions of {rows} rows, {mode}")
-        print("| metric | coverage of 95% interval | mean error | sd of error | mean reported sd |")
-        print("|---|---|---|---|---|")
-        for m in multiclass.METRICS:
-            print(f"| {m} | {hits[m] / partitions:.1%} | {np.mean(err[m]):+.4f} | {np.std(err[m]):.4f} | "
-                  f"{np.mean(sds[m]):.4f} |", flush=True)
+            _score(est, truth, multiclass.METRICS, hits, err, sds)
+        _coverage_table(f"5. Multiclass CBPE (4 classes) under covariate shift (x ~ N(shift, I), |shift| <= 1.5): "
+                        f"{partitions} partitions of {rows} rows, {mode}", multiclass.METRICS, partitions, hits, err, sds)
 
 
 def power(partitions: int, rows: int) -> None:

@@ -32,6 +32,20 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A standalone Spark cluster on 127.0.0.1 (scripts/cluster: a master and two one-core workers) for one test
+    module: (master URL, its folder); stopped, by the PIDs it recorded, even when a test fails."""
+    folder = tmp_path_factory.mktemp("cluster")
+    script = str(REPO / "scripts" / "cluster")
+    try:
+        start = subprocess.run([script, "start", "--dir", str(folder)], capture_output=True, text=True, timeout=300)
+        assert start.returncode == 0, start.stderr
+        yield start.stdout.strip(), folder
+    finally:
+        subprocess.run([script, "stop", "--dir", str(folder)], capture_output=True, text=True, timeout=120)
+
+
 def run_dqloop(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run the real `dqloop` command in a fresh process (its own JVM)."""
     return subprocess.run([str(REPO / ".venv" / "bin" / "dqloop"), *args], capture_output=True, text=True,

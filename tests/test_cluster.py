@@ -35,18 +35,6 @@ def dist():
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cluster")
-    script = str(REPO / "scripts" / "cluster")
-    try:
-        start = subprocess.run([script, "start", "--dir", str(folder)], capture_output=True, text=True, timeout=300)
-        assert start.returncode == 0, start.stderr
-        yield start.stdout.strip(), folder
-    finally:
-        subprocess.run([script, "stop", "--dir", str(folder)], capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture(scope="module")
 def job_dir(dist, tmp_path_factory):
     """A working directory away from the repository, with the packed environment unpacked for the driver."""
     folder = tmp_path_factory.mktemp("job")

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from conftest import REPO, run_dqloop
 from helpers import assert_same
@@ -25,18 +24,6 @@ from jobs.sample_data import make_frame
 
 REPORTS = ("constraint_violations.json", "statistics.json", "checks.json")
 DQLOOP = str(REPO / ".venv" / "bin" / "dqloop")
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cluster")
-    script = str(REPO / "scripts" / "cluster")
-    try:
-        start = subprocess.run([script, "start", "--dir", str(folder)], capture_output=True, text=True, timeout=300)
-        assert start.returncode == 0, start.stderr
-        yield start.stdout.strip(), folder
-    finally:
-        subprocess.run([script, "stop", "--dir", str(folder)], capture_output=True, text=True, timeout=120)
 
 
 def _children(pid: int) -> list[int]:
