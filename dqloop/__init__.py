@@ -25,14 +25,14 @@ from constraints.errors import (DataError, DqloopError, EmptyInput, InputNotFoun
                                 UsageError)
 from constraints.thresholds import Thresholds
 from dqloop._api import baseline, build_index, label_pull, label_push, label_report, session, validate
-from dqloop.options import BaselineOptions, IndexOptions, LabelPushOptions, LabelReportOptions, ValidateOptions
+from dqloop.options import BaselineOptions, IndexOptions, LabelPushOptions, LabelReportOptions, Table, ValidateOptions
 from dqloop.results import BaselineResult, Index, LabelPush, LabelReport, Labels, PartitionResult, ValidationRun
 from jobs.history import MetricsRepository, ResultKey
 
 __all__ = [
     "baseline", "validate", "label_push", "label_pull", "label_report", "build_index", "session",
     "BaselineOptions", "ValidateOptions", "Thresholds", "HistoryOptions", "LabelPushOptions", "LabelReportOptions",
-    "IndexOptions",
+    "IndexOptions", "Table",
     "BaselineResult", "ValidationRun", "PartitionResult", "LabelReport", "LabelPush", "Labels", "Index",
     "MetricsRepository", "ResultKey",
     "DqloopError", "UsageError", "BaselineError", "SetupError", "DataError", "InputNotFound", "EmptyInput",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dqloop.options import BaselineOptions, IndexOptions, LabelPushOptions, LabelReportOptions, ValidateOptions
+from dqloop.options import BaselineOptions, IndexOptions, LabelPushOptions, LabelReportOptions, Table, ValidateOptions
 from dqloop.results import BaselineResult, Index, LabelPush, LabelReport, Labels, ValidationRun
 
 
@@ -32,6 +32,13 @@ def _spark_frame(spark, data: Any) -> Any:
     return spark.createDataFrame(data) if isinstance(data, pd.DataFrame) else data
 
 
+def _source(spark, data: Any) -> dict[str, Any]:
+    """The request's fields for the data: a Table by name (--table, --version, --where), else `input`."""
+    if isinstance(data, Table):
+        return {"input": None, "table": data.name, "version": data.version, "where": data.where}
+    return {"input": _spark_frame(spark, data)}
+
+
 def _pandas(data: Any) -> Any:
     """A path stays a path; a Spark DataFrame is collected to pandas (label steps run on the driver)."""
     from pyspark.sql import DataFrame
@@ -47,7 +54,8 @@ def baseline(data: Any, options: BaselineOptions = BaselineOptions(), *, output:
              spark: Any = None) -> BaselineResult:
     """Profile a model's training data and suggest its constraint suite (`dqloop baseline`).
 
-    data: a path or URI (Parquet or CSV; file, folder or partitioned table), a Spark or a pandas DataFrame.
+    data: a path or URI (Parquet or CSV; file, folder or partitioned table), a Spark or a pandas DataFrame,
+    or a `Table` (catalog or Delta; `options.partition` selects its partitions).
     output: folder to write statistics.json, constraints.json, suite.json and pandera_schema.yaml into
     (replaced when complete); None keeps the documents in the result only.
     Returns a BaselineResult (profile, suite, documents; `to_pandas()`: one row per feature), which
@@ -56,7 +64,7 @@ def baseline(data: Any, options: BaselineOptions = BaselineOptions(), *, output:
     from jobs.baseline import Request, execute
 
     spark = _spark(spark)
-    return execute(spark, Request(**_fields(options), input=_spark_frame(spark, data), output=output))
+    return execute(spark, Request(**_fields(options), **_source(spark, data), output=output))
 
 
 def validate(data: Any, baseline: str | BaselineResult | Mapping[str, str],
@@ -64,7 +72,8 @@ def validate(data: Any, baseline: str | BaselineResult | Mapping[str, str],
              spark: Any = None) -> ValidationRun:
     """Check production data against a baseline (`dqloop validate`).
 
-    data: one partition (path or URI, Spark or pandas DataFrame) or a partitioned table's root path (then
+    data: one partition (path or URI, Spark or pandas DataFrame), a partitioned table's root path or a
+    `Table` (catalog or Delta) (then
     `options.partition` selects partitions; default all). baseline: the folder `dqloop baseline` wrote, or
     a BaselineResult. output: where reports go (per partition of a table: OUTPUT/<name=value>/); None
     writes none. The metrics history is `options.metrics_repo` (default OUTPUT/_metrics for a table).
@@ -75,7 +84,7 @@ def validate(data: Any, baseline: str | BaselineResult | Mapping[str, str],
 
     spark = _spark(spark)
     source = baseline.documents if isinstance(baseline, BaselineResult) else baseline
-    return execute(spark, Request(**_fields(options), baseline=source, input=_spark_frame(spark, data), output=output))
+    return execute(spark, Request(**_fields(options), baseline=source, **_source(spark, data), output=output))
 
 
 def label_push(predictions: Any, project: str, options: LabelPushOptions = LabelPushOptions()) -> LabelPush:

@@ -42,6 +42,20 @@ def _names(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
 
 
+@dataclass(frozen=True)
+class Table:
+    """A catalog table (Hive metastore, a view) or a Delta table (`delta.`/path``) as the data of `baseline`
+    and `validate` (`--table NAME [--version N] [--where COND]`): partitions are the table's partition
+    columns, chosen by `options.partition` and `where`; `version` reads a Delta table as of that version
+    (default: the current one, looked up once). See docs/tables.md."""
+
+    name: str
+    version: int | None = None
+    """A Delta table's version (time travel); the baseline records it."""
+    where: str | None = None
+    """A SQL condition on the partition columns, e.g. "dt >= '2026-11-01'"."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class BaselineOptions(_Flags):
     """How `dqloop.baseline` profiles the training data and suggests constraints (`dqloop baseline --help`)."""

@@ -89,6 +89,10 @@ class Request(BaselineOptions):
     written). The job body reads it by flag name, as it read argparse's Namespace."""
     input: Any
     output: str | None = None
+    table: str | None = None                 # --table NAME (dqloop.Table): a catalog or Delta table instead of input
+    version: int | None = None
+    where: str | None = None
+    partition: tuple[str, ...] = ()          # the table's partitions to profile (default: all)
     cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
 
 

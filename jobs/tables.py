@@ -228,7 +228,7 @@ def targets(spark: SparkSession, args: argparse.Namespace, select) -> tuple[list
         raise UsageError(f"No partition of {table} matches {' and '.join(_asked(args)) or 'anything (it has none)'}.",
                          f"choose among: {', '.join(keys[:10])}{' ...' if len(keys) > 10 else ''}" if keys
                          else "write data into the table first")
-    return [(TablePartition(table, k), k, join(args.output, k)) for k in chosen], unmatched, table
+    return [(TablePartition(table, k), k, args.output and join(args.output, k)) for k in chosen], unmatched, table
 
 
 def _asked(args: argparse.Namespace) -> list[str]:

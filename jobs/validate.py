@@ -128,6 +128,9 @@ class Request(ValidateOptions):
     baseline: str | Mapping[str, str]
     input: Any
     output: str | None = None
+    table: str | None = None                 # --table NAME (dqloop.Table): a catalog or Delta table instead of input
+    version: int | None = None
+    where: str | None = None
     cli: argparse.Namespace | None = field(default=None, repr=False, compare=False)
 
     @classmethod

@@ -173,3 +173,19 @@ def test_catalog_tables_in_a_hive_metastore(metastore):
                            env=env)
     assert versioned.returncode == 2 and "is a parquet table, which has no versions" in versioned.stderr
     assert not (home / "o1").exists() and not (home / "b2").exists()
+
+
+def test_the_python_api_takes_a_table(spark, delta_table, tmp_path):
+    """dqloop.Table is --table's API equivalent: a baseline pinned to version 0, then the table validated by
+    partition, nothing written; row counts equal the pandas frames'."""
+    import dqloop
+
+    name = delta_table["name"]
+    base = dqloop.baseline(dqloop.Table(name, version=0), dqloop.BaselineOptions(predictions=("score", "predicted_label")),
+                           spark=spark)
+    assert base.suite.meta["table"]["version"] == 0 and base.suite.meta["rows"]["total"] == len(delta_table["clean"])
+    run = dqloop.validate(dqloop.Table(name, where=f"dt >= '{DAYS[0]}'"), base, spark=spark)
+    assert [(p.partition, p.report.rows) for p in run.partitions] == [
+        (f"dt={DAYS[0]}", len(delta_table["clean"])), (f"dt={DAYS[1]}", len(delta_table["shifted"]))]
+    assert run.partitions[0].report.verdict == "ok" and run.partitions[1].report.verdict == "violations"
+    assert run.exit_code == 1 and not any(tmp_path.iterdir())
