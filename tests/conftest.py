@@ -32,10 +32,10 @@ def spark():
     session.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
-    """A standalone Spark cluster on 127.0.0.1 (scripts/cluster: a master and two one-core workers) for one test
-    module: (master URL, its folder); stopped, by the PIDs it recorded, even when a test fails."""
+    """A standalone Spark cluster on 127.0.0.1 (scripts/cluster: a master and two one-core workers), one for the
+    run's cluster tests: (master URL, its folder); stopped, by the PIDs it recorded, even when a test fails."""
     folder = tmp_path_factory.mktemp("cluster")
     script = str(REPO / "scripts" / "cluster")
     try:
