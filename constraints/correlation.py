@@ -99,7 +99,8 @@ class CoTally:
 def pearson(t: CoTally) -> np.ndarray:
     """Pearson's r per pair (NaN where a column is constant over the pair's rows or fewer than 3 rows)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = t.c / np.sqrt(t.m2 * t.m2.T)
+        sd = np.sqrt(t.m2)
+        r = t.c / (sd * sd.T)   # not sqrt(m2 m2'): the product overflows for values near 1e154
     r = np.where((t.n >= 3) & np.isfinite(r), np.clip(r, -1.0, 1.0), np.nan)
     np.fill_diagonal(r, 1.0)
     return r
