@@ -112,7 +112,8 @@ def measure(spark, path: Path, out: Path) -> dict:
 def environment() -> list[str]:
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.strip().splitlines()
     mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)
-    jar = Path(read_defaults(conf_dir() / "spark-defaults.conf").get("spark.jars", "?")).name
+    jars = [Path(j).name for j in read_defaults(conf_dir() / "spark-defaults.conf").get("spark.jars", "").split(",")]
+    jar = next((j for j in jars if j.startswith("deequ")), "?")   # spark.jars also lists Delta's
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return [f"- python {platform.python_version()}, pyspark {version('pyspark')}, pydeequ {version('pydeequ')}, "
