@@ -3,13 +3,13 @@ the issue's cases, and SageMaker's fixed thresholds still available."""
 
 from __future__ import annotations
 
-import dqloop
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import dqloop
 from helpers import run_baseline, write_parquet
 
 TRAIN, ROWS = 50_000, 5_000

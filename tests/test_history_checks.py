@@ -3,13 +3,13 @@ partition 28's score mean moves 4 standard deviations of its history; both are f
 
 from __future__ import annotations
 
-import dqloop
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import dqloop
 from helpers import run_baseline, write_parquet
 
 PARTITIONS, ROWS = 30, 2_000

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from constraints.baseline import load_baseline
-from constraints.suite import Suite
 from constraints.validation import validate
 from constraints.verification import verify
 from helpers import run_baseline, write_parquet

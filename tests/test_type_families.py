@@ -4,12 +4,12 @@ violations; a suite can pin the exact type."""
 
 from __future__ import annotations
 
-import dqloop
 import json
 
 import numpy as np
 import pytest
 
+import dqloop
 from constraints.columns import type_family
 from constraints.suite import HasType, Suite, constraint_from_dict, constraint_to_dict
 from helpers import run_baseline, write_parquet

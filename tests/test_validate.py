@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dqloop
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +10,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
+import dqloop
 from helpers import run_baseline, write_parquet
 from jobs.history import read_history
 from jobs.sample_data import make_frame

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from jobs.render.charts import BAD, BASE, CURRENT, line_chart
-from jobs.render.html import Cell, esc, fmt, number, page, table, text
+from jobs.render.html import esc, fmt, number, page, table, text
 from jobs.render.prometheus import Sample
 
 HELP = {   # jobs.render.prometheus.exposition's HELP lines for these families
