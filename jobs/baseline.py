@@ -173,8 +173,10 @@ def execute(spark: SparkSession, args: Request) -> BaselineResult:
     `args.output` is set, print the summary."""
     model_reference.check_arguments(args)
     prof, suite, jobs = compute(spark, args)
-    files = {**documents(prof, suite), **model_reference.files(spark, args)}
-    files.update(domain_drift.baseline_files(spark, args, files, prof.rows))
+    with counting_jobs(spark, "dqloop-baseline") as more:   # the model reference and the domain sample: jobs too
+        files = {**documents(prof, suite), **model_reference.files(spark, args)}
+        files.update(domain_drift.baseline_files(spark, args, files, prof.rows))
+    jobs += more[0]
     target = write_folder(args.output, files) if args.output is not None else None
     console.print_baseline(prof, suite, target, jobs, sorted(files))
     return BaselineResult(prof, suite, files, target, jobs)
