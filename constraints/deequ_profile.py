@@ -17,6 +17,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
+from constraints import metrics as m
 from constraints.categories import CategoryCounts, count_categories
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, Column, SkippedColumn
 from constraints.deequ import pydeequ_module, require_deequ
@@ -26,6 +27,7 @@ from constraints.profile import (CheckOutcome, ColumnProfile, Kll, KllParameters
 TRAIN_WHERE = f"NOT {HOLDOUT}"
 HOLDOUT_WHERE = HOLDOUT
 SPLITS = {"all": None, "train": TRAIN_WHERE, "holdout": HOLDOUT_WHERE}
+Key = tuple[m.Metric, str]   # (what is measured, in which split): an analyzer's result, e.g. (m.Mean("x"), "all")
 
 
 def profile(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...],
@@ -42,13 +44,12 @@ def profile_and_check(spark: SparkSession, data: DataFrame, columns: tuple[Colum
     splits = SPLITS if options.splits else {"all": None}
     metrics, outcomes = _run_analyzers(spark, data, columns, options.kll, checks or {}, splits)
     if not options.splits:  # everything is the training split; nothing is held out
-        metrics.update({(alias, name, "train"): v for (alias, name, split), v in list(metrics.items())
-                        if split == "all"})
-        metrics[("*", "Size", "holdout")] = 0.0
-    sizes = {split: int(metrics[("*", "Size", split)] or 0) for split in SPLITS}
+        metrics.update({(metric, "train"): v for (metric, split), v in list(metrics.items()) if split == "all"})
+        metrics[(m.TABLE_SIZE, "holdout")] = 0.0
+    sizes = {split: int(metrics[(m.TABLE_SIZE, split)] or 0) for split in SPLITS}
 
     def approx_distinct(c: Column) -> float:
-        return metrics.get((c.alias, "ApproxCountDistinct", "all")) or 0
+        return metrics.get((m.ApproxCountDistinct(c.alias), "all")) or 0
 
     if options.categorical is not None:
         categorical = [c for c in columns if c.name in options.categorical]
@@ -66,42 +67,42 @@ def profile_and_check(spark: SparkSession, data: DataFrame, columns: tuple[Colum
     return Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped), outcomes
 
 
-def _present(metrics: dict, c: Column, split: str, sizes: dict[str, int]) -> int:
-    completeness = metrics.get((c.alias, "Completeness", split))
+def _present(metrics: dict[Key, Any], c: Column, split: str, sizes: dict[str, int]) -> int:
+    completeness = metrics.get((m.Completeness(c.alias), split))
     return round((completeness or 0.0) * sizes[split])
 
 
 def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, ...], kll: KllParameters,
                    checks: dict[str, Any], splits: dict[str, str | None] = SPLITS,
-                   ) -> tuple[dict[tuple[str, str, str], Any], dict[str, CheckOutcome]]:
-    """Run all analyzers (and checks) in one Deequ run; return {(alias, metric, split): value or None}."""
+                   ) -> tuple[dict[Key, Any], dict[str, CheckOutcome]]:
+    """Run all analyzers (and checks) in one Deequ run; return {(metric, split): value or None}."""
     a = pydeequ_module("analyzers")
-    planned: list[tuple[tuple[str, str, str], Any]] = []
+    planned: list[tuple[Key, Any]] = []
     for split, where in splits.items():
-        planned.append((("*", "Size", split), a.Size(where=where)))
+        planned.append(((m.TABLE_SIZE, split), a.Size(where=where)))
     kll_params = a.KLLParameters(spark, kll.sketch_size, kll.shrinking_factor, kll.buckets)
     for c in columns:
         col = c.alias
         for split, where in splits.items():
-            planned.append(((col, "Completeness", split), a.Completeness(col, where=where)))
+            planned.append(((m.Completeness(col), split), a.Completeness(col, where=where)))
         if c.is_numeric:
-            for name, analyzer in (("Mean", a.Mean), ("Sum", a.Sum), ("StandardDeviation", a.StandardDeviation)):
-                planned.append(((col, name, "all"), analyzer(col)))
+            for metric, analyzer in ((m.Mean, a.Mean), (m.Sum, a.Sum), (m.StandardDeviation, a.StandardDeviation)):
+                planned.append(((metric(col), "all"), analyzer(col)))
             for split, where in splits.items():
-                planned.append(((col, "Minimum", split), a.Minimum(col, where=where)))
-                planned.append(((col, "Maximum", split), a.Maximum(col, where=where)))
-            planned.append(((col, "KLL", "all"), a.KLLSketch(col, kll_params)))
+                planned.append(((m.Minimum(col), split), a.Minimum(col, where=where)))
+                planned.append(((m.Maximum(col), split), a.Maximum(col, where=where)))
+            planned.append(((m.KllSketch(col), "all"), a.KLLSketch(col, kll_params)))
         else:
             for split, where in splits.items():
-                planned.append(((col, "MinLength", split), a.MinLength(col, where=where)))
-                planned.append(((col, "MaxLength", split), a.MaxLength(col, where=where)))
+                planned.append(((m.MinLength(col), split), a.MinLength(col, where=where)))
+                planned.append(((m.MaxLength(col), split), a.MaxLength(col, where=where)))
         if c.inferred_type != FRACTIONAL:  # decides categorical / unique candidates; no rule needs it per split
-            planned.append(((col, "ApproxCountDistinct", "all"), a.ApproxCountDistinct(col)))
+            planned.append(((m.ApproxCountDistinct(col), "all"), a.ApproxCountDistinct(col)))
         else:
-            planned.append(((col, "NonFinite", "all"),
+            planned.append(((m.NonFiniteShare(col), "all"),
                             a.Compliance(c.nonfinite_alias, f"`{c.nonfinite_alias}`")))
         if c.is_retyped:
-            planned.append(((col, "TypeOk", "all"), a.Compliance(c.typeok_alias, f"`{c.typeok_alias}`")))
+            planned.append(((m.TypeShare(col), "all"), a.Compliance(c.typeok_alias, f"`{c.typeok_alias}`")))
 
     if checks:
         # One VerificationSuite run computes the checks' metrics and the profile's together.
@@ -124,7 +125,7 @@ def _run_analyzers(spark: SparkSession, data: DataFrame, columns: tuple[Column, 
         lookup = runner.run().metric
         outcomes = {}
 
-    values: dict[tuple[str, str, str], Any] = {}
+    values: dict[Key, Any] = {}
     for key, analyzer in planned:
         analyzer._set_jvm(spark._jvm)
         metric = lookup(analyzer._analyzer_jvm)
@@ -183,18 +184,23 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _column_profile(c: Column, m: dict, sizes: dict[str, int], counts: CategoryCounts | None) -> ColumnProfile:
+def _column_profile(c: Column, values: dict[Key, Any], sizes: dict[str, int],
+                    counts: CategoryCounts | None) -> ColumnProfile:
     col = c.alias
-    present = _present(m, c, "all", sizes)
-    failures = tuple(name for (alias, name, split), v in m.items()
-                     if alias == col and split == "all" and v is None and present > 0)
-    nonfinite = round((m.get((col, "NonFinite", "all")) or 0.0) * sizes["all"])
+    present = _present(values, c, "all", sizes)
+    failures = tuple(type(metric).__name__ for (metric, split), v in values.items()
+                     if metric.column == col and split == "all" and v is None and present > 0)
+
+    def get(metric: type[m.Metric], split: str = "all") -> Any:
+        return values.get((metric(col), split))
+
+    nonfinite = round((get(m.NonFiniteShare) or 0.0) * sizes["all"])
 
     def split_stats(split: str) -> SplitStats:
         return SplitStats(
-            rows=sizes[split], num_present=_present(m, c, split, sizes),
-            minimum=_finite(m.get((col, "Minimum", split))), maximum=_finite(m.get((col, "Maximum", split))),
-            min_length=_int(m.get((col, "MinLength", split))), max_length=_int(m.get((col, "MaxLength", split))),
+            rows=sizes[split], num_present=_present(values, c, split, sizes),
+            minimum=_finite(get(m.Minimum, split)), maximum=_finite(get(m.Maximum, split)),
+            min_length=_int(get(m.MinLength, split)), max_length=_int(get(m.MaxLength, split)),
             max_multiplicity=counts.max_multiplicity.get(split) if counts else None,
             categories=counts.split_counts(split) if counts and counts.values is not None else None,
         )
@@ -202,16 +208,15 @@ def _column_profile(c: Column, m: dict, sizes: dict[str, int], counts: CategoryC
     exact = counts.distinct if counts else None
     return ColumnProfile(
         column=c, num_present=present, num_missing=sizes["all"] - present, nonfinite=nonfinite,
-        mean=_finite(m.get((col, "Mean", "all"))), sum=_finite(m.get((col, "Sum", "all"))),
-        std_dev=_finite(m.get((col, "StandardDeviation", "all"))),
-        minimum=_finite(m.get((col, "Minimum", "all"))), maximum=_finite(m.get((col, "Maximum", "all"))),
-        kll=m.get((col, "KLL", "all")) if present else None,
-        distinct_count=exact if exact is not None else _int(m.get((col, "ApproxCountDistinct", "all"))),
-        min_length=_int(m.get((col, "MinLength", "all"))), max_length=_int(m.get((col, "MaxLength", "all"))),
+        mean=_finite(get(m.Mean)), sum=_finite(get(m.Sum)), std_dev=_finite(get(m.StandardDeviation)),
+        minimum=_finite(get(m.Minimum)), maximum=_finite(get(m.Maximum)),
+        kll=get(m.KllSketch) if present else None,
+        distinct_count=exact if exact is not None else _int(get(m.ApproxCountDistinct)),
+        min_length=_int(get(m.MinLength)), max_length=_int(get(m.MaxLength)),
         categories=counts.totals() if counts and counts.values is not None else None,
         train=split_stats("train"), holdout=split_stats("holdout"),
         failures=failures,
-        type_share=_type_share(m.get((col, "TypeOk", "all")), present, sizes["all"]),
+        type_share=_type_share(get(m.TypeShare), present, sizes["all"]),
     )
 
 

@@ -87,6 +87,52 @@ class SparkType(Metric):
         return None
 
 
+# Measured by an engine over a whole split, with no value in a split's statistics (SplitStats): the
+# profile's own figures. Deequ's engine (constraints.deequ_profile) addresses its analyzers' results by them.
+
+@dataclass(frozen=True)
+class Size(Metric):
+    """Rows of the data (column "*": the whole table)."""
+
+
+TABLE_SIZE = Size("*")
+
+
+@dataclass(frozen=True)
+class Mean(Metric):
+    pass
+
+
+@dataclass(frozen=True)
+class Sum(Metric):
+    pass
+
+
+@dataclass(frozen=True)
+class StandardDeviation(Metric):
+    pass
+
+
+@dataclass(frozen=True)
+class KllSketch(Metric):
+    """The column's KLL sketch (a profile.Kll)."""
+
+
+@dataclass(frozen=True)
+class ApproxCountDistinct(Metric):
+    """Distinct values, by HyperLogLog."""
+
+
+@dataclass(frozen=True)
+class NonFiniteShare(Metric):
+    """Share of the rows whose value is NaN or +-Inf (fractional columns)."""
+
+
+@dataclass(frozen=True)
+class TypeShare(Metric):
+    """Share of the rows that are null or convert to the profiled type (retyped string columns)."""
+
+
 def values_of(s: SplitStats, metrics: Iterable[Metric]) -> dict[Metric, Any]:
     """The values of `metrics` in a split's statistics, addressed by the metric objects."""
     return {m: m.of(s) for m in metrics}

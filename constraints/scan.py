@@ -150,7 +150,7 @@ def _derived_offending(c: Constraint, p: ColumnProfile) -> int | None:
 @dataclass(frozen=True)
 class ScanResult:
     profile: Profile
-    offending_rows: dict[int, int | None]   # suite index -> rows breaking that rule (None: some, not counted)
+    offending_rows: dict[Any, int | None]   # constraint -> rows breaking it (None: some, not counted)
     extra: dict[str, Any] = field(default_factory=dict)   # the tallies of the caller's extra lanes
     joint: dict[str, Any] = field(default_factory=dict)   # across features (constraints.multivariate.measured)
 
@@ -182,8 +182,8 @@ def scan(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None
         measured[name].distinct, measured[name].most, measured[name].values = distinct, most, values
     profiles = tuple(_column_profile(c, measured[c.name], rows, plan) for c in plan.columns)
     by_column = {p.column.name: p for p in profiles}
-    offending_rows: dict[int, int | None] = {i: rule_counts.get(i, 0) for i, _ in plan.rules}
-    offending_rows.update({i: _derived_offending(c, by_column[c.column]) for i, c in plan.derived})
+    offending_rows: dict[Any, int | None] = {c: rule_counts.get(i, 0) for i, c in plan.rules}
+    offending_rows.update({c: _derived_offending(c, by_column[c.column]) for _, c in plan.derived})
     return ScanResult(Profile(rows, rows, 0, profiles), offending_rows, extra_tallies, joint)
 
 

@@ -32,9 +32,11 @@ def constraint_to_dict(c: Constraint) -> dict[str, Any]:
 
 def constraint_from_dict(d: dict[str, Any]) -> Constraint:
     d = dict(d)
-    cls = CONSTRAINT_KINDS.get(d.pop("kind", None))
+    kind = d.pop("kind", None)
+    cls = CONSTRAINT_KINDS.get(kind)
     if cls is None:
-        raise ValueError(f"unknown constraint kind in {d}; known: {sorted(CONSTRAINT_KINDS)}")
+        raise ValueError(f"unknown constraint kind {kind!r} in {d}; known: {sorted(CONSTRAINT_KINDS)} (a kind of your own: "
+                         f"load its module with `dqloop --kinds MODULE ...` or DQLOOP_KINDS=MODULE)")
     names = {f.name for f in fields(cls) if f.init}
     unknown = set(d) - names
     if unknown:

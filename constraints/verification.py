@@ -85,19 +85,20 @@ def _schema_result(c: Constraint, present: dict[str, str], measured: bool) -> Co
 
 
 def results_from_counts(suite: Suite, present: dict[str, str], profile: Profile,
-                        offending_rows: dict[int, int | None]) -> tuple[ConstraintResult, ...]:
-    """Every constraint of `suite` judged on a scanned `profile`; `present`: column name -> Spark type."""
+                        offending_rows: dict[Constraint, int | None]) -> tuple[ConstraintResult, ...]:
+    """Every constraint of `suite` judged on a scanned `profile` (`offending_rows`: the pass's counts of the
+    rows breaking a constraint, by the constraint); `present`: column name -> Spark type."""
     rows = profile.rows
     by_name = {p.column.name: p for p in profile.columns}
     out = []
-    for i, s in enumerate(suite.constraints):
+    for s in suite.constraints:
         c = s.constraint
         p = by_name.get(c.column)
         schema = _schema_result(c, present, p is not None)
         if schema is not None:
             out.append(schema)
-        elif offending_rows.get(i) is not None:
-            bad = offending_rows[i]
+        elif offending_rows.get(c) is not None:
+            bad = offending_rows[c]
             share = 1.0 - bad / rows if rows else 1.0
             ok = share >= getattr(c, "at_least", 1.0)
             out.append(ConstraintResult(c, ok, "" if ok else f"{bad} of {rows} rows break it ({share:.4%} comply)"))

@@ -22,6 +22,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dqloop", description="Data-quality monitor for ML models: baseline, validate, label.")
     p.add_argument("-v", "--verbose", action="store_true", help="log dqloop's progress at INFO level")
     p.add_argument("--master", help="Spark master URL (default: spark.master in spark-conf/spark-defaults.conf)")
+    p.add_argument("--kinds", action="append", default=[], metavar="MODULE",
+                   help="import MODULE (a dotted name on PYTHONPATH) before the command, to make the constraint "
+                        "kinds it declares known (docs/constraints.md); repeatable; also DQLOOP_KINDS=MOD1,MOD2")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module, summary in (
             ("baseline", baseline, "infer statistics and a constraint suite from training data"),
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("py4j").setLevel(logging.ERROR)
     try:
+        load_kinds(args.kinds + [m for m in os.environ.get("DQLOOP_KINDS", "").split(",") if m.strip()])
         if args.command in ("sample-data", "report", "label", "canary", "impact"):  # no Spark
             from jobs import canary, impact, label, report, sample_data
             return {"sample-data": sample_data, "report": report, "label": label, "canary": canary,
@@ -64,6 +68,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dqloop {args.command}: error: {type(exc).__name__}: {first}\n  fix: rerun with DQLOOP_DEBUG=1 for the "
               f"full trace", file=sys.stderr)
         return EXIT_RUNTIME
+
+
+def load_kinds(modules: list[str]) -> None:
+    """Import the user's constraint-kind modules (each registers its kinds and backends on import)."""
+    import importlib
+
+    from constraints.errors import UsageError
+
+    for name in dict.fromkeys(m.strip() for m in modules):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            raise UsageError(f"--kinds {name}: no module {exc.name!r} found (sys.path starts with "
+                             f"{sys.path[:3]}).",
+                             "put the module's folder on PYTHONPATH, or give its dotted name, e.g. "
+                             "--kinds mypackage.kinds") from exc
+        except Exception as exc:
+            raise UsageError(f"--kinds {name}: importing it failed: {type(exc).__name__}: {exc}",
+                             "fix the module (run `python -c 'import " + name + "'` to see the trace)") from exc
 
 
 if __name__ == "__main__":

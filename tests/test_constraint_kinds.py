@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,7 @@ def positive_batch(spark, tmp_path_factory):
     batch.loc[:79, "x"] = -rng.uniform(0, 5, 80)
     batch.loc[5, "x"] = None
     batch.loc[500, "y"] = 0.0
-    return base, batch, spark.read.parquet(str(write_parquet(batch, tmp / "batch")))
+    return base, batch, spark.read.parquet(str(write_parquet(batch, tmp / "batch"))), tmp / "baseline"
 
 
 def test_new_kind_in_the_pass_and_in_deequ_verification(spark, positive_batch):
@@ -129,7 +130,7 @@ def test_new_kind_in_the_pass_and_in_deequ_verification(spark, positive_batch):
     from constraints.validation import _columns, validate
     from constraints.verification import verify
 
-    base, batch, df = positive_batch
+    base, batch, df, _ = positive_batch
     index = {s.constraint: i for i, s in enumerate(base.suite.constraints)}
     x_rule, y_rule = IsPositive("x", 0.95), IsPositive("y")
     assert {x_rule, y_rule} <= set(index)
@@ -140,8 +141,8 @@ def test_new_kind_in_the_pass_and_in_deequ_verification(spark, positive_batch):
                      base.suite)
     assert (index[x_rule], x_rule) in plan.rules and (index[y_rule], y_rule) in plan.derived
     counted = scan(projection(df, columns), plan).offending_rows
-    assert counted[index[x_rule]] == int((batch["x"].dropna() <= 0).sum()) == 79
-    assert counted[index[y_rule]] is None   # min 0: some rows, not counted
+    assert counted[x_rule] == int((batch["x"].dropna() <= 0).sum()) == 79
+    assert counted[y_rule] is None   # min 0: some rows, not counted
 
     report = validate(spark, df, base, "p")
     ours = {r.constraint: r for r in report.results if r.check == "suite_constraint_check"}
@@ -166,3 +167,36 @@ def test_new_kind_in_the_pass_and_in_deequ_verification(spark, positive_batch):
 def test_registrations_are_once_per_kind():
     with pytest.raises(ValueError, match="already registered"):
         PANDERA.register(IsPositive, lambda c, info: None)
+
+
+def test_the_command_loads_a_kind_module(positive_batch, tmp_path):
+    """`dqloop --kinds MODULE validate`: a suite naming a kind of one's own validates from the command line
+    (the same verdict as the API's above); without the module the suite is refused, naming --kinds."""
+    import os
+    import shutil
+
+    from conftest import run_dqloop
+
+    _, batch, _, written = positive_batch
+    folder = tmp_path / "baseline"
+    shutil.copytree(written, folder)
+    suite = json.loads((folder / "suite.json").read_text())
+    suite["constraints"] += [{"kind": "is_positive", "column": "x", "at_least": 0.95}]
+    (folder / "suite.json").write_text(json.dumps(suite))
+    write_parquet(batch, tmp_path / "batch")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
+    args = ("validate", "--baseline", str(folder), "--input", str(tmp_path / "batch"))
+
+    refused = run_dqloop(*args, "--output", str(tmp_path / "out0"), env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert "is_positive" in refused.stderr and "--kinds" in refused.stderr
+
+    missing = run_dqloop("--kinds", "no_such_kinds_module", *args, "--output", str(tmp_path / "out1"), env=env)
+    assert missing.returncode == 2 and "no_such_kinds_module" in missing.stderr and "PYTHONPATH" in missing.stderr
+
+    r = run_dqloop("--kinds", "kind_is_positive", *args, "--output", str(tmp_path / "out2"), env=env)
+    assert r.returncode == 1, r.stderr
+    checks = json.loads(next((tmp_path / "out2").rglob("checks.json")).read_text())
+    ours = [c for c in checks["checks"] if c.get("check") == "suite_constraint_check" and "positive" in
+            json.dumps(c)]
+    assert ours and ours[0]["status"] == "failed" and "79 of 1000 rows break it" in ours[0]["description"]

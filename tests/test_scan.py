@@ -81,7 +81,7 @@ def test_share_rules_are_counted_from_grid_and_categories_as_pandas_counts(spark
     checked = set()
     # length rules kept by a share of the rows are counted in the pass (unseen values are sketched, not listed)
     assert all(not (isinstance(c, HasLengthBetween) and c.at_least < 1.0) for _, c in plan.derived)
-    for i, c in plan.derived + plan.rules:
+    for _, c in plan.derived + plan.rules:
         x = bad[c.column].dropna()
         if x.dtype == bool:   # booleans are the strings 'true' and 'false' to the checks, as in SageMaker's CSV
             x = x.map({True: "true", False: "false"})
@@ -93,7 +93,7 @@ def test_share_rules_are_counted_from_grid_and_categories_as_pandas_counts(spark
             expected = int((~x.isin(c.values)).sum())
         else:
             continue
-        assert result.offending_rows[i] == expected, c
+        assert result.offending_rows[c] == expected, c
         checked.add((type(c).__name__, c.column, expected > 0))
     assert ("IsInRange", "age", True) in checked and ("IsInDomain", "region", True) in checked
     assert any(kind == "HasLengthBetween" for kind, _, _ in checked)
