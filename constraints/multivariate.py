@@ -35,11 +35,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, Comoments, RowSample, fisher_variance,
-                                     pearson,
+from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, Comoments, RowSample, pearson,
                                      spearman_of_sample)
 from constraints import association, reconstruction
-from constraints.correlation_null import NullVariance, bootstrap_variance
+from constraints.correlation_null import NullVariance, bootstrap_variance, fourth_moment_variance
 from constraints.columns import INTEGRAL
 from constraints.distance import Sketch
 from constraints.quantiles import sketch_quantiles
@@ -146,7 +145,7 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
         rows = sample.rows[:, keep].astype(np.float64) if sample is not None else None
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
         rho, rho_rows = spearman_of_sample(rows, sketches) if rows is not None else (None, None)
-        variance = fisher_variance(rows) if rows is not None else None
+        variance = fourth_moment_variance(rows) if rows is not None else None
         null = bootstrap_variance(rows, floor=variance) if rows is not None else None
         doc["correlations"] = {**Correlations(names, pearson(co)[at], co.n[at], rho, rho_rows, variance,
                                               null).to_dict(),
@@ -195,7 +194,7 @@ def measured(lanes: dict, tallies: dict, levels: dict[str, Any]) -> dict[str, An
         values = tallies[COMOMENTS]
         rho, rho_rows = spearman_of_sample(tallies[SAMPLE].rows, [_sketch(levels.get(n)) for n in columns])
         out["correlations"] = Correlations(columns, pearson(values), values.n, rho, rho_rows,
-                                           fisher_variance(tallies[SAMPLE].rows))
+                                           fourth_moment_variance(tallies[SAMPLE].rows))
     if ERRORS in tallies:
         out["reconstruction"] = tallies[ERRORS]
     if PAIRS in tallies:

@@ -97,3 +97,15 @@ def test_pearson_false_alarms_on_lognormal_partitions_stay_within_the_family_alp
     assert calibrated <= bound, (calibrated, bound)
     single = _false_alarms(rng, partitions, 1000, calibrated=False)
     assert single > bound, (single, bound)
+
+
+def test_fourth_moment_variance_equals_the_pairwise_one():
+    from constraints.correlation_null import fourth_moment_variance
+
+    rng = np.random.default_rng(4)
+    x = np.exp(rng.multivariate_normal(np.zeros(4), np.eye(4) + 0.3, size=3000))
+    x[:, 3] = 2.0                                                    # a constant column: 1
+    assert np.allclose(fourth_moment_variance(x), fisher_variance(x), rtol=1e-10)
+    assert fourth_moment_variance(x)[0, 1] > 1.5 and fourth_moment_variance(x)[0, 3] == 1.0
+    x[rng.random(x.shape) < 0.05] = np.nan                           # pairwise-complete rows
+    assert np.allclose(fourth_moment_variance(x), fisher_variance(x), rtol=1e-10)
