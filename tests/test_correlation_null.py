@@ -109,3 +109,26 @@ def test_fourth_moment_variance_equals_the_pairwise_one():
     assert fourth_moment_variance(x)[0, 1] > 1.5 and fourth_moment_variance(x)[0, 3] == 1.0
     x[rng.random(x.shape) < 0.05] = np.nan                           # pairwise-complete rows
     assert np.allclose(fourth_moment_variance(x), fisher_variance(x), rtol=1e-10)
+
+
+def test_a_baseline_document_without_null_variance_still_validates_with_its_single_variance():
+    rng = np.random.default_rng(9)
+    x = np.exp(rng.multivariate_normal([0, 0], COV, size=20_000))
+    t = CoTally.of(x)
+    fourth = fisher_variance(x[:16_384])
+    new = Correlations(("a", "b"), pearson(t), t.n, None, None, fourth, bootstrap_variance(x[:16_384], floor=fourth))
+    doc = new.to_dict()
+    assert set(doc["pearson"]) == {"r", "rows", "fisher_variance", "null_variance"}
+    del doc["pearson"]["null_variance"]                      # what a baseline written before it holds
+    old = Correlations.from_dict(doc)
+    assert old.null is None
+    y = np.exp(rng.multivariate_normal([0, 0], COV, size=1000))
+    tp = CoTally.of(y)
+    part = Correlations(("a", "b"), pearson(tp), tp.n, None, None, fisher_variance(y))
+    (r,) = correlation_checks(old, part, Thresholds())
+    assert r.details["baseline_fisher_variance"] == pytest.approx(fourth[0, 1], rel=1e-6)
+    assert r.details["fisher_variance"] == pytest.approx(max(fourth[0, 1], fisher_variance(y)[0, 1]), rel=1e-6)
+    (r,) = correlation_checks(Correlations.from_dict(new.to_dict()), part, Thresholds())
+    assert r.details["baseline_fisher_variance"] == pytest.approx(new.null.at(20_000)[0, 1], rel=1e-5)
+    assert r.details["fisher_variance"] == pytest.approx(max(new.null.at(1000)[0, 1], fisher_variance(y)[0, 1]),
+                                                         rel=1e-5)
