@@ -1,12 +1,15 @@
 """correlation_drift_check and the partition quantiles, checked by simulation (issue 14).
 
-    .venv/bin/python bench/correlation_study.py [--partitions 300] [--real 20]
+    .venv/bin/python bench/correlation_study.py [--partitions 300] [--shifted 100] [--kinds normal lognormal t4]
+                                                [--sizes 1000 5000 100000] [--real 20] [--fisher-one]
 
 Simulated tallies (the same code the pass runs: constraints.correlation's CoTally, mid-CDF ranks from a
-DataSketches KLL sketch of the baseline, the baseline's 4,096-row sample for Spearman's rho, and
-constraints.multivariate.correlation_checks), for a baseline of 100,000 rows of 8 features:
-features 0 and 1 correlated at 0.6, features 2..7 an AR(1) chain at 0.5, independent of 0 and 1.
-Marginals: normal, or lognormal (a Gaussian copula: skewed data).
+DataSketches KLL sketch of the baseline, the baseline's 16,384-row sample for Spearman's rho, the PCA and
+Pearson's null variance (constraints.correlation_null), a partition's 4,096-row sample for Spearman's rho
+and its own fourth moments, and constraints.multivariate.correlation_checks), for a baseline of 100,000
+rows of 8 features: features 0 and 1 correlated at 0.6, features 2..7 an AR(1) chain at 0.5, independent
+of 0 and 1. Marginals: normal, lognormal (a Gaussian copula: skewed data), or t4 (multivariate t with 4
+degrees of freedom: heavy tails, infinite fourth moments).
 
   false alarms  partitions from the training distribution at 1,000 / 5,000 / 100,000 rows: the share with
                 any failed pair (per coefficient) against the family alpha 0.05
@@ -36,7 +39,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from constraints.correlation import CoTally, fisher_variance, pearson, spearman_of_sample  # noqa: E402
+from constraints.correlation import (BASELINE_SAMPLE_ROWS, SAMPLE_ROWS, CoTally, fisher_variance,  # noqa: E402
+                                     pearson, spearman_of_sample)
+from constraints.correlation_null import bootstrap_variance  # noqa: E402
 from constraints.grid import GridCounts, grid_points  # noqa: E402
 from constraints.multivariate import Correlations, _sketch, correlation_checks  # noqa: E402
 from constraints.profile import KllParameters  # noqa: E402
@@ -46,9 +51,10 @@ from constraints.reconstruction import ErrorTally, Model, fit, reconstruction_ch
 from constraints.tally import DescribedTally  # noqa: E402
 from constraints.thresholds import Thresholds, ks_threshold, sketch_rank_error  # noqa: E402
 
-P, BASE_ROWS, SAMPLE = 8, 100_000, 4096
+P, BASE_ROWS, SAMPLE = 8, 100_000, SAMPLE_ROWS
 rng_sample = np.random.default_rng(99)
 FISHER_FROM_SAMPLE = True   # --fisher-one: Fisher's v = 1 for Pearson (the textbook test), for comparison
+KINDS = ("normal", "lognormal", "t4")
 
 
 def sigma(r01: float) -> np.ndarray:
@@ -60,9 +66,11 @@ def sigma(r01: float) -> np.ndarray:
     return s
 
 
-def draw(rng, rows: int, r01: float, skewed: bool) -> np.ndarray:
+def draw(rng, rows: int, r01: float, kind: str) -> np.ndarray:
     z = rng.multivariate_normal(np.zeros(P), sigma(r01), size=rows, method="cholesky")
-    return np.exp(z) if skewed else z
+    if kind == "t4":   # multivariate t, 4 df: the same correlations, heavy tails
+        return z / np.sqrt(rng.chisquare(4, size=(rows, 1)) / 4)
+    return np.exp(z) if kind == "lognormal" else z
 
 
 class Baseline:
@@ -80,19 +88,24 @@ class Baseline:
             self.sketches.append(_sketch(kll.data))
             self.grids.append(grid_points(kll.data, [b[0] for b in kll.buckets] + [kll.buckets[-1][1]]))
         t = CoTally.of(x)
-        sample = x[rng.choice(len(x), SAMPLE, replace=False)]
+        sample = x[rng.choice(len(x), BASELINE_SAMPLE_ROWS, replace=False)].astype(np.float32).astype(np.float64)
         rho, rho_n = spearman_of_sample(sample, self.sketches)
         variance = fisher_variance(sample) if FISHER_FROM_SAMPLE else None
+        t0 = time.process_time()
+        null = bootstrap_variance(sample, floor=variance) if FISHER_FROM_SAMPLE else None
+        self.null_cpu = time.process_time() - t0
         self.model_doc = fit(sample, tuple(map(str, range(P))))
         self.model = Model.from_dict(self.model_doc)
-        self.corr = Correlations(tuple(map(str, range(P))), pearson(t), t.n, rho, rho_n, variance)
+        self.corr = Correlations(tuple(map(str, range(P))), pearson(t), t.n, rho, rho_n, variance, null)
         self.rank_error = sketch_rank_error(len(self.klls[0].data))
 
 
 def partition_checks(b: Baseline, x: np.ndarray, t: Thresholds) -> dict[str, object]:
     tv = CoTally.of(x)   # Pearson on every row; Spearman on a 4,096-row sample, as validate's pass does
-    rho, rho_n = spearman_of_sample(x[rng_sample.choice(len(x), min(SAMPLE, len(x)), replace=False)], b.sketches)
-    part = Correlations(b.corr.columns, pearson(tv), tv.n, rho, rho_n)
+    sample = x[rng_sample.choice(len(x), min(SAMPLE, len(x)), replace=False)]
+    rho, rho_n = spearman_of_sample(sample, b.sketches)
+    part = Correlations(b.corr.columns, pearson(tv), tv.n, rho, rho_n,
+                        fisher_variance(sample) if FISHER_FROM_SAMPLE else None)
     results = correlation_checks(b.corr, part, t)
     failed = {(r.details["method"], r.feature) for r in results if r.failed}
     e = b.model.errors(x)
@@ -126,22 +139,25 @@ def quantile_errors(b: Baseline, x: np.ndarray) -> float:
     return worst
 
 
-def study(partitions: int, sizes: list[int]) -> dict:
+def study(partitions: int, sizes: list[int], kinds=KINDS, shifted: int = 100) -> dict:
     rng = np.random.default_rng(14)
     t = Thresholds()
     out = {}
-    for skewed in (False, True):
-        b = Baseline(draw(rng, BASE_ROWS, 0.6, skewed), rng)
-        kind = "lognormal" if skewed else "normal"
+    for kind in kinds:
+        b = Baseline(draw(rng, BASE_ROWS, 0.6, kind), rng)
+        if b.corr.null is not None:
+            print(f"{kind}: bootstrap null variance {b.null_cpu:.2f} CPU s; v(f0 ~ f1) at sizes "
+                  f"{b.corr.null.sizes}: {[round(float(v[0, 1]), 2) for v in b.corr.null.values]}; "
+                  f"fourth moments {float(b.corr.variance[0, 1]):.2f}", flush=True)
         for m in sizes:
             reps = partitions if m < 100_000 else min(partitions, 200)
             for r01 in (0.6, 0.45, 0.3, 0.0, -0.6):
                 counts = {"pearson_any": 0, "spearman_any": 0, "pearson_pair": 0, "spearman_pair": 0,
                           "univariate_any": 0, "reconstruction_error": 0, "anomaly_share": 0}
                 qerr = 0.0
-                n = reps if r01 == 0.6 else (100 if m < 100_000 else 30)
+                n = reps if r01 == 0.6 else (shifted if m < 100_000 else min(30, shifted))
                 for _ in range(n):
-                    x = draw(rng, m, r01, skewed)
+                    x = draw(rng, m, r01, kind)
                     got = partition_checks(b, x, t)
                     for method in ("pearson", "spearman"):
                         counts[f"{method}_any"] += any(f[0] == method for f in got["failed"])
@@ -189,10 +205,10 @@ def real(k: int, rows: int = 5_000) -> dict:
         tmp = Path(tmp)
         cols = [f"f{i}" for i in range(P)]
         (tmp / "train").mkdir()
-        pd.DataFrame(draw(rng, BASE_ROWS, 0.6, False), columns=cols).to_parquet(tmp / "train" / "part-0.parquet")
+        pd.DataFrame(draw(rng, BASE_ROWS, 0.6, "normal"), columns=cols).to_parquet(tmp / "train" / "part-0.parquet")
         for i in range(k):
             (tmp / "table" / f"chunk={i:03d}").mkdir(parents=True)
-            pd.DataFrame(draw(rng, rows, 0.6, False), columns=cols).to_parquet(
+            pd.DataFrame(draw(rng, rows, 0.6, "normal"), columns=cols).to_parquet(
                 tmp / "table" / f"chunk={i:03d}" / "part-0.parquet")
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         subprocess.run([dqloop, "baseline", "--input", str(tmp / "train"), "--output", str(tmp / "b")], check=True,
@@ -224,6 +240,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--partitions", type=int, default=300)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 5_000, 100_000])
+    ap.add_argument("--shifted", type=int, default=100, help="partitions per shifted correlation (30 at most "
+                    "at 100,000 rows)")
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    ap.add_argument("--no-quantile-cost", action="store_true")
     ap.add_argument("--real", type=int, default=0)
     ap.add_argument("--fisher-one", action="store_true", help="Pearson's test with v = 1 (no fourth moments)")
     args = ap.parse_args()
@@ -232,8 +252,9 @@ def main() -> None:
     print("load", os.getloadavg())
     if args.real:
         print("real pass:", json.dumps(real(args.real)), flush=True)
-    print("quantile cost:", quantile_cost(), flush=True)
-    study(args.partitions, args.sizes)
+    if not args.no_quantile_cost:
+        print("quantile cost:", quantile_cost(), flush=True)
+    study(args.partitions, args.sizes, args.kinds, args.shifted)
     print("load", os.getloadavg())
 
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/domain_study.py study [--null 210] [--shifted 40] [--sizes 1000 5000 100000]
                                                  [--scenarios null flip x3_scale x5_mean segment_x6] [--seed 14]
+                                                 [--baselines 4 | --fresh-baseline]
     .venv/bin/python bench/domain_study.py cost [--rows 1000000 3000000]
 
 study: a training distribution of six numeric features (x1, x2 correlated 0.6; x3 lognormal; x4 Poisson
@@ -14,10 +15,12 @@ validate's defaults: 5 folds, 100 trees, alpha = Thresholds().feature_alpha(1) (
 its own family; 0.005), minimum effect 2 AUROC - 1 = 0.02. Reported per cell: the alarm rate (with a
 95% Clopper-Pearson interval), the rate at which the noise bound's p-value alone is below 0.05 and below
 0.005 (how conservative is it?), the rate at which one fold's own exact Mann-Whitney p-value is below 0.05
-(is the building block calibrated?), and, beside it, the univariate checks' rate: any feature's
+(is the building block calibrated?; with --folds-detail also every fold's rate, the rate per baseline
+sample, and a KS test of the first fold's p-values against uniform), and, beside it, the univariate checks' rate: any feature's
 calibrated drift check (constraints.thresholds.ks_threshold on the exact two-sample KS statistic for numeric
 features, linf_shares_threshold for the segment) against the full training set's 200,000 rows, at the
-family-wise alpha validate uses (Sidak over the 7 features). Contributions are not computed in the study
+family-wise alpha validate uses (Sidak over the 7 features). --fresh-baseline draws a new 10,000-row
+baseline sample for every partition instead of cycling over `--baselines` fixed ones. Contributions are not computed in the study
 (they do not change the alarm); the cost mode computes them.
 
 Shifts: `flip` (x1, x2 correlation 0.6 -> -0.6, every marginal unchanged), `x3_scale` (x3's log-sd 1 -> 1.1),
@@ -95,7 +98,7 @@ def study(args: argparse.Namespace) -> None:
     alpha = t.feature_alpha(1)
     rng = np.random.default_rng(args.seed)
     train = draw(200_000, rng)
-    baselines = [draw(10_000, rng) for _ in range(4)]
+    baselines = [draw(10_000, rng) for _ in range(args.baselines)]
     print(f"# domain classifier study: {platform.python_version()}, lightgbm, 2 cores; load {os.getloadavg()[0]:.1f}; "
           f"alpha {alpha:g}, min effect {options.min_effect}", flush=True)
     print("| scenario | rows | partitions | alarms | rate [95% CI] | p < 0.05 | p < 0.005 | one fold's p < 0.05 | "
@@ -106,10 +109,16 @@ def study(args: argparse.Namespace) -> None:
         for size in args.sizes:
             alarms = p05 = p005 = fold05 = uni = 0
             aucs, started = [], time.process_time()
+            fold_p, first_p, per_base = [], [], {}
             for i in range(count):
                 part = draw(size, rng, scenario)
                 sample = part if size <= options.partition_rows else part.iloc[:options.partition_rows]
-                r = classify(baselines[i % 4], sample, PLAN, options, explain=False)
+                base = draw(10_000, rng) if args.fresh_baseline else baselines[i % len(baselines)]
+                r = classify(base, sample, PLAN, options, explain=False)
+                ps = [n.p_value(a) for n, a in zip(r.fold_nulls, r.fold_aurocs)]
+                fold_p += ps
+                first_p.append(ps[0])
+                per_base.setdefault("fresh" if args.fresh_baseline else i % len(baselines), []).append(ps[0] < 0.05)
                 check = domain_check(r, alpha, t, options)
                 p = r.null.p_value(r.auroc)
                 alarms += check.failed
@@ -124,6 +133,13 @@ def study(args: argparse.Namespace) -> None:
                   f"{p05 / count:.3f} | {p005 / count:.3f} | {fold05 / count:.3f} | {np.mean(aucs):.4f} | "
                   f"{uni / count:.3f} | {cpu:.2f} |",
                   flush=True)
+            if args.folds_detail:
+                k, n = sum(p < 0.05 for p in fold_p), len(fold_p)
+                lo, hi = clopper(k, n)
+                print(f"  every fold: p < 0.05 in {k} of {n} ({k / n:.3f} [{lo:.3f}, {hi:.3f}]); first fold's "
+                      f"p-values against uniform: KS p = {stats.kstest(first_p, 'uniform').pvalue:.3f}; first fold "
+                      f"p < 0.05 per baseline sample: "
+                      + ", ".join(f"{b}: {sum(v)}/{len(v)}" for b, v in per_base.items()), flush=True)
     print(f"load at the end: {os.getloadavg()[0]:.1f}")
 
 
@@ -186,6 +202,9 @@ def main() -> None:
     s.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 100_000])
     s.add_argument("--scenarios", nargs="+", default=["null", *SHIFTS], choices=["null", *SHIFTS])
     s.add_argument("--seed", type=int, default=14)
+    s.add_argument("--baselines", type=int, default=4, help="fixed baseline samples the partitions cycle over")
+    s.add_argument("--fresh-baseline", action="store_true", help="a new baseline sample for every partition")
+    s.add_argument("--folds-detail", action="store_true", help="every fold's rate, per baseline, KS of p-values")
     c = sub.add_parser("cost")
     c.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 3_000_000])
     c.add_argument("--repeats", type=int, default=2)

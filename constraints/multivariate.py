@@ -14,7 +14,13 @@ so whatever the marginals). For Pearson's r, v = 1 only for bivariate normal dat
 heavy-tailed data make r vary more (with lognormal features Fisher's v = 1 raised the false alarms
 tenfold, bench/RESULTS.md), so v is the delta-method variance of the baseline's distribution, estimated
 on the baseline's row sample from fourth moments (constraints.correlation.fisher_variance) and kept in
-extended_statistics.json. A pair fails when the difference is significant at the per-pair alpha (the
+extended_statistics.json. Because that single v is the limit and is wrong at small sizes for heavy tails
+(lognormal features: 0.185 false alarms at 1,000 rows), the baseline also keeps v at a grid of sizes from
+the m-out-of-n bootstrap of its row sample (`null_variance`, constraints.correlation_null), interpolated
+at each side's rows, and the partition's side takes the larger of that and the partition's own
+fourth-moment variance from its row sample (studentized, the asymptotically distribution-free variance of
+Steiger and Hakstian 1982: a partition whose few extreme rows move r also shows them in its moments). A
+baseline document without `null_variance` uses the single v on both sides. A pair fails when the difference is significant at the per-pair alpha (the
 family of one coefficient's pairs held at Thresholds.family_alpha, Sidak, as every other check type)
 and the correlation moved by at least `min_effect` (0.1 by default). bench/correlation_study.py
 measures the false-alarm rate and the power on normal and skewed data.
@@ -29,10 +35,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, Comoments, RowSample, fisher_variance,
-                                     pearson,
+from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, Comoments, RowSample, pearson,
                                      spearman_of_sample)
 from constraints import association, reconstruction
+from constraints.correlation_null import NullVariance, bootstrap_variance, fourth_moment_variance
 from constraints.columns import INTEGRAL
 from constraints.distance import Sketch
 from constraints.quantiles import sketch_quantiles
@@ -63,12 +69,14 @@ class Correlations:
     pearson_rows: np.ndarray
     spearman: np.ndarray | None = None
     spearman_rows: np.ndarray | None = None
-    variance: np.ndarray | None = None       # Pearson: n Var(atanh r) per pair (baseline only; None: 1)
+    variance: np.ndarray | None = None       # Pearson: n Var(atanh r) per pair (fourth moments; None: 1)
+    null: NullVariance | None = None         # Pearson: (m - 3) Var(atanh r) per size (baseline only)
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": list(self.columns),
                 PEARSON: {"r": _matrix(self.pearson), "rows": _matrix(self.pearson_rows, int),
-                          **({"fisher_variance": _matrix(self.variance)} if self.variance is not None else {})},
+                          **({"fisher_variance": _matrix(self.variance)} if self.variance is not None else {}),
+                          **({"null_variance": self.null.to_dict()} if self.null is not None else {})},
                 SPEARMAN: None if self.spearman is None else {
                     "rho": _matrix(self.spearman), "rows": _matrix(self.spearman_rows, int),
                     "ranks": "the baseline KLL sketch's mid-CDF", "sample_rows": BASELINE_SAMPLE_ROWS}}
@@ -79,7 +87,8 @@ class Correlations:
         v = doc[PEARSON].get("fisher_variance")
         return cls(tuple(doc["columns"]), _array(doc[PEARSON]["r"]), _array(doc[PEARSON]["rows"]),
                    _array(sp["rho"]) if sp else None, _array(sp["rows"]) if sp else None,
-                   _array(v) if v else None)
+                   _array(v) if v else None,
+                   NullVariance.from_dict(doc[PEARSON]["null_variance"]) if doc[PEARSON].get("null_variance") else None)
 
 
 def _matrix(a: np.ndarray, kind=float) -> list[list[Any]]:
@@ -136,8 +145,10 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
         rows = sample.rows[:, keep].astype(np.float64) if sample is not None else None
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
         rho, rho_rows = spearman_of_sample(rows, sketches) if rows is not None else (None, None)
-        variance = fisher_variance(rows) if rows is not None else None
-        doc["correlations"] = {**Correlations(names, pearson(co)[at], co.n[at], rho, rho_rows, variance).to_dict(),
+        variance = fourth_moment_variance(rows) if rows is not None else None
+        null = bootstrap_variance(rows, floor=variance) if rows is not None else None
+        doc["correlations"] = {**Correlations(names, pearson(co)[at], co.n[at], rho, rho_rows, variance,
+                                              null).to_dict(),
                                "left_out": [n for n, _ in numeric[options.max_columns:]],
                                "identifiers": [n for n in lanes if n not in names]}
         doc["reconstruction"] = reconstruction.fit(rows, names) if rows is not None else None
@@ -182,7 +193,8 @@ def measured(lanes: dict, tallies: dict, levels: dict[str, Any]) -> dict[str, An
         columns = lanes[COMOMENTS].columns
         values = tallies[COMOMENTS]
         rho, rho_rows = spearman_of_sample(tallies[SAMPLE].rows, [_sketch(levels.get(n)) for n in columns])
-        out["correlations"] = Correlations(columns, pearson(values), values.n, rho, rho_rows)
+        out["correlations"] = Correlations(columns, pearson(values), values.n, rho, rho_rows,
+                                           fourth_moment_variance(tallies[SAMPLE].rows))
     if ERRORS in tallies:
         out["reconstruction"] = tallies[ERRORS]
     if PAIRS in tallies:
@@ -194,13 +206,16 @@ def pair_name(a: str, b: str) -> str:
     return f"{a} ~ {b}"
 
 
-def fisher_test(r0: float, n0: float, r1: float, n1: float, variance: float = 1.0) -> tuple[float, float]:
-    """(z statistic, two-sided p-value) of r1 against r0 at sizes n0 and n1 by Fisher's z."""
+def fisher_test(r0: float, n0: float, r1: float, n1: float, variance: float = 1.0,
+                partition_variance: float | None = None) -> tuple[float, float]:
+    """(z statistic, two-sided p-value) of r1 against r0 at sizes n0 and n1 by Fisher's z; v = `variance`
+    on the baseline's side and `partition_variance` (default: the same) on the partition's."""
     if n0 <= 3 or n1 <= 3:
         return 0.0, 1.0
     clip = 1 - 1e-12
     z0, z1 = math.atanh(max(-clip, min(clip, r0))), math.atanh(max(-clip, min(clip, r1)))
-    se = math.sqrt(variance / (n0 - 3) + variance / (n1 - 3))
+    v1 = variance if partition_variance is None else partition_variance
+    se = math.sqrt(variance / (n0 - 3) + v1 / (n1 - 3))
     z = (z1 - z0) / se
     return z, float(2 * stats.norm.sf(abs(z)))
 
@@ -212,12 +227,9 @@ def correlation_checks(baseline: Correlations, partition: Correlations, threshol
 
     index = {n: i for i, n in enumerate(baseline.columns)}
     out = []
-    ones = np.ones((len(baseline.columns),) * 2)
-    for method, variance, b, bn, p, pn in (
-            (PEARSON, baseline.variance if baseline.variance is not None else ones, baseline.pearson,
-             baseline.pearson_rows, partition.pearson, partition.pearson_rows),
-            (SPEARMAN, ones * SPEARMAN_VARIANCE, baseline.spearman, baseline.spearman_rows, partition.spearman,
-             partition.spearman_rows)):
+    for method, b, bn, p, pn in (
+            (PEARSON, baseline.pearson, baseline.pearson_rows, partition.pearson, partition.pearson_rows),
+            (SPEARMAN, baseline.spearman, baseline.spearman_rows, partition.spearman, partition.spearman_rows)):
         if b is None or p is None:
             continue
         pairs = []
@@ -225,13 +237,14 @@ def correlation_checks(baseline: Correlations, partition: Correlations, threshol
             for y in range(x + 1, len(partition.columns)):
                 i, j = index[partition.columns[x]], index[partition.columns[y]]
                 if all(np.isfinite(v) for v in (b[i, j], p[x, y])) and bn[i, j] > 3 and pn[x, y] > 3:
+                    v0, v1 = _variances(baseline, partition, (i, j), (x, y), float(bn[i, j]), float(pn[x, y])) \
+                        if method == PEARSON else (SPEARMAN_VARIANCE, SPEARMAN_VARIANCE)
                     pairs.append((partition.columns[x], partition.columns[y], float(b[i, j]), float(bn[i, j]),
-                                  float(p[x, y]), float(pn[x, y]),
-                                  float(variance[i, j]) if np.isfinite(variance[i, j]) else 1.0))
+                                  float(p[x, y]), float(pn[x, y]), v0, v1))
         alpha = thresholds.feature_alpha(len(pairs))
         critical = float(stats.norm.isf(alpha / 2))
-        for a, c, r0, n0, r1, n1, v in pairs:
-            z, p_value = fisher_test(r0, n0, r1, n1, v)
+        for a, c, r0, n0, r1, n1, v0, v1 in pairs:
+            z, p_value = fisher_test(r0, n0, r1, n1, v0, v1)
             change = r1 - r0
             failed = abs(z) > critical and abs(change) >= options.min_effect
             what = "Pearson's r" if method == PEARSON else "Spearman's rho"
@@ -244,9 +257,25 @@ def correlation_checks(baseline: Correlations, partition: Correlations, threshol
                                        "method": method, "columns": [a, c], "baseline": r0, "partition": r1,
                                        "change": change, "baseline_rows": n0, "rows": n1, "z": z,
                                        "p_value": p_value, "critical_z": critical, "alpha": alpha,
-                                       "fisher_variance": v,
+                                       "fisher_variance": v1, "baseline_fisher_variance": v0,
                                        "pairs": len(pairs)}))
     return out
+
+
+def _variances(baseline: Correlations, partition: Correlations, ij: tuple[int, int], xy: tuple[int, int],
+               n0: float, n1: float) -> tuple[float, float]:
+    """Pearson's (v0, v1) of a pair: the baseline's bootstrapped v at n0 and n1 rows (or, in an older
+    document, its single fourth-moment v), the partition's side at least its own fourth-moment v."""
+    def finite(v: float) -> float:
+        return float(v) if np.isfinite(v) else 1.0
+
+    if baseline.null is not None:
+        v0, v1 = finite(baseline.null.at(n0)[ij]), finite(baseline.null.at(n1)[ij])
+    else:
+        v0 = v1 = finite(baseline.variance[ij]) if baseline.variance is not None else 1.0
+    if partition.variance is not None:
+        v1 = max(v1, finite(partition.variance[xy]))
+    return v0, v1
 
 
 def with_quantiles(results: list, baseline, profile) -> list:

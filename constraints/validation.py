@@ -16,6 +16,7 @@ from constraints.checks import (CheckResult, FAILED, feature_checks, row_count_c
                                 suite_checks)
 from constraints.columns import FEATURE, STRING, UNKNOWN, Column, projection, sagemaker_type
 from constraints.domain import metric_rows as domain_metric_rows
+from constraints.cross_feature import summary_rows
 from constraints.profile import Profile
 from constraints.sagemaker import statistics_document
 from constraints.scan import offending, plan_scan, scan
@@ -86,7 +87,7 @@ class ValidationReport:
                         rows.append({"feature": r.feature, "metric": key, "value": float(r.details[key])})
             rows += domain_metric_rows(r)   # domain_classifier_check: AUROC, drift coefficient, contributions
             rows += multivariate.metric_rows(r)
-        return rows
+        return rows + summary_rows(self.results)   # verdicts across features (constraints.cross_feature)
 
 
 def _columns(baseline: Baseline, df: DataFrame) -> tuple[tuple[Column, ...], list[CheckResult]]:

@@ -3,8 +3,8 @@
     dqloop report --output-root DIR [--metrics-repo DIR] [--prometheus-textfile FILE]
 
 Writes DIR/index.html: a timeline across partitions (rows, violations, labeled accuracy with its
-interval when labels exist, drift distance and completeness per feature) linking each partition's
-DIR/<partition>/report.html. The history is DIR/_metrics unless --metrics-repo names another
+interval when labels exist, the checks across features, drift distance and completeness per feature)
+linking each partition's DIR/<partition>/report.html. The history is DIR/_metrics unless --metrics-repo names another
 folder; it includes the labeling loop's <partition>.labels.json files. --prometheus-textfile also
 writes the history's latest metrics of every partition (labeled accuracy included) in Prometheus's
 text format. No Spark session is started.

@@ -164,7 +164,7 @@ def test_extended_statistics_document_beside_an_untouched_statistics_json(flip):
     corr = extended["correlations"]
     assert corr["columns"] == ["x", "y", "z", "k"] and corr["left_out"] == [] and corr["identifiers"] == ["id"]
     assert set(corr) == {"columns", "pearson", "spearman", "left_out", "identifiers"}
-    assert set(corr["pearson"]) == {"r", "rows", "fisher_variance"} and set(corr["spearman"]) == {"rho", "rows", "ranks", "sample_rows"}
+    assert set(corr["pearson"]) == {"r", "rows", "fisher_variance", "null_variance"} and set(corr["spearman"]) == {"rho", "rows", "ranks", "sample_rows"}
     assert set(extended["quantiles"]["x"]) == set(LABELS)
     train = _frame(0.8, 20_000, 1)[["x", "y", "z", "k"]]
     assert np.allclose(corr["pearson"]["r"], train.corr().to_numpy(), atol=1e-9)

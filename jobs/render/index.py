@@ -3,7 +3,7 @@
 A timeline across partitions (in partition-name order, which is time order for Hive-style date or
 chunk partitions): row counts, violation counts, labeled accuracy with its confidence interval when
 labels exist, quality estimated without labels when the baseline has a model reference
-(jobs.render.estimated), and per feature the drift distance and completeness as heat maps; a table links
+(jobs.render.estimated), the checks across features (jobs.render.cross_feature), and per feature the drift distance and completeness as heat maps; a table links
 each partition's report.html. Pure: the history table (jobs.history.read_history) and links in, HTML out.
 """
 
@@ -15,6 +15,7 @@ from typing import Mapping
 import pandas as pd
 
 from jobs.render.charts import BAD, BASE, CURRENT, heatmap, line_chart
+from jobs.render import cross_feature
 from jobs.render.estimated import estimated_section
 from jobs.render.html import Cell, esc, fmt, number, page, table, text
 
@@ -77,6 +78,8 @@ def index_page(history: pd.DataFrame, links: Mapping[str, str], title: str = "dq
                                "labeled accuracy per partition, with its interval", links=hrefs, y_range=(0.0, 1.0),
                                band=(acc["labeled_accuracy_lower"], acc["labeled_accuracy_upper"])))
     body += estimated_section(partitions, run, hrefs)   # quality estimated without labels (jobs.render.estimated)
+    body += cross_feature.section(partitions, run, hrefs)   # checks across features (jobs.render.cross_feature)
+    across = cross_feature.present(partitions, run)
     features, drift = _matrix(history, "baseline_drift", partitions)
     if features:
         body.append("<h2>Drift distance per feature</h2><p class=\"legend\">Darker is further from the baseline "
@@ -104,7 +107,8 @@ def index_page(history: pd.DataFrame, links: Mapping[str, str], title: str = "dq
                  "num failed" if violations[i] else "num"),
             number(acc_i, interval or "-"),
             number(acc["labeled_count"][i]),
+            *(cross_feature.cells(p, run) if across else []),
         ])
-    body.append(table(["partition", "validated", "rows", "violations", "labeled accuracy [interval]", "labeled"],
-                      table_rows, id_="partitions"))
+    body.append(table(["partition", "validated", "rows", "violations", "labeled accuracy [interval]", "labeled",
+                       *(cross_feature.HEADERS if across else ())], table_rows, id_="partitions"))
     return page(title, "\n".join(body))
