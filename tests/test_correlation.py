@@ -17,7 +17,7 @@ from constraints.grid import GridCounts
 from constraints.multivariate import (CORRELATION_CHECK, EXTENDED_FILE, Correlations, correlation_checks,
                                       fisher_test)
 from constraints.quantiles import LABELS, QUANTILES, grid_quantiles
-from constraints.thresholds import Thresholds
+from constraints.thresholds import KLL_RANK_ERROR_DATASKETCHES, Thresholds
 from helpers import baseline_args, write_parquet
 
 
@@ -171,8 +171,11 @@ def test_extended_statistics_document_beside_an_untouched_statistics_json(flip):
     assert corr["pearson"]["rows"] == [[20_000] * 4] * 4
     # Spearman on a 16,384-row sample ranked by the sketch: within a few sampling sd of scipy's
     assert np.allclose(corr["spearman"]["rho"], stats.spearmanr(train).statistic, atol=0.06)
-    exact = np.quantile(train["x"], QUANTILES)
-    assert np.allclose([extended["quantiles"]["x"][k] for k in LABELS], exact, atol=0.02)   # KLL rank error
+    # each quantile's rank among the training values is within the KLL sketch's documented rank error
+    # (a randomized sketch: its values near p99 move by more than any fixed tolerance in x would allow)
+    x = np.sort(train["x"].to_numpy())
+    ranks = [np.searchsorted(x, extended["quantiles"]["x"][k], side="right") / len(x) for k in LABELS]
+    assert np.allclose(ranks, QUANTILES, atol=KLL_RANK_ERROR_DATASKETCHES + 1 / len(x)), ranks
     statistics = json.loads((flip["dir"] / "b" / "statistics.json").read_text())
     assert set(statistics) == {"version", "dataset", "features"}           # SageMaker's shape, untouched
 
