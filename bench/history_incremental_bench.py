@@ -16,9 +16,13 @@ findings of the two codes are compared (status and description of every check).
 --backfill N ...: the real command line on a table of N partitions x 20 rows of the sample table (partitions
 chunk=05000, 05001, ...), `dqloop validate --output ... --metrics-repo ...`, history checks on, once with an
 empty history and once (--history H) on a history of H earlier partitions (chunk=00000 ...) written from the
-first run's own metric files, cycled. The process tree's CPU seconds (driver Python, JVM, Python workers,
-from /proc) are read at every summary line, giving CPU seconds per partition over the backfill. --code DIR
-runs the command with PYTHONPATH=DIR (e.g. an export of the code before: `git archive BEFORE | tar -x -C DIR`).
+first run's own metric files, cycled (--history 0: the empty run only). The process tree's CPU seconds
+(driver Python, JVM, Python workers, from /proc) are read at every summary line, giving CPU seconds per
+partition over the backfill. --validate-args adds options to the command (the figures in bench/RESULTS.md:
+--no-domain-classifier, a per-partition constant of ~1 CPU s that does not read the history, left out to
+fit the shared machine). --history-only skips the empty run (its metric files must be there). --code DIR
+runs the command with PYTHONPATH=DIR (an export of the code before: `git archive BEFORE | tar -x -C DIR`,
+with .venv and .deps linked into it).
 """
 
 from __future__ import annotations
@@ -127,21 +131,22 @@ def _tree_cpu(pid: int) -> float:
     return sum(cpu_seconds(q) for q in tree(pid))
 
 
-def backfill_run(base: Path, table: Path, output: Path, repo: Path, code: Path | None) -> dict:
+def backfill_run(base: Path, table: Path, output: Path, repo: Path, code: Path | None, extra: list[str]) -> dict:
     env = dict(os.environ, PYTHONPATH=str(code or REPO))
     shutil.rmtree(output, ignore_errors=True)
     cmd = [str(REPO / ".venv" / "bin" / "dqloop"), "validate", "--baseline", str(base), "--input", str(table),
-           "--output", str(output), "--metrics-repo", str(repo)]
+           "--output", str(output), "--metrics-repo", str(repo), *extra]
     start, loads = time.perf_counter(), [_load()]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     marks = []                                    # (seconds, process tree CPU s) at each summary line
     for line in proc.stdout:
         if line.startswith("chunk="):
             marks.append((time.perf_counter() - start, _tree_cpu(proc.pid)))
-            if len(marks) % 100 == 0:
+            if len(marks) % 50 == 0:
                 loads.append(_load())
-                print(f"  {len(marks)} partitions: {marks[-1][0]:.0f} s, {marks[-1][1]:.0f} CPU s, load {loads[-1]}",
-                      flush=True)
+                block = (marks[-1][1] - marks[-50][1]) / 49 if len(marks) >= 50 else float("nan")
+                print(f"  {len(marks)} partitions: {marks[-1][0]:.0f} s, {marks[-1][1]:.0f} CPU s; CPU s per partition "
+                      f"over the last 50: {block:.3f}; load {loads[-1]}", flush=True)
     proc.wait()
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}")
@@ -153,7 +158,8 @@ def backfill_run(base: Path, table: Path, output: Path, repo: Path, code: Path |
             "exit": proc.returncode, "load": f"{min(loads)}-{max(loads)}"}
 
 
-def backfill_case(sizes: list[int], history: int, work: Path, code: Path | None) -> list[dict]:
+def backfill_case(sizes: list[int], history: int, work: Path, code: Path | None, extra: list[str],
+                  history_only: bool = False) -> list[dict]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -169,9 +175,9 @@ def backfill_case(sizes: list[int], history: int, work: Path, code: Path | None)
             pq.write_to_dataset(pa.Table.from_pandas(frame, preserve_index=False), str(table), partition_cols=["chunk"],
                                 max_partitions=n + 1)
             (table / "_SUCCESS").touch()
-        cases = [("empty", 0)] + ([("written", history)] if history else [])
+        cases = ([] if history_only else [("empty", 0)]) + ([("written", history)] if history else [])
         for label, length in cases:
-            repo = work / f"repo-{n}-{label}"
+            repo = work / f"repo-{n}-{label}{'-code' if code else ''}"
             shutil.rmtree(repo, ignore_errors=True)
             if length:                            # earlier partitions from the first run's own metric files
                 files = sorted((work / f"repo-{n}-empty").glob("chunk=*.json"))
@@ -181,7 +187,7 @@ def backfill_case(sizes: list[int], history: int, work: Path, code: Path | None)
                 for i in range(length):
                     doc = docs[i % len(docs)]
                     store.save(ResultKey(f"chunk={i:05d}"), doc["metrics"], doc["run_time"])
-            r = backfill_run(base, table, work / f"out-{n}-{label}", repo, code)
+            r = backfill_run(base, table, work / f"out-{n}-{label}{'-code' if code else ''}", repo, code, extra)
             r.update(size=n, history=length, code=str(code or "this tree"))
             print(f"backfill {n} partitions on a history of {length}: {r['wall']:.0f} s wall, {r['cpu']:.0f} CPU s; "
                   f"CPU s per partition first fifth {r['first']:.3f}, last fifth {r['last']:.3f}, "
@@ -198,13 +204,15 @@ def main() -> None:
     p.add_argument("--backfill", type=int, nargs="*", default=[])
     p.add_argument("--history", type=int, default=5000)
     p.add_argument("--code", type=Path)
+    p.add_argument("--history-only", action="store_true", help="only the run on the written history (after an empty run)")
+    p.add_argument("--validate-args", default="", help="more arguments for dqloop validate, e.g. --no-domain-classifier")
     p.add_argument("--work", type=Path, default=REPO / "bench" / "_data" / "history_incremental")
     args = p.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.step:
         step_case(args.lengths, args.partitions, args.work)
     if args.backfill:
-        backfill_case(args.backfill, args.history, args.work, args.code)
+        backfill_case(args.backfill, args.history, args.work, args.code, args.validate_args.split(), args.history_only)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Like Deequ's anomaly detection over a metrics repository: an n-sigma rule (Onlin
 standard deviation of every earlier point; BatchNormal: of the last `window` points), with points
 that were themselves anomalies left out of the estimates (Deequ's ignoreAnomalies; found by replaying
 the rule over the history, so the result does not depend on what earlier runs stored), and a
-rate-of-change rule for the row count against the last normal partition.
+rate-of-change rule for the row count against the last normal partition. The replay is a SeriesReplay
+stepped point by point; a history index keeps it per series and extends it by each new partition, so a
+backfill's checks cost the same per partition however long the history (jobs.history.HistoryIndex.fold).
 
 Many metrics times many partitions are many tests: at 3 sigma, 40 noisy series over 20 partitions give
 a couple of false alarms by chance in every backfill. Three things keep that down, stated in every
@@ -134,7 +136,9 @@ class SeriesReplay:
     of the estimates, Deequ's ignoreAnomalies). The state after n points depends on those n points, the
     floors of their partitions, `k` and the options only, so a history index can keep it and extend it by
     the points of each new partition (jobs.history.HistoryIndex.fold) instead of replaying every earlier point:
-    the per-partition cost stays flat over a backfill (bench/RESULTS.md, "Issue 19: incremental history")."""
+    the per-partition cost stays flat over a backfill (bench/RESULTS.md, "Issue 19: incremental history checks").
+    The online estimate of the current partition is read from the same running sums (it was a second pass
+    over the normal points: the same mean and sd to ~1e-14 relative, identical findings in the bench)."""
 
     __slots__ = ("feature", "metric", "k", "options", "count", "mean", "m2", "window", "last", "excluded")
 
