@@ -4,7 +4,9 @@ Like Deequ's anomaly detection over a metrics repository: an n-sigma rule (Onlin
 standard deviation of every earlier point; BatchNormal: of the last `window` points), with points
 that were themselves anomalies left out of the estimates (Deequ's ignoreAnomalies; found by replaying
 the rule over the history, so the result does not depend on what earlier runs stored), and a
-rate-of-change rule for the row count against the last normal partition.
+rate-of-change rule for the row count against the last normal partition. The replay is a SeriesReplay
+stepped point by point; a history index keeps it per series and extends it by each new partition, so a
+backfill's checks cost the same per partition however long the history (jobs.history.HistoryIndex.fold).
 
 Many metrics times many partitions are many tests: at 3 sigma, 40 noisy series over 20 partitions give
 a couple of false alarms by chance in every backfill. Three things keep that down, stated in every
@@ -26,8 +28,10 @@ partition's m rows (a short history can look calmer than sampling allows).
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 from scipy import stats
 
@@ -102,13 +106,11 @@ def _sd_floor(metric: str, feature: str, center: float, values: dict[tuple[str, 
     return 0.0
 
 
-def _estimate(past: list[tuple[str, float]], options: HistoryOptions, excluded: list[str],
-              floor: Callable[[float], float]) -> _Estimate:
-    values = [v for _, v in (past[-options.window:] if options.strategy == BATCH else past)]
+def _estimate(values: list[float], excluded: tuple[str, ...], floor: Callable[[float], float]) -> _Estimate:
     h = len(values)
     center = sum(values) / h
     sd = math.sqrt(sum((v - center) ** 2 for v in values) / (h - 1)) if h > 1 else 0.0
-    return _Estimate(center, max(sd, floor(center)), h, tuple(excluded))
+    return _Estimate(center, max(sd, floor(center)), h, excluded)
 
 
 def _outside(metric: str, x: float, e: _Estimate, k: float, options: HistoryOptions) -> tuple[bool, float, float]:
@@ -124,35 +126,111 @@ def _outside(metric: str, x: float, e: _Estimate, k: float, options: HistoryOpti
     return out, lower, upper
 
 
-def _replay(feature: str, metric: str, points: list[tuple[str, float]], k: float, options: HistoryOptions,
-            partitions: dict[str, dict[tuple[str, str], float]]) -> tuple[list[tuple[str, float]], list[str]]:
-    """Walk the history in order; return its normal points and the partitions that were anomalies.
-    The online estimate is kept as running sums (Welford), so a history of n partitions costs O(n), not
-    a pass over all earlier points per point (5,000 partitions: bench/RESULTS.md, "Stress")."""
-    normal: list[tuple[str, float]] = []
-    excluded: list[str] = []
-    count, mean, m2 = 0, 0.0, 0.0   # of the normal points so far
-    for partition, x in points:
-        if len(normal) >= options.min_history:
-            values = partitions.get(partition, {})
-            floor = lambda c: _sd_floor(metric, feature, c, values)  # noqa: E731
-            if options.strategy == BATCH:
-                e = _estimate(normal, options, excluded, floor)   # the last `window` points only
-            else:
-                sd = math.sqrt(m2 / (count - 1)) if count > 1 else 0.0
-                e = _Estimate(mean, max(sd, floor(mean)), count, ())
-            anomalous = _outside(metric, x, e, k, options)[0]
-            if metric == "row_count" and not anomalous:
-                anomalous = _rate(x, normal[-1][1], options)[0]
+FLOOR_METRICS = ("row_count", "completeness", "std_dev")    # what _sd_floor reads of a partition
+
+
+class SeriesReplay:
+    """One series' rule walked over its history in order, one point at a time: what the rule needs of the
+    normal points so far (count, mean and M2 of Welford's running sums for online; the last `window` values
+    for batch; the last normal point for the rate rule) and the partitions found to be anomalies (left out
+    of the estimates, Deequ's ignoreAnomalies). The state after n points depends on those n points, the
+    floors of their partitions, `k` and the options only, so a history index can keep it and extend it by
+    the points of each new partition (jobs.history.HistoryIndex.fold) instead of replaying every earlier point:
+    the per-partition cost stays flat over a backfill (bench/RESULTS.md, "Issue 19: incremental history checks").
+    The online estimate of the current partition is read from the same running sums (it was a second pass
+    over the normal points: the same mean and sd to ~1e-14 relative, identical findings in the bench)."""
+
+    __slots__ = ("feature", "metric", "k", "options", "count", "mean", "m2", "window", "last", "excluded")
+
+    def __init__(self, feature: str, metric: str, k: float, options: HistoryOptions) -> None:
+        self.feature, self.metric, self.k, self.options = feature, metric, k, options
+        self.count, self.mean, self.m2 = 0, 0.0, 0.0               # of the normal points so far
+        self.window: deque[float] | None = deque(maxlen=options.window) if options.strategy == BATCH else None
+        self.last: tuple[str, float] | None = None                # the last normal point (the rate rule's reference)
+        self.excluded: list[str] = []
+
+    def estimate(self, floor: Callable[[float], float], excluded: tuple[str, ...] = ()) -> _Estimate:
+        """Center and spread of the normal points so far (batch: the last `window` of them)."""
+        if self.window is not None:
+            return _estimate(list(self.window), excluded, floor)
+        sd = math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else 0.0
+        return _Estimate(self.mean, max(sd, floor(self.mean)), self.count, excluded)
+
+    def step(self, partition: str, x: float, values_at: Callable[[str], Mapping[tuple[str, str], float]]) -> None:
+        """Take the next point: judged against the normal points before it once there are `min_history` of
+        them (the floor from its own partition's metrics, `values_at(partition)`), kept if normal."""
+        if self.count >= self.options.min_history:
+            values = values_at(partition)
+            e = self.estimate(lambda c: _sd_floor(self.metric, self.feature, c, values))
+            anomalous = _outside(self.metric, x, e, self.k, self.options)[0]
+            if self.metric == "row_count" and not anomalous:
+                anomalous = _rate(x, self.last[1], self.options)[0]
             if anomalous:
-                excluded.append(partition)
-                continue
-        normal.append((partition, x))
-        count += 1
-        delta = x - mean
-        mean += delta / count
-        m2 += delta * (x - mean)
-    return normal, excluded
+                self.excluded.append(partition)
+                return
+        self.count += 1
+        self.last = (partition, x)
+        if self.window is not None:
+            self.window.append(x)
+        delta = x - self.mean
+        self.mean += delta / self.count
+        self.m2 += delta * (x - self.mean)
+
+
+@runtime_checkable
+class SeriesHistory(Protocol):
+    """Earlier partitions' series as the history checks read them (jobs.history.HistoryIndex.before gives one
+    that keeps each series' SeriesReplay and extends it; a plain mapping is replayed in full, _Replayed)."""
+
+    def length(self, key: tuple[str, str]) -> int:
+        """The number of earlier points of series `key`."""
+
+    def value(self, key: tuple[str, str], partition: str) -> float | None:
+        """Series `key`'s value at an earlier `partition` (the last point of that partition), None if absent."""
+
+    def fold(self, key: tuple[str, str], tag: Hashable, start: Callable[[], Any],
+             step: Callable[[Any, str, float], None]) -> Any:
+        """`start()` stepped over series `key`'s earlier points in order by `step(state, partition, value)`;
+        `tag` names what else the state depends on (the options and the width). The result is read only."""
+
+
+class _Replayed:
+    """A plain {key: [(partition, value), ...]} history: every rule replayed from its first point, each time
+    (the reference the incremental index is tested against, tests/test_history_incremental.py)."""
+
+    def __init__(self, history: Mapping[tuple[str, str], list[tuple[str, float]]]) -> None:
+        self._history = history
+        self._values: dict[str, dict[tuple[str, str], float]] | None = None
+
+    def length(self, key: tuple[str, str]) -> int:
+        return len(self._history.get(key, ()))
+
+    def value(self, key: tuple[str, str], partition: str) -> float | None:
+        if self._values is None:     # the metrics _sd_floor reads, per earlier partition (the last point wins)
+            self._values = {}
+            for k in [k for k in self._history if k[1] in FLOOR_METRICS]:
+                for p, v in self._history[k]:
+                    self._values.setdefault(p, {})[k] = v
+        return self._values.get(partition, {}).get(key)
+
+    def fold(self, key: tuple[str, str], tag: Hashable, start: Callable[[], Any],
+             step: Callable[[Any, str, float], None]) -> Any:
+        state = start()
+        for partition, value in self._history.get(key, ()):
+            step(state, partition, value)
+        return state
+
+
+def _replay(feature: str, metric: str, history: SeriesHistory, k: float, options: HistoryOptions) -> SeriesReplay:
+    """The rule walked over series (feature, metric)'s history: its normal points' state and the partitions
+    that were anomalies. An index extends its kept state by the new points (O(1) per partition); a plain
+    mapping is replayed from the first point (O(n))."""
+    def values_at(partition: str) -> dict[tuple[str, str], float]:
+        keys = ((DATASET, "row_count"), (feature, "completeness"), (feature, "std_dev"))
+        return {key: v for key in keys if (v := history.value(key, partition)) is not None}
+
+    return history.fold((feature, metric), (options, k), lambda: SeriesReplay(feature, metric, k, options),
+                        lambda state, partition, x: state.step(partition, x, values_at))
 
 
 def _rate(x: float, reference: float, options: HistoryOptions) -> tuple[bool, float]:
@@ -166,36 +244,36 @@ def _label(feature: str, metric: str) -> str:
     return metric if feature == DATASET else f"{metric} of '{feature}'"
 
 
-def history_checks(current: dict[tuple[str, str], float], history: dict[tuple[str, str], list[tuple[str, float]]],
+def history_checks(current: dict[tuple[str, str], float], history: Mapping[tuple[str, str], list[tuple[str, float]]] | SeriesHistory,
                    options: HistoryOptions = HistoryOptions(), outputs: frozenset[str] = frozenset(),
                    skip: frozenset[str] = frozenset()) -> list[CheckResult]:
     """Check the current partition's metrics ({(feature, metric): value}) against their histories
-    ({(feature, metric): [(partition, value), ...]} of earlier partitions, in order). `outputs` are the
+    ({(feature, metric): [(partition, value), ...]} of earlier partitions, in order; or a SeriesHistory that
+    keeps each series' replayed state, jobs.history.HistoryIndex.before). `outputs` are the
     model-output columns, `skip` columns that get no rule (identifiers). Returns `history_check`
     results (n-sigma) and a `history_rate_check` for the row count."""
     keys = [key for key in current if key[0] not in skip and options.applies(key[0], key[1], outputs)]
-    ready = [key for key in keys if len(history.get(key, ())) >= options.min_history]
+    series = history if isinstance(history, SeriesHistory) else _Replayed(history)
+    lengths = {key: series.length(key) for key in keys}
+    ready = [key for key in keys if lengths[key] >= options.min_history]
     if not ready:
-        longest = max((len(history.get(key, ())) for key in keys), default=0)
+        longest = max(lengths.values(), default=0)
         return [CheckResult("history_check", None, SKIPPED, None, None,
                             f"History of {longest} earlier partitions: rules start at {options.min_history}.",
                             details={"history_length": longest, "min_history": options.min_history})]
     k = options.width(len(ready))
-    partitions: dict[str, dict[tuple[str, str], float]] = {}   # the metrics _sd_floor reads, per earlier partition
-    for key in [key for key in history if key[1] in ("row_count", "completeness", "std_dev")]:
-        for partition, value in history[key]:
-            partitions.setdefault(partition, {})[key] = value
     m = current.get((DATASET, "row_count"))
     out = []
     for feature, metric in ready:
         x = current[(feature, metric)]
-        normal, excluded = _replay(feature, metric, history[(feature, metric)], k, options, partitions)
-        if len(normal) < options.min_history:
+        state = _replay(feature, metric, series, k, options)
+        excluded = tuple(state.excluded)
+        if state.count < options.min_history:
             out.append(CheckResult("history_check", None if feature == DATASET else feature, SKIPPED, x, None,
-                                   f"{_label(feature, metric)}: only {len(normal)} normal earlier partitions.",
-                                   details={"metric": metric, "excluded_partitions": excluded}))
+                                   f"{_label(feature, metric)}: only {state.count} normal earlier partitions.",
+                                   details={"metric": metric, "excluded_partitions": list(excluded)}))
             continue
-        e = _estimate(normal, options, excluded, lambda c: _sd_floor(metric, feature, c, current))
+        e = state.estimate(lambda c: _sd_floor(metric, feature, c, current), excluded)
         anomalous, lower, upper = _outside(metric, x, e, k, options)
         bound = upper if x > e.center else lower
         floor = _sd_floor(metric, feature, e.center, current)
@@ -219,7 +297,7 @@ def history_checks(current: dict[tuple[str, str], float], history: dict[tuple[st
                                FAILED if anomalous else PASSED, x, bound if math.isfinite(bound) else None, text,
                                details=details))
         if metric == "row_count":
-            reference_partition, reference = normal[-1]
+            reference_partition, reference = state.last
             bad, change = _rate(x, reference, options)
             limit = -options.max_rate_decrease if change < 0 else options.max_rate_increase
             out.append(CheckResult(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -161,11 +161,17 @@ class HistoryIndex:
     partitions: a backfill of P partitions reads the history folder once, not P times, and each partition
     finds its earlier points by bisection (with_history in jobs.validate). Rows are kept per file, so
     validating a partition again replaces its file's rows and other jobs' rows for it (labeled accuracy)
-    stay."""
+    stay.
+
+    The index also keeps each series' rule state (constraints.anomaly.SeriesReplay, through `fold`) and
+    extends it by the points of each new partition, so the history checks of one partition cost the same
+    after 5,000 partitions as after 10 (bench/RESULTS.md, "Issue 19: incremental history checks")."""
 
     def __init__(self) -> None:
         self.series: dict[tuple[str, str], list[tuple[str, str, float, str]]] = {}  # (partition, run_time, value, file)
         self.files: dict[str, list[tuple[str, str, str, str, float]]] = {}          # file -> (partition, run_time, feature, metric, value)
+        self._edits: list[str] = []                  # the lowest partition each record() changed, in order
+        self._folds: dict[tuple[str, str], _Fold] = {}   # per series: the last state fold() built
 
     @classmethod
     def load(cls, repo: str | Path) -> "HistoryIndex":
@@ -187,21 +193,29 @@ class HistoryIndex:
         return index
 
     def _put(self, name: str, rows: list[tuple[str, str, str, str, float]]) -> None:
-        for partition, run_time, feature, metric, value in self.files.pop(name, ()):
-            points = self.series[(feature, metric)]
-            points.remove((partition, run_time, value, name))
+        old = self.files.pop(name, ())
+        for partition, run_time, feature, metric, value in old:
+            points, point = self.series[(feature, metric)], (partition, run_time, value, name)
+            i = bisect.bisect_left(points, (partition,))     # then by equality: a NaN value does not order
+            while points[i] != point:
+                i += 1
+            del points[i]
         self.files[name] = rows
         for partition, run_time, feature, metric, value in rows:
             bisect.insort(self.series.setdefault((feature, metric), []), (partition, run_time, value, name))
+        changed = [row[0] for row in (*old, *rows)]
+        if changed:
+            self._edits.append(min(changed))
 
     def record(self, name: str, partition: str, run_time: str, metrics: list[dict]) -> None:
         """A file written as MetricsRepository.save writes it (replacing an earlier one of that name)."""
         self._put(name, [(partition, run_time, m["feature"], m["metric"], float(m["value"])) for m in metrics])
 
-    def before(self, partition: str) -> Mapping[tuple[str, str], list[tuple[str, float]]]:
+    def before(self, partition: str) -> "_Before":
         """Every series' points of partitions before `partition` (in partition, then run-time order); a
-        series is sliced when it is read (the checks read few of them)."""
-        return _Before(self.series, partition)
+        series is sliced when it is read (the checks read few of them). It is also the history checks'
+        constraints.anomaly.SeriesHistory: lengths, values and kept rule states without slicing."""
+        return _Before(self, partition)
 
     def at(self, partition: str) -> dict[tuple[str, str], float]:
         """The metrics recorded for `partition` itself (earliest run first wins), e.g. by other jobs."""
@@ -213,11 +227,44 @@ class HistoryIndex:
                 i += 1
         return out
 
+    def fold(self, key: tuple[str, str], partition: str, tag: Hashable, start: Callable[[], Any],
+             step: Callable[[Any, str, float], None]) -> Any:
+        """`start()` stepped in order over series `key`'s points of partitions before `partition`, by
+        `step(state, partition, value)`; `tag` names everything else the state depends on. The state is
+        kept and, at the next partition, extended by the points in between only: a backfill in partition
+        order steps each point once. Whenever that order breaks the state is rebuilt from the first
+        point, exactly the full replay: a partition before the kept one (a backfill of older partitions),
+        a change to any partition the kept state has read (a rerun replacing an earlier partition's file, a
+        late labels file; `step` may read other series at its points' partitions, so any earlier edit
+        counts), or another tag (the width changes with the number of series checked). Corrupt files never
+        enter the index (load skips them), so the replay and the kept state see the same points. The
+        state returned is the index's own: read it, do not keep it."""
+        points = self.series.get(key, [])
+        kept = self._folds.get(key)
+        if (kept is not None and kept.tag == tag and kept.partition <= partition
+                and all(edit >= kept.partition for edit in self._edits[kept.edits:])):
+            state, begin = kept.state, bisect.bisect_left(points, (kept.partition,))
+        else:
+            state, begin = start(), 0
+        end = bisect.bisect_left(points, (partition,))
+        for i in range(begin, end):
+            step(state, points[i][0], points[i][2])
+        self._folds[key] = _Fold(tag, partition, len(self._edits), state)
+        return state
+
+
+@dataclass
+class _Fold:
+    tag: Hashable
+    partition: str     # the state has read the points of partitions before this one
+    edits: int         # ... and HistoryIndex._edits up to here
+    state: Any
+
 
 class _Before(Mapping):
-    def __init__(self, series: dict[tuple[str, str], list[tuple[str, str, float, str]]], partition: str) -> None:
-        self._series, self._partition = series, partition
-        self._keys = [k for k, points in series.items() if points and points[0][0] < partition]
+    def __init__(self, index: HistoryIndex, partition: str) -> None:
+        self._index, self._series, self._partition = index, index.series, partition
+        self._keys = [k for k, points in self._series.items() if points and points[0][0] < partition]
 
     def __getitem__(self, key: tuple[str, str]) -> list[tuple[str, float]]:
         points = self._series.get(key) if key in self._keys_set else None
@@ -236,3 +283,21 @@ class _Before(Mapping):
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    # constraints.anomaly.SeriesHistory: what the history checks read, without slicing a series
+    def length(self, key: tuple[str, str]) -> int:
+        return bisect.bisect_left(self._series.get(key, ()), (self._partition,))
+
+    def value(self, key: tuple[str, str], partition: str) -> float | None:
+        """The last point of `partition` (before this one) in series `key`, as the full replay reads it."""
+        if partition >= self._partition:
+            return None
+        points = self._series.get(key, ())
+        i = j = bisect.bisect_left(points, (partition,))
+        while j < len(points) and points[j][0] == partition:
+            j += 1
+        return points[j - 1][2] if j > i else None
+
+    def fold(self, key: tuple[str, str], tag: Hashable, start: Callable[[], Any],
+             step: Callable[[Any, str, float], None]) -> Any:
+        return self._index.fold(key, self._partition, tag, start, step)
