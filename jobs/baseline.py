@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -177,6 +177,7 @@ def execute(spark: SparkSession, args: Request) -> BaselineResult:
         files = {**documents(prof, suite), **model_reference.files(spark, args)}
         files.update(domain_drift.baseline_files(spark, args, files, prof))
     jobs += more[0]
+    prof = replace(prof, sample=None)   # written to domain_sample.json: the result does not keep the rows
     target = write_folder(args.output, files) if args.output is not None else None
     console.print_baseline(prof, suite, target, jobs, sorted(files))
     return BaselineResult(prof, suite, files, target, jobs)
