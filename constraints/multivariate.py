@@ -143,8 +143,8 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
     names = tuple(lanes[k] for k in keep)
     if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
         at = np.ix_(keep, keep)
-        sample = tallies.get(SAMPLE)   # its first columns are these (baseline_lanes)
-        rows = sample.numbers[:, keep] if sample is not None else None
+        sample = tallies.get(SAMPLE)   # its first columns are these (baseline_lanes); its first rows by key
+        rows = sample.numbers[:BASELINE_SAMPLE_ROWS, keep] if sample is not None else None
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
         rho, rho_rows = spearman_of_sample(rows, sketches) if rows is not None else (None, None)
         variance = fisher_variance(rows) if rows is not None else None
