@@ -26,9 +26,11 @@ baseline sample for every partition instead of cycling over `--baselines` fixed 
 Shifts: `flip` (x1, x2 correlation 0.6 -> -0.6, every marginal unchanged), `x3_scale` (x3's log-sd 1 -> 1.1),
 `x5_mean` (x5 + 0.1 sd), `segment_x6` (x6 + 0.5 sd within segment "e" only, 10% of rows: a joint change).
 
-cost: one Spark session (local[2]); a partition of N rows written as Parquet by Spark, a baseline sample of
-10,000 rows; then validate's step (jobs.domain_drift.attach: the Spark sample of the partition, the
-classifier and its SHAP contributions on the driver) timed per size, with the driver's peak RSS.
+cost: one Spark session (local[2]); a baseline of 200,000 rows (`dqloop baseline`'s job, untimed) and a
+partition of N rows, written as Parquet by Spark; then validate's step per partition with and without the
+classifier, alternating: the pass (its row sample carries the classifier's features only with it:
+constraints.rowsample) and jobs.domain_drift.attach (the classifier and its SHAP contributions on the
+driver); CPU seconds of the process tree (driver, JVM, Python workers), the driver's peak RSS.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from scipy import stats
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from constraints.domain import CATEGORICAL, NUMERIC, DomainOptions, classify, domain_check  # noqa: E402
 from constraints.thresholds import Thresholds, ks_threshold, linf_shares_threshold  # noqa: E402
@@ -93,12 +96,34 @@ def clopper(k: int, n: int) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def through_lane(rows: pd.DataFrame, k: int, keep: int, salt: int, task_rows: int = 40_000) -> pd.DataFrame:
+    """The first `keep` rows of the pass's row sample (constraints.rowsample, k rows) of `rows`: Arrow
+    batches of 10,000 rows folded by tasks of `task_rows` rows as Spark's workers fold them, merged."""
+    import pyarrow as pa
+
+    from constraints.rowsample import RowSample, frame
+    from constraints.tally import merge_partitions, tally_partition
+
+    lane = RowSample(tuple(n for n, kind in PLAN if kind == NUMERIC), ("segment",), k, salt=salt,
+                     features=tuple(n for n, _ in PLAN))
+    table = pa.Table.from_pandas(rows[[n for n, _ in PLAN]], preserve_index=False)
+    tasks = []
+    for lo in range(0, len(rows), task_rows):
+        (row,) = tally_partition(iter(table.slice(lo, task_rows).to_batches(10_000)), {"s": lane})
+        tasks.append((row.column("rows")[0].as_py(), row.column("tallies")[0].as_py()))
+    _, merged = merge_partitions(tasks, {"s": lane})
+    return frame(merged["s"], lane, keep)
+
+
 def study(args: argparse.Namespace) -> None:
     t, options = Thresholds(), DomainOptions()
     alpha = t.feature_alpha(1)
     rng = np.random.default_rng(args.seed)
     train = draw(200_000, rng)
-    baselines = [draw(10_000, rng) for _ in range(args.baselines)]
+    if args.lane:   # the baselines' samples as `dqloop baseline` keeps them: its pass's 16,384, the first 10,000
+        baselines = [through_lane(draw(200_000, rng), 16_384, 10_000, 1 + i) for i in range(args.baselines)]
+    else:
+        baselines = [draw(10_000, rng) for _ in range(args.baselines)]
     print(f"# domain classifier study: {platform.python_version()}, lightgbm, 2 cores; load {os.getloadavg()[0]:.1f}; "
           f"alpha {alpha:g}, min effect {options.min_effect}", flush=True)
     print("| scenario | rows | partitions | alarms | rate [95% CI] | p < 0.05 | p < 0.005 | one fold's p < 0.05 | "
@@ -112,7 +137,10 @@ def study(args: argparse.Namespace) -> None:
             fold_p, first_p, per_base = [], [], {}
             for i in range(count):
                 part = draw(size, rng, scenario)
-                sample = part if size <= options.partition_rows else part.iloc[:options.partition_rows]
+                if args.lane:   # the partition's sample as validate's pass keeps it
+                    sample = through_lane(part, options.partition_rows, options.partition_rows, 100 + i)
+                else:
+                    sample = part if size <= options.partition_rows else part.iloc[:options.partition_rows]
                 base = draw(10_000, rng) if args.fresh_baseline else baselines[i % len(baselines)]
                 r = classify(base, sample, PLAN, options, explain=False)
                 ps = [n.p_value(a) for n, a in zip(r.fold_nulls, r.fold_aurocs)]
@@ -143,54 +171,79 @@ def study(args: argparse.Namespace) -> None:
     print(f"load at the end: {os.getloadavg()[0]:.1f}")
 
 
+def _tree_cpu() -> float:
+    """CPU seconds of this process and its descendants alive now (the JVM, Spark's Python workers)."""
+    from peers_bench import _rss_and_cpu, _tree
+
+    return sum(got[1] for p in _tree(os.getpid()) if (got := _rss_and_cpu(p)))
+
+
 def cost(args: argparse.Namespace) -> None:
+    """validate's step per partition with and without the classifier, alternating, in one session: the
+    pass (whose row sample carries the classifier's features only with it) and jobs.domain_drift.attach
+    (the classifier and SHAP on the driver); CPU seconds of the process tree, the driver's peak RSS."""
     import tracemalloc
 
-    from jobs.domain_drift import BaselineSample, attach
-    from jobs.domain_drift import draw as spark_draw
+    from constraints.rowsample import RowSample, task_bytes
+    from jobs import baseline as baseline_job
+    from jobs import domain_drift
+    from jobs.cli import parser
     from jobs.session import spark_session
-    from jobs.validate import Outcome
-    from constraints.validation import ValidationReport
+    from jobs.validate import read_baseline, validate_one
 
-    rng = np.random.default_rng(args.seed)
-    base = BaselineSample(PLAN, draw(10_000, rng), 200_000)
     work = Path(args.work)
-    with spark_session("domain-cost", "local[2]") as spark:
+
+    def write(spark, rows: int, path: Path, seed: int) -> None:
         from pyspark.sql import functions as F
-        print(f"# domain classifier cost: Spark {spark.version}, local[2], 2 cores", flush=True)
-        print("| rows | sample draw (s) | classifier + SHAP (s) | its CPU (s) | total (s) | driver peak RSS (MiB) | "
-              "Python peak in the step (MiB) | load |")
-        print("|---|---|---|---|---|---|---|---|")
+        if path.exists():
+            return
+        r = F.rand
+        spark.range(rows, numPartitions=8).select(
+            F.randn(seed).alias("x1"), (0.6 * F.randn(seed) + 0.8 * F.randn(seed + 1)).alias("x2"),
+            F.exp(F.randn(seed + 2)).alias("x3"), F.floor(r(seed + 3) * 8).cast("double").alias("x4"),
+            F.randn(seed + 4).alias("x5"), F.randn(seed + 5).alias("x6"),
+            F.element_at(F.array(*[F.lit(s) for s in SEGMENTS]), (F.floor(r(seed + 6) * 5) + 1).cast("int")).alias("segment"),
+        ).write.mode("overwrite").parquet(str(path))
+
+    with spark_session("domain-cost", "local[2]") as spark:
+        write(spark, 200_000, work / "train", 1)
+        if not (work / "base" / "domain_sample.json").exists():
+            baseline_job.execute(spark, baseline_job.Request.from_args(parser().parse_args(
+                ["baseline", "--input", str(work / "train"), "--output", str(work / "base")])))
+        base = read_baseline(str(work / "base"))
+        sample = domain_drift.load_sample(str(work / "base"))
+        on, off = domain_drift.DomainOptions(), domain_drift.DomainOptions(enabled=False)
+        request = domain_drift.sample_request(sample, on)
+        lane = RowSample(("v",) * len(request.numeric), ("k",) * len(request.categorical), request.rows)
+        print(f"# domain classifier cost: Spark {spark.version}, local[2], {os.cpu_count()} cores; the sample lane "
+              f"holds at most {task_bytes(lane) / 2**20:.1f} MiB per task for these {len(sample.plan)} features "
+              f"({request.rows:,} rows)", flush=True)
+        print("| rows | pass CPU s without | pass CPU s with | classifier + SHAP CPU s | added CPU s | "
+              "added wall s | driver peak RSS MiB | Python peak in attach MiB | load |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for rows in args.rows:
             path = work / f"part_{rows}"
-            if not path.exists():
-                r = F.rand
-                spark.range(rows, numPartitions=8).select(
-                    F.randn(1).alias("x1"), (0.6 * F.randn(1) + 0.8 * F.randn(2)).alias("x2"), F.exp(F.randn(3)).alias("x3"),
-                    F.floor(r(4) * 8).cast("double").alias("x4"), F.randn(5).alias("x5"), F.randn(6).alias("x6"),
-                    F.element_at(F.array(*[F.lit(s) for s in SEGMENTS]), (F.floor(r(7) * 5) + 1).cast("int")).alias("segment"),
-                ).write.mode("overwrite").parquet(str(path))
-            df = spark.read.parquet(str(path))
-            report = ValidationReport("p", rows, ())
-            outcome = Outcome("p", report, data=df)
+            write(spark, rows, path, 11)
+            validate_one(spark, base, str(path), "p", "parquet")   # warm: imports, file listing, JIT
             for repeat in range(args.repeats):
-                tracemalloc.start()
-                t0 = time.perf_counter()
-                # the two halves, timed apart: the Spark sample, then the driver's classifier
-                frame = spark_draw(df, PLAN, rows, 10_000, 42)
-                t1, c1 = time.perf_counter(), time.process_time()
-                classify(base.frame, frame, PLAN, DomainOptions())
-                t2, c2 = time.perf_counter(), time.process_time()
-                _, peak = tracemalloc.get_traced_memory()
-                tracemalloc.stop()
+                got = {}
+                for with_it in ((False, True) if repeat % 2 == 0 else (True, False)):
+                    c0, t0 = _tree_cpu(), time.perf_counter()
+                    o = validate_one(spark, base, str(path), "p", "parquet", sample=request if with_it else None)
+                    c1 = _tree_cpu()
+                    tracemalloc.start()
+                    o = domain_drift.attach(sample, o, on if with_it else off)
+                    _, peak = tracemalloc.get_traced_memory()
+                    tracemalloc.stop()
+                    c2, t2 = _tree_cpu(), time.perf_counter()
+                    got[with_it] = (c1 - c0, c2 - c1, t2 - t0, peak)
+                    if with_it:
+                        assert o.report.results[-1].check == "domain_classifier_check", o.report.results[-1]
                 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                print(f"| {rows:,} | {t1 - t0:.2f} | {t2 - t1:.2f} | {c2 - c1:.2f} | {t2 - t0:.2f} | {rss:.0f} | "
-                      f"{peak / 2**20:.0f} | "
+                added_cpu = sum(got[True][:2]) - sum(got[False][:2])
+                print(f"| {rows:,} | {got[False][0]:.2f} | {got[True][0]:.2f} | {got[True][1]:.2f} | {added_cpu:.2f} | "
+                      f"{got[True][2] - got[False][2]:.2f} | {rss:.0f} | {got[True][3] / 2**20:.0f} | "
                       f"{os.getloadavg()[0]:.1f} |", flush=True)
-            t0 = time.perf_counter()
-            done = attach(base, outcome, DomainOptions())
-            print(f"attach() end to end at {rows:,} rows: {time.perf_counter() - t0:.2f} s, "
-                  f"AUROC {done.report.results[-1].measured:.4f}", flush=True)
 
 
 def main() -> None:
@@ -205,6 +258,8 @@ def main() -> None:
     s.add_argument("--baselines", type=int, default=4, help="fixed baseline samples the partitions cycle over")
     s.add_argument("--fresh-baseline", action="store_true", help="a new baseline sample for every partition")
     s.add_argument("--folds-detail", action="store_true", help="every fold's rate, per baseline, KS of p-values")
+    s.add_argument("--lane", action="store_true",
+                   help="draw both samples through the pass's row-sample lane (constraints.rowsample)")
     c = sub.add_parser("cost")
     c.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 3_000_000])
     c.add_argument("--repeats", type=int, default=2)

@@ -11,9 +11,9 @@ Spearman's rho is Pearson's r of the values' ranks. A pass cannot rank values it
 the ranks are the baseline's: u = F(x), the baseline KLL sketch's mid-CDF ((F(x-) + F(x)) / 2, mid-ranks
 for ties; interpolated between the sketch's items). Ranking every row costs: numpy's interp over the
 sketch's items was 20 ms per 10,000-row batch of 30 columns, about ten times the rest of the worker's
-tally. So both sides keep a bounded uniform sample of rows (`RowSample`, priority sampling: the rows with
-the smallest random keys, 4,096 of them) and rho is computed on it at the driver with the baseline's
-(finished) sketch. Where the sketch kept every value and the sample is every row (small data), this is
+tally. So both sides keep a bounded uniform sample of rows (constraints.rowsample, the pass's one row
+sample: the rows with the smallest random keys; validate's Spearman takes the first 4,096) and rho is
+computed on it at the driver with the baseline's (finished) sketch. Where the sketch kept every value and the sample is every row (small data), this is
 exactly Spearman's rho (scipy.stats.spearmanr); otherwise it is off by the sketch's rank error (0.0014,
 constraints.thresholds) and the sample's noise, which the test accounts for (the size behind each rho
 is its sample's).
@@ -28,19 +28,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import zlib
-
 import numpy as np
 import pyarrow as pa
 
 from constraints.tally import Joint
 
-__all__ = ["MAX_COLUMNS", "SAMPLE_ROWS", "CoTally", "Comoments", "RowSample", "SampleTally", "pearson",
+__all__ = ["MAX_COLUMNS", "SAMPLE_ROWS", "CoTally", "Comoments", "pearson",
            "mid_cdf", "spearman_of_sample"]
 
 MAX_COLUMNS = 32         # numeric features correlated: the first 32 (496 pairs)
 SAMPLE_ROWS = 4096       # a partition's row sample for Spearman's rho
-BASELINE_SAMPLE_ROWS = 16_384   # the baseline's (Spearman's rho, the PCA and its held-out error), as float32
+BASELINE_SAMPLE_ROWS = 16_384   # the baseline's (Spearman's rho, the PCA and its held-out error)
 
 
 @dataclass
@@ -136,43 +134,6 @@ class Comoments(Joint):
         return a.merge(b)
 
     def close(self, t):
-        return t
-
-
-@dataclass
-class SampleTally:
-    keys: np.ndarray
-    rows: np.ndarray          # len(keys) x p
-
-
-@dataclass(frozen=True)
-class RowSample(Joint):
-    """A joint lane: a uniform sample of at most `k` rows of the lanes `names` (priority sampling: each
-    row gets a uniform random key and the rows with the `k` smallest keys are kept, so partitions merge
-    into a uniform sample of the whole)."""
-
-    names: tuple[str, ...]
-    k: int = SAMPLE_ROWS
-    single: bool = False     # keep float32 (the baseline's larger sample: 2 MB per partition at 32 columns)
-
-    def fold(self, batch: pa.RecordBatch) -> SampleTally:
-        x = _block(batch, self.names)
-        if self.single:
-            x = x.astype(np.float32)
-        # keys seeded by the batch's content: the same data gives the same sample (a reproducible baseline)
-        keys = np.random.default_rng([len(x), zlib.crc32(x[:64].tobytes())]).random(len(x))
-        return self._keep(keys, x)
-
-    def _keep(self, keys: np.ndarray, rows: np.ndarray) -> SampleTally:
-        if len(keys) > self.k:
-            at = np.argpartition(keys, self.k - 1)[:self.k]
-            keys, rows = keys[at], rows[at]
-        return SampleTally(keys, rows)
-
-    def merge(self, a: SampleTally, b: SampleTally) -> SampleTally:
-        return self._keep(np.concatenate([a.keys, b.keys]), np.concatenate([a.rows, b.rows]))
-
-    def close(self, t: SampleTally) -> SampleTally:
         return t
 
 

@@ -35,10 +35,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, Comoments, RowSample, pearson,
+from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, SAMPLE_ROWS, Comoments, pearson,
                                      spearman_of_sample)
-from constraints import association, reconstruction
+from constraints import association, reconstruction, rowsample
 from constraints.correlation_null import NullVariance, bootstrap_variance, fourth_moment_variance
+from constraints.rowsample import RowSample, SampleRequest
 from constraints.columns import INTEGRAL
 from constraints.distance import Sketch
 from constraints.quantiles import sketch_quantiles
@@ -109,13 +110,23 @@ def _sketch(levels) -> tuple[np.ndarray, np.ndarray]:
 
 
 def baseline_lanes(numeric: list[tuple[str, str]], strings: list[tuple[str, str]] = (),
-                   options: CorrelationOptions = CorrelationOptions()) -> dict:
+                   options: CorrelationOptions = CorrelationOptions(), domain: SampleRequest | None = None,
+                   max_categories: int = 100) -> dict:
     """The joint lanes of the baseline's pass over `numeric` ((column, lane) in column order; the first
-    max_columns): co-moments and the row sample for Spearman's rho and the PCA; over `strings` (the first
-    association.MAX_COLUMNS): the pairs' contingency counts."""
+    max_columns): co-moments; the pass's row sample (constraints.rowsample) for Spearman's rho, the PCA
+    and, with `domain` (its features and rows), the domain classifier's domain_sample.json; over `strings`
+    (the first association.MAX_COLUMNS): the pairs' contingency counts."""
     lanes = tuple(lane for _, lane in numeric[:options.max_columns])
-    out = {COMOMENTS: Comoments(lanes), SAMPLE: RowSample(lanes, BASELINE_SAMPLE_ROWS, single=True)} \
-        if len(lanes) >= 2 else {}
+    out = {COMOMENTS: Comoments(lanes)} if len(lanes) >= 2 else {}
+    wanted = set(domain.numeric) | set(domain.categorical) if domain else set()
+    first = options.max_columns if len(lanes) >= 2 else 0   # the correlated columns come first
+    sampled = [*numeric[:first], *(c for c in numeric[first:] if c[0] in wanted)]
+    sampled = sampled[:rowsample.MAX_COLUMNS]
+    texts = [c for c in strings if c[0] in wanted][:rowsample.MAX_COLUMNS - len(sampled)]
+    if sampled or texts:
+        out[SAMPLE] = RowSample(tuple(lane for _, lane in sampled), tuple(lane for _, lane in texts),
+                                max(BASELINE_SAMPLE_ROWS if len(lanes) >= 2 else 0, domain.rows if domain else 0),
+                                tuple(n for n, _ in [*sampled, *texts]), max_categories, rowsample.BASELINE_SALT)
     if len(strings) >= 2:
         out[PAIRS] = association.Contingency(tuple(lane for _, lane in strings[:association.MAX_COLUMNS]))
     return out
@@ -141,8 +152,8 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
     names = tuple(lanes[k] for k in keep)
     if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
         at = np.ix_(keep, keep)
-        sample = tallies.get(SAMPLE)
-        rows = sample.rows[:, keep].astype(np.float64) if sample is not None else None
+        sample = tallies.get(SAMPLE)   # its first columns are these (baseline_lanes); its first rows by key
+        rows = sample.numbers[:BASELINE_SAMPLE_ROWS, keep] if sample is not None else None
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
         rho, rho_rows = spearman_of_sample(rows, sketches) if rows is not None else (None, None)
         variance = fourth_moment_variance(rows) if rows is not None else None
@@ -161,10 +172,12 @@ def _identifier(p) -> bool:
 
 
 def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict[str, Any],
-                   strings: dict[str, str] | None = None) -> dict:
+                   strings: dict[str, str] | None = None, sample: SampleRequest | None = None) -> dict:
     """The joint lanes of validate's pass: co-moments of the baseline's correlated columns present in the
-    partition (`lanes`: column -> numeric lane name), and of their ranks by the baseline's sketches; each
-    row's reconstruction error; the categorical pairs' tables (`strings`: column -> categorical lane)."""
+    partition (`lanes`: column -> numeric lane name); the row sample (constraints.rowsample) of those
+    columns for Spearman's rho and of `sample`'s features (the domain classifier's) present in the
+    partition; each row's reconstruction error; the categorical pairs' tables (`strings`: column ->
+    categorical lane)."""
     out: dict = {}
     strings = strings or {}
     kept = [(k, p) for k, p in enumerate(((extended or {}).get("associations") or {}).get("pairs") or ())
@@ -179,22 +192,33 @@ def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict
                                             reconstruction.Model.from_dict(model))
     doc = (extended or {}).get("correlations")
     names = [n for n in doc["columns"] if n in lanes] if doc else []
-    if len(names) >= 2:   # Pearson on every row; Spearman on a row sample (ranking every row cost 10x the pass)
+    names = names if len(names) >= 2 else []
+    if names:   # Pearson on every row; Spearman on a row sample (ranking every row cost 10x the pass)
         out[COMOMENTS] = Comoments(tuple(lanes[n] for n in names), tuple(names))
-        out[SAMPLE] = RowSample(tuple(lanes[n] for n in names))
+    numeric = [*names, *(n for n in (sample.numeric if sample else ()) if n in lanes and n not in names)]
+    numeric = numeric[:rowsample.MAX_COLUMNS]
+    texts = [n for n in (sample.categorical if sample else ()) if n in strings][:rowsample.MAX_COLUMNS - len(numeric)]
+    if numeric or texts:   # one sample: Spearman takes the first SAMPLE_ROWS rows by key, the classifier more
+        out[SAMPLE] = RowSample(tuple(lanes[n] for n in numeric), tuple(strings[n] for n in texts),
+                                max(SAMPLE_ROWS if names else 0, sample.rows if sample else 0),
+                                (*numeric, *texts), salt=rowsample.VALIDATE_SALT)
     return out
 
 
-def measured(lanes: dict, tallies: dict, levels: dict[str, Any]) -> dict[str, Any]:
+def measured(lanes: dict, tallies: dict, levels: dict[str, Any], sample: bool = False) -> dict[str, Any]:
     """What validate's pass measured across features: the partition's Correlations (Spearman's rho on
-    its row sample, ranked by the baseline's sketches `levels`), its ErrorTally, its pairs' tables."""
+    the first SAMPLE_ROWS rows of its row sample, ranked by the baseline's sketches `levels`), its
+    ErrorTally, its pairs' tables; with `sample`, the row sample itself (a pandas frame by feature)."""
     out: dict[str, Any] = {}
+    if sample and SAMPLE in tallies:
+        out["sample"] = rowsample.frame(tallies[SAMPLE], lanes[SAMPLE])
     if COMOMENTS in tallies:
         columns = lanes[COMOMENTS].columns
         values = tallies[COMOMENTS]
-        rho, rho_rows = spearman_of_sample(tallies[SAMPLE].rows, [_sketch(levels.get(n)) for n in columns])
+        rows = tallies[SAMPLE].numbers[:SAMPLE_ROWS, :len(columns)]   # a uniform subsample: the smallest keys
+        rho, rho_rows = spearman_of_sample(rows, [_sketch(levels.get(n)) for n in columns])
         out["correlations"] = Correlations(columns, pearson(values), values.n, rho, rho_rows,
-                                           fourth_moment_variance(tallies[SAMPLE].rows))
+                                           fourth_moment_variance(rows))
     if ERRORS in tallies:
         out["reconstruction"] = tallies[ERRORS]
     if PAIRS in tallies:

@@ -86,6 +86,7 @@ class Profile:
     columns: tuple[ColumnProfile, ...]
     skipped: tuple[SkippedColumn, ...] = ()
     extended: dict[str, Any] | None = field(default=None, compare=False)   # constraints.multivariate
+    sample: Any = field(default=None, compare=False, repr=False)   # the pass's row sample (pandas; rowsample)
 
     def column(self, name: str) -> ColumnProfile:
         return next(p for p in self.columns if p.column.name == name)

@@ -30,9 +30,9 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, multivariate, tally
+from constraints import hll, multivariate, rowsample, tally
 from constraints.categories import BITMAP_SPAN, CategoryCounts, count_categories, distinct_integers, hashed_multiplicity
-from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, Column, SkippedColumn
+from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, PREDICTION, STRING, Column, SkippedColumn
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, ProfileOptions, SplitStats
 from constraints.scan import run_pass
 
@@ -49,8 +49,10 @@ def rank_error(k: int) -> float:
 
 
 def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[SkippedColumn, ...] = (),
-                 options: ProfileOptions = ProfileOptions()) -> Profile:
-    """Profile `data`, a columns.projection with its held-out split, as the module docstring says."""
+                 options: ProfileOptions = ProfileOptions(), sample_rows: int = 0) -> Profile:
+    """Profile `data`, a columns.projection with its held-out split, as the module docstring says.
+    `sample_rows`: the pass's row sample also keeps that many rows of the input features for the domain
+    classifier (`Profile.sample`, constraints.rowsample)."""
     lanes: dict[str, tally.Lane] = {tally.SPLIT: tally.Flags()}   # held-out rows; the flag also splits the others
     exprs = [F.col(HOLDOUT).alias(tally.SPLIT)]
     for k, c in enumerate(columns):
@@ -69,7 +71,11 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
             lanes[f"h{k}"] = tally.Registers()
     numeric = [(c.name, f"v{k}") for k, c in enumerate(columns) if c.is_numeric]
     strings = [(c.name, f"s{k}") for k, c in enumerate(columns) if not c.is_numeric]
-    lanes.update(multivariate.baseline_lanes(numeric, strings))   # correlations, associations: joint lanes
+    inputs = [c for c in columns if c.role != PREDICTION]
+    domain = rowsample.SampleRequest(tuple(c.name for c in inputs if c.is_numeric),
+                                     tuple(c.name for c in inputs if not c.is_numeric), sample_rows) \
+        if sample_rows else None
+    lanes.update(multivariate.baseline_lanes(numeric, strings, domain=domain, max_categories=options.max_categories))
     rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass")
     for name, lane in lanes.items():   # no rows: no batch folded any lane
         if name not in tallies and isinstance(lane, tally.Described):
@@ -97,7 +103,9 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
     profiles = tuple(_column_profile(k, c, tallies, sizes, categorical.get(c.name) or unique.get(c.name),
                                      distinct.get(c.name), options.kll) for k, c in enumerate(columns))
     prof = Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped)
-    return replace(prof, extended=multivariate.extended_document(prof, tallies, numeric, strings))
+    sample = rowsample.frame(tallies[multivariate.SAMPLE], lanes[multivariate.SAMPLE]) \
+        if multivariate.SAMPLE in tallies else None
+    return replace(prof, extended=multivariate.extended_document(prof, tallies, numeric, strings), sample=sample)
 
 
 def _present(tallies: dict, k: int, c: Column) -> int:

@@ -1,7 +1,7 @@
 """PCA reconstruction error: how far each row lies from the baseline's main directions of variation.
 
-At baseline time scikit-learn's PCA is fitted on the baseline's row sample (constraints.correlation's
-RowSample, the rows the correlations use) over the correlated numeric features: missing values imputed
+At baseline time scikit-learn's PCA is fitted on the baseline's row sample (constraints.rowsample, the
+pass's one row sample, which the correlations use too) over the correlated numeric features: missing values imputed
 with the baseline mean, each feature scaled by its baseline standard deviation (the same model NannyML's
 DataReconstructionDriftCalculator uses, without its categorical encoding: numeric features only), and as
 many components kept as explain `VARIANCE_SHARE` (65%) of the variance. The sample is split in two: half

@@ -77,10 +77,11 @@ class ScanPlan:
     grouped_known: dict[str, tuple[str, ...]] = field(default_factory=dict)   # grouped_categorical: their categories
     extended: dict[str, Any] = field(default_factory=dict, compare=False)   # the baseline's (constraints.multivariate)
     levels: dict[str, Any] = field(default_factory=dict, compare=False)     # numeric: the baseline's KLL levels
+    sample: Any = field(default=None, compare=False)   # a caller's row-sample request (constraints.rowsample)
 
 
 def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset[str],
-              suite: Suite | None) -> ScanPlan:
+              suite: Suite | None, sample: Any = None) -> ScanPlan:
     known: dict[str, tuple[str, ...]] = {}
     grouped: set[str] = set()
     grids: dict[str, np.ndarray] = {}
@@ -120,7 +121,7 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
                for c in columns if c.is_numeric for f in [baseline.feature(c.name)]}
     return ScanPlan(columns, unique, known, frozenset(grouped), sketched, grids, edges, centers, rules, derived,
                     grouped_known, baseline.extended,
-                    {f.name: f.kll_levels for f in baseline.features if f.is_numeric and f.kll_levels})
+                    {f.name: f.kll_levels for f in baseline.features if f.is_numeric and f.kll_levels}, sample)
 
 
 def _derivable(c: Constraint, known: dict[str, tuple[str, ...]], grids: dict[str, np.ndarray]) -> bool:
@@ -245,7 +246,7 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]) -> tuple[D
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
     numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
     known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
-    lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known))   # joint: no Spark column
+    lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known, plan.sample))   # joint
     for name, kind in extra.items():
         lane(name, F.col(name), kind)
     return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
@@ -299,7 +300,7 @@ def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]
         if (others := tallies.get(f"u{k}")) is not None:
             m.unseen = unseen.summary(others)
     rule_counts = {i: tallies.get(f"r{i}", 0) for i, _ in plan.rules}
-    joint = multivariate.measured(lanes, tallies, plan.levels)
+    joint = multivariate.measured(lanes, tallies, plan.levels, plan.sample is not None)
     return measured, rows, rule_counts, {name: tallies[name] for name in extra if name in tallies}, joint
 
 

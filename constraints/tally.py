@@ -311,7 +311,10 @@ def _opened(sketch, k: int):
 
 class Joint:
     """A lane over several of the other lanes at once (constraints.correlation): folds whole batches,
-    reading the lanes it names; Spark computes no column for it."""
+    reading the lanes it names; Spark computes no column for it. An `incremental` one is handed its
+    partition's tally so far and returns it updated (constraints.rowsample: it skips rows it would drop)."""
+
+    incremental = False
 
 
 Lane = Union[Numbers, Categories, Registers, Lengths, Flags, Described, Strings, Joint]
@@ -329,6 +332,9 @@ def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -
         if SPLIT in batch.schema.names:
             holdout = batch.column(SPLIT).fill_null(False).to_numpy(zero_copy_only=False)
         for name, lane in lanes.items():
+            if isinstance(lane, Joint) and lane.incremental:   # folds the batch into the tally so far itself
+                tallies[name] = lane.fold(batch, tallies.get(name))
+                continue
             if isinstance(lane, Joint):
                 t = lane.fold(batch)
             elif isinstance(lane, (Described, Strings)):

@@ -36,6 +36,7 @@ class ValidationReport:
     profile: Profile | None = field(default=None, compare=False)
     identifiers: frozenset[str] = field(default=frozenset(), compare=False)   # unique in the baseline: no drift
     lanes: dict[str, Any] = field(default_factory=dict, compare=False)   # tallies of the caller's extra lanes
+    sample: Any = field(default=None, compare=False, repr=False)   # the pass's row sample, when asked for
 
     @property
     def violations(self) -> tuple[CheckResult, ...]:
@@ -135,19 +136,22 @@ def _with_examples(results: list[CheckResult], data: DataFrame, columns: dict[st
 
 
 def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: str,
-             thresholds: Thresholds = Thresholds(), lanes: dict[str, tuple[SparkColumn, Any]] | None = None
-             ) -> ValidationReport:
+             thresholds: Thresholds = Thresholds(), lanes: dict[str, tuple[SparkColumn, Any]] | None = None,
+             sample: Any = None) -> ValidationReport:
     """Check `df` against `baseline`; failures become results, not exceptions. Thresholds are calibrated
     to the sizes by default (constraints.thresholds); `Thresholds(mode="sagemaker")` for the fixed ones.
     `lanes`: {name: (expression over `df`, lane)} tallied in the same pass, in `ValidationReport.lanes`
-    (the model's outputs for label-free quality estimates, jobs.estimated)."""
+    (the model's outputs for label-free quality estimates, jobs.estimated). `sample`: a
+    constraints.rowsample.SampleRequest; the pass's row sample of its features in `ValidationReport.sample`
+    (the domain classifier's, jobs.domain_drift)."""
     columns, problems = _columns(baseline, df)
     results = schema_checks(baseline, df.columns) + problems
     suite = baseline.suite
     unique = columns_of(MaxMultiplicity, needed(s.constraint for s in suite.constraints)) if suite else frozenset()
     lanes = lanes or {}
     data = projection(df, columns, extra=[expr.alias(name) for name, (expr, _) in lanes.items()])
-    measured = scan(data, plan_scan(baseline, columns, unique, suite), {name: kind for name, (_, kind) in lanes.items()})
+    measured = scan(data, plan_scan(baseline, columns, unique, suite, sample),
+                    {name: kind for name, (_, kind) in lanes.items()})
     prof = measured.profile
     if prof.rows == 0:
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof, unique, measured.extra)
@@ -159,4 +163,4 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
         results += suite_checks(results_from_counts(suite, present, prof, measured.offending_rows))
     results = _with_examples(results, data, {c.name: c for c in columns})
     return ValidationReport(partition, prof.rows, tuple([row_count_check(prof.rows)] + results), prof, unique,
-                            measured.extra)
+                            measured.extra, measured.joint.get("sample"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -125,7 +125,7 @@ def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
     options = ProfileOptions(kll=KllParameters(), max_categories=args.max_categories)
     try:
         with counting_jobs(spark, "dqloop-baseline") as jobs:
-            prof = profile_pass(data, columns, skipped, options) if args.engine == PASS \
+            prof = profile_pass(data, columns, skipped, options, domain_drift.sample_rows(args)) if args.engine == PASS \
                 else profile(spark, data, columns, skipped, options)
     except Py4JJavaError as exc:
         raise unreadable(args.input, exc) from None
@@ -173,10 +173,11 @@ def execute(spark: SparkSession, args: Request) -> BaselineResult:
     `args.output` is set, print the summary."""
     model_reference.check_arguments(args)
     prof, suite, jobs = compute(spark, args)
-    with counting_jobs(spark, "dqloop-baseline") as more:   # the model reference and the domain sample: jobs too
+    with counting_jobs(spark, "dqloop-baseline") as more:   # the model reference (and Deequ's domain sample): jobs too
         files = {**documents(prof, suite), **model_reference.files(spark, args)}
-        files.update(domain_drift.baseline_files(spark, args, files, prof.rows))
+        files.update(domain_drift.baseline_files(spark, args, files, prof))
     jobs += more[0]
+    prof = replace(prof, sample=None)   # written to domain_sample.json: the result does not keep the rows
     target = write_folder(args.output, files) if args.output is not None else None
     console.print_baseline(prof, suite, target, jobs, sorted(files))
     return BaselineResult(prof, suite, files, target, jobs)

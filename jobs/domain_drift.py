@@ -4,11 +4,17 @@ sample, and the check added to each validated partition.
 `dqloop baseline` keeps a bounded random sample of the training rows' input features in
 domain_sample.json beside statistics.json (SageMaker's files are untouched; a JSON document because the
 baseline folder is written atomically as text, on local disks and Hadoop file systems alike), so validate
-never rereads the training data. `dqloop validate` draws a bounded random sample of each partition and
-trains the classifier on the driver. Both samples are Spark Bernoulli samples at a fraction that gives
-the wanted number of rows with near certainty (k + 4 sqrt(k) + 10 expected), cut down to exactly k rows
-on the driver at random: a uniform sample, whatever the order of the files, and never more than about
-k rows on the driver. The row count comes from the profile each command already has: no extra count.
+never rereads the training data. `dqloop validate` trains the classifier on the driver on a bounded
+random sample of each partition.
+
+Both samples come out of the command's own pass over the rows (constraints.rowsample: a bottom-k sample,
+uniform whatever the order of the files, the same for the same data), so neither command runs a Spark job
+for them. The baseline keeps max(--domain-sample-rows, the PCA's and Spearman's 16,384) rows and writes
+the first --domain-sample-rows by key (a uniform subsample); validate asks its pass for the classifier's
+features (`sample_request`), and --no-domain-classifier leaves them out of the pass. Only where no pass
+sample exists (`dqloop baseline --engine deequ`, or validate's API called without the request) is the
+sample drawn by Spark (`draw`: a Bernoulli sample at a fraction giving k rows with near certainty, cut to
+k on the driver).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pyspark.sql import functions as F
 from constraints.baseline import BaselineError, load_baseline
 from constraints.domain import NUMERIC, DomainOptions, classify, domain_check, feature_plan, skipped
 from constraints.errors import UsageError
+from constraints.rowsample import SampleRequest
 from constraints.thresholds import Thresholds
 from jobs.io import json_text, read_folder
 
@@ -110,22 +117,42 @@ class BaselineSample:
         return cls(plan, frame, int(doc["source_rows"]))
 
 
-def baseline_files(spark, args: argparse.Namespace, documents: dict[str, str], rows: int) -> dict[str, str]:
-    """{FILE: text} for `dqloop baseline`, or {} with --domain-sample-rows 0 or no usable feature."""
+def sample_rows(args) -> int:
+    """--domain-sample-rows of `dqloop baseline` (0: no sample), checked."""
     k = getattr(args, "domain_sample_rows", BASELINE_ROWS)
     if k < 0:
         raise UsageError(f"--domain-sample-rows {k} is negative.", "give 0 to keep no sample, or e.g. 10000")
+    return k
+
+
+def baseline_files(spark, args: argparse.Namespace, documents: dict[str, str], prof) -> dict[str, str]:
+    """{FILE: text} for `dqloop baseline`, or {} with --domain-sample-rows 0 or no usable feature. The rows
+    come from the profile's pass (`prof.sample`); with Deequ's engine (no pass) from a Spark sample."""
+    k = sample_rows(args)
     if k == 0:
         return {}
     plan = feature_plan(load_baseline({n: documents[n] for n in ("statistics.json", "constraints.json", "suite.json")
                                        if n in documents}))
+    if prof.sample is not None:
+        plan = tuple((n, kind) for n, kind in plan if n in prof.sample.columns)   # rowsample.MAX_COLUMNS at most
     if not plan:
         log.warning("domain classifier: no numeric or categorical input feature; no %s written", FILE)
         return {}
-    from jobs.baseline import read_input
-    df = read_input(spark, args)[0].df   # the training data again (--input or --table): one sampling job
-    frame = draw(df, plan, rows, k, getattr(args, "seed", 42))
-    return {FILE: BaselineSample(plan, frame, rows).to_json()}
+    if prof.sample is not None:
+        frame = prof.sample[[n for n, _ in plan]].iloc[:k].reset_index(drop=True)   # the smallest keys: uniform
+    else:
+        from jobs.baseline import read_input
+        df = read_input(spark, args)[0].df   # the training data again (--input or --table): one sampling job
+        frame = draw(df, plan, prof.rows, k, getattr(args, "seed", 42))
+    return {FILE: BaselineSample(plan, frame, prof.rows).to_json()}
+
+
+def sample_request(sample: BaselineSample | None, options: DomainOptions) -> SampleRequest | None:
+    """The classifier's features and rows for validate's pass (None: classifier off or no baseline sample)."""
+    if sample is None or not options.enabled:
+        return None
+    return SampleRequest(tuple(n for n, k in sample.plan if k == NUMERIC),
+                         tuple(n for n, k in sample.plan if k != NUMERIC), options.partition_rows)
 
 
 def load_sample(baseline: str | Mapping[str, str]) -> BaselineSample | None:
@@ -146,14 +173,18 @@ def attach(sample: BaselineSample | None, outcome, options: DomainOptions, thres
     thresholds.feature_alpha(1)); unchanged without a baseline sample, with the check off, or for an
     empty or unread partition."""
     report, df = outcome.report, outcome.data
+    if report is not None and report.sample is not None:   # the driver keeps no partition's sample beyond here
+        outcome = replace(outcome, report=replace(report, sample=None))
     if sample is None or not options.enabled or report is None or df is None or not report.rows:
         return outcome
-    present = set(df.columns)
+    drawn = report.sample   # the pass's row sample of the plan's features (constraints.rowsample)
+    present = set(drawn.columns) if drawn is not None else set(df.columns)
     plan = tuple((n, k) for n, k in sample.plan if n in present)
     try:
         if not plan:
             raise ValueError("none of the baseline sample's features is in the partition")
-        frame = draw(df, plan, report.rows, options.partition_rows, options.seed)
+        frame = drawn[[n for n, _ in plan]].iloc[:options.partition_rows].reset_index(drop=True) \
+            if drawn is not None else draw(df, plan, report.rows, options.partition_rows, options.seed)
         result = classify(sample.frame, frame, plan, options)
         check = domain_check(result, thresholds.feature_alpha(1), thresholds, options)
         missing = [n for n, _ in sample.plan if n not in present]
@@ -162,4 +193,4 @@ def attach(sample: BaselineSample | None, outcome, options: DomainOptions, thres
     except Exception as exc:   # noqa: BLE001 -- Spark, LightGBM or shap failing on odd data: a value in the report, not a crash
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         check = skipped(first)
-    return replace(outcome, report=replace(report, results=report.results + (check,)))
+    return replace(outcome, report=replace(outcome.report, results=report.results + (check,)))

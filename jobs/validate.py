@@ -195,11 +195,13 @@ class Outcome:
 
 
 def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str,
-                 thresholds: Thresholds = Thresholds(), model_reference=None) -> Outcome:
+                 thresholds: Thresholds = Thresholds(), model_reference=None, sample=None) -> Outcome:
+    """`sample`: the row sample the pass keeps for the domain classifier (jobs.domain_drift.sample_request)."""
     try:
         table = as_table(spark, path, fmt) if not isinstance(path, tables.TablePartition) else path.read(spark)
         lanes = estimated.lanes(model_reference, table.df)   # the model's outputs, tallied in the same pass
-        return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds, lanes), data=table.df)
+        return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds, lanes, sample),
+                       data=table.df)
     except SetupError:
         raise   # the installation, not this partition: no other partition would fare better
     except DqloopError as exc:
@@ -292,6 +294,7 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
     baseline = read_baseline(args.baseline)
     model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
     domain_sample, domain_options = domain_drift.load_sample(args.baseline), domain_drift.options_from(args)
+    wanted = domain_drift.sample_request(domain_sample, domain_options)   # the classifier's rows: from the pass
     hook = webhook_from(getattr(args, "webhook_url_file", None))
     thresholds, history = options_from(args)
     run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -307,7 +310,7 @@ def execute(spark: SparkSession, args: Request) -> ValidationRun:
     for i, (path, partition, out) in enumerate(targets, start=1):
         log.info("validating %s (%d of %d)", partition, i, len(targets))
         steps.step(i, partition)
-        o = validate_one(spark, baseline, path, partition, args.format, thresholds, model_reference)
+        o = validate_one(spark, baseline, path, partition, args.format, thresholds, model_reference, wanted)
         o = domain_drift.attach(domain_sample, o, domain_options, thresholds)   # multivariate drift (sampled)
         o, estimated_files, estimated_metrics = estimated.attach(model_reference, o.data, o)
         if o.report is not None and repo and history is not None and o.report.rows:

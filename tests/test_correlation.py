@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from constraints.correlation import CoTally, RowSample, mid_cdf, pearson, spearman_of_sample
+from constraints.correlation import CoTally, mid_cdf, pearson, spearman_of_sample
+from constraints.rowsample import RowSample
 from constraints.grid import GridCounts
 from constraints.multivariate import (CORRELATION_CHECK, EXTENDED_FILE, Correlations, correlation_checks,
                                       fisher_test)
