@@ -6,6 +6,11 @@ also finds changes in their joint distribution (a correlation that flips while e
 
   model          LightGBM (gradient-boosted trees; categorical features as LightGBM categoricals, missing
                  values as LightGBM's own missing branch), trained on the driver;
+  samples        the baseline's sample (domain_sample.json) against the partition's, both from their passes'
+                 row samples; a small partition is compared with a uniform subsample of the baseline's of at
+                 most `baseline_ratio` (10) rows per partition row, at least MIN_BASELINE_ROWS: the null
+                 AUROC's sd, sqrt((n0 + n1 + 1) / (12 n0 n1)), is then within 5% of its value against all
+                 of them, and the training costs in proportion to the partition (bench/RESULTS.md);
   skill          k-fold stratified cross-validation: every row is scored by the model of its fold, which did not
                  see it, and each fold's AUROC on its held-out rows is measured; the drift measure is their
                  mean (0.5: no drift);
@@ -55,6 +60,7 @@ from constraints.thresholds import Threshold, Thresholds
 CHECK = "domain_classifier_check"
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 MIN_ROWS_PER_CLASS = 20   # fewer rows of either side: no classifier
+MIN_BASELINE_ROWS = 1_000  # the baseline rows a small partition is still compared with
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class DomainOptions:
     leaves: int = 31
     min_effect: float = 0.02         # smallest 2 AUROC - 1 worth an alarm
     shap_rows: int = 1_000           # held-out partition rows explained (spread over the folds)
+    baseline_ratio: int = 10         # baseline rows trained on: at most this many per partition row (at least
+                                     # MIN_BASELINE_ROWS); a small partition's power is set by its own rows
     threads: int = 1                 # LightGBM's OpenMP threads (one: no oversubscription beside Spark)
     seed: int = 42
 
@@ -76,8 +84,10 @@ class DomainOptions:
         if self.partition_rows < 2 * MIN_ROWS_PER_CLASS:
             raise ValueError(f"the domain classifier's partition sample needs at least {2 * MIN_ROWS_PER_CLASS} "
                              f"rows, not {self.partition_rows}")
-        if self.folds < 2 or self.trees < 1 or self.leaves < 2 or not 0 < self.learning_rate <= 1:
-            raise ValueError("domain classifier: folds >= 2, trees >= 1, leaves >= 2, 0 < learning_rate <= 1")
+        if self.folds < 2 or self.trees < 1 or self.leaves < 2 or not 0 < self.learning_rate <= 1 \
+                or self.baseline_ratio < 1:
+            raise ValueError("domain classifier: folds >= 2, trees >= 1, leaves >= 2, 0 < learning_rate <= 1, "
+                             "baseline_ratio >= 1")
         if self.shap_rows < 1 or self.threads < 1:
             raise ValueError("domain classifier: shap_rows >= 1, threads >= 1")
         if not 0 <= self.min_effect < 1:
@@ -218,6 +228,9 @@ def classify(baseline: pd.DataFrame, partition: pd.DataFrame, plan: Sequence[tup
                          f"(baseline sample {len(baseline)}, partition sample {len(partition)})")
     if not plan:
         raise ValueError("no numeric or categorical input feature to train on")
+    most = max(options.baseline_ratio * len(partition), MIN_BASELINE_ROWS)
+    if len(baseline) > most:   # AUROC's variance is set by the smaller side: more baseline rows add work, not power
+        baseline = baseline.sample(n=most, random_state=options.seed)
     X, y = design(baseline, partition, plan)
     k = min(options.folds, len(baseline), len(partition))
     params = {"objective": "binary", "learning_rate": options.learning_rate, "num_leaves": options.leaves,
