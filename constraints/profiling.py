@@ -30,7 +30,7 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, multivariate, tally
+from constraints import hll, identifiers, multivariate, tally
 from constraints.categories import BITMAP_SPAN, CategoryCounts, count_categories, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, STRING, Column, SkippedColumn
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, ProfileOptions, SplitStats
@@ -69,6 +69,10 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
             lanes[f"h{k}"] = tally.Registers()
     numeric = [(c.name, f"v{k}") for k, c in enumerate(columns) if c.is_numeric]
     strings = [(c.name, f"s{k}") for k, c in enumerate(columns) if not c.is_numeric]
+    if strings:   # identifier candidates among them settled in the pass (constraints.identifiers)
+        lanes[identifiers.LANE] = identifiers.Hashes(tuple((f"h{k}", f"s{k}") for k, c in enumerate(columns)
+                                                          if not c.is_numeric),
+                                                     identifiers.budget(data.rdd.getNumPartitions()))
     lanes.update(multivariate.baseline_lanes(numeric, strings))   # correlations, associations: joint lanes
     rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass")
     for name, lane in lanes.items():   # no rows: no batch folded any lane
@@ -131,8 +135,14 @@ def _multiplicities(data: DataFrame, candidates: list[Column], tallies: dict,
             if high - low + 1 <= BITMAP_SPAN * t.count and distinct_integers(data, c) == t.count:
                 out[c.name] = CategoryCounts(t.count, _ones(t.splits))
                 continue
+        if (lengths := tallies.get(f"s{index[c.name]}")) is not None \
+                and identifiers.settle(tallies.get(identifiers.LANE), f"h{index[c.name]}"):   # no hash twice
+            splits = tuple(split for split, _ in lengths)
+            out[c.name] = CategoryCounts(sum(s.present for s in splits), _ones(splits))
+            continue
         hashed.append(c)
-    repeated = []
+    repeated = [c for c in hashed if identifiers.repeated(tallies.get(identifiers.LANE), f"h{index[c.name]}")]
+    hashed = [c for c in hashed if c not in repeated]   # a hash twice in a partition: counted by value
     for name, (distinct, most) in (hashed_multiplicity(data, hashed) if hashed else {}).items():
         if most["all"] == 1:
             out[name] = CategoryCounts(distinct, most)

@@ -313,6 +313,8 @@ class Joint:
     """A lane over several of the other lanes at once (constraints.correlation): folds whole batches,
     reading the lanes it names; Spark computes no column for it."""
 
+    incremental = False   # True: fold(batch, the partition's tally so far or None)
+
 
 Lane = Union[Numbers, Categories, Registers, Lengths, Flags, Described, Strings, Joint]
 SPLIT = "split"    # the lane of the held-out flag, for lanes folded per split (Described, Strings)
@@ -330,7 +332,7 @@ def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -
             holdout = batch.column(SPLIT).fill_null(False).to_numpy(zero_copy_only=False)
         for name, lane in lanes.items():
             if isinstance(lane, Joint):
-                t = lane.fold(batch)
+                t = lane.fold(batch, tallies.get(name)) if lane.incremental else lane.fold(batch)
             elif isinstance(lane, (Described, Strings)):
                 t = lane.fold(batch.column(name), holdout, tallies.get(name))
             else:
