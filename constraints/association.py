@@ -49,15 +49,22 @@ class Contingency(Joint):
     """The baseline's lane: per pair of the string lanes `names`, {(a, b): count} (None: too many)."""
 
     names: tuple[str, ...]
+    incremental = True   # handed the tally so far: a column all of whose pairs have too many cells is not encoded
 
-    def fold(self, batch: pa.RecordBatch) -> dict[tuple[int, int], dict | None]:
-        coded = []
-        for n in self.names:
-            enc = pc.dictionary_encode(batch.column(n))
+    def fold(self, batch: pa.RecordBatch, so_far: dict | None = None) -> dict[tuple[int, int], dict | None]:
+        pairs = _pairs(len(self.names))
+        live = set(range(len(self.names))) if so_far is None else \
+            {k for i, j in pairs if so_far[(i, j)] is not None for k in (i, j)}
+        coded: list = [None] * len(self.names)
+        for k in live:
+            enc = pc.dictionary_encode(batch.column(self.names[k]))
             codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-            coded.append((codes, enc.dictionary.to_pylist()))
+            coded[k] = (codes, enc.dictionary.to_pylist())
         out: dict[tuple[int, int], dict | None] = {}
-        for i, j in _pairs(len(self.names)):
+        for i, j in pairs:
+            if coded[i] is None or coded[j] is None or (so_far is not None and so_far[(i, j)] is None):
+                out[(i, j)] = None
+                continue
             (a, va), (b, vb) = coded[i], coded[j]
             if len(va) * len(vb) > MAX_CELLS:
                 out[(i, j)] = None
@@ -65,7 +72,7 @@ class Contingency(Joint):
             both = (a >= 0) & (b >= 0)
             counts = np.bincount(a[both] * len(vb) + b[both], minlength=len(va) * len(vb))
             out[(i, j)] = {(va[k // len(vb)], vb[k % len(vb)]): int(counts[k]) for k in np.flatnonzero(counts)}
-        return out
+        return out if so_far is None else self.merge(so_far, out)
 
     def merge(self, x, y):
         out = {}

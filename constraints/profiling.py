@@ -30,7 +30,7 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, multivariate, rowsample, tally
+from constraints import hll, identifiers, multivariate, rowsample, tally
 from constraints.categories import BITMAP_SPAN, CategoryCounts, count_categories, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, PREDICTION, STRING, Column, SkippedColumn
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, ProfileOptions, SplitStats
@@ -75,6 +75,11 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
     domain = rowsample.SampleRequest(tuple(c.name for c in inputs if c.is_numeric),
                                      tuple(c.name for c in inputs if not c.is_numeric), sample_rows) \
         if sample_rows else None
+    if strings:   # identifier candidates among them settled in the pass (constraints.identifiers)
+        lanes[identifiers.LANE] = identifiers.Hashes(tuple((f"h{k}", f"s{k}") for k, c in enumerate(columns)
+                                                          if not c.is_numeric),
+                                                     identifiers.budget(data.rdd.getNumPartitions()))
+    # correlations, associations, the row sample: joint lanes
     lanes.update(multivariate.baseline_lanes(numeric, strings, domain=domain, max_categories=options.max_categories))
     rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass")
     for name, lane in lanes.items():   # no rows: no batch folded any lane
@@ -139,8 +144,14 @@ def _multiplicities(data: DataFrame, candidates: list[Column], tallies: dict,
             if high - low + 1 <= BITMAP_SPAN * t.count and distinct_integers(data, c) == t.count:
                 out[c.name] = CategoryCounts(t.count, _ones(t.splits))
                 continue
+        if (lengths := tallies.get(f"s{index[c.name]}")) is not None \
+                and identifiers.settle(tallies.get(identifiers.LANE), f"h{index[c.name]}"):   # no hash twice
+            splits = tuple(split for split, _ in lengths)
+            out[c.name] = CategoryCounts(sum(s.present for s in splits), _ones(splits))
+            continue
         hashed.append(c)
-    repeated = []
+    repeated = [c for c in hashed if identifiers.repeated(tallies.get(identifiers.LANE), f"h{index[c.name]}")]
+    hashed = [c for c in hashed if c not in repeated]   # a hash twice in a partition: counted by value
     for name, (distinct, most) in (hashed_multiplicity(data, hashed) if hashed else {}).items():
         if most["all"] == 1:
             out[name] = CategoryCounts(distinct, most)

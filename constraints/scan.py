@@ -12,8 +12,9 @@ for the same statistics, and a grouping of (key, value) entries per row twice as
 bench/RESULTS.md.)
 
 Narrow jobs follow only where needed: the exact distinct count of a unique integral column whose
-partitions' value ranges overlap, from Spark's bitmaps (it reads that one column); other unique columns
-from their values' 64-bit hashes (one job, shuffling hashes, not values); and values by themselves
+partitions' value ranges overlap, from Spark's bitmaps (it reads that one column); unique strings are
+settled in the pass from their values' 64-bit hashes (constraints.identifiers), other unique columns, and
+strings whose hashes outgrew the driver's budget, by a job shuffling hashes, not values; and values by themselves
 (the known categories of a column with too many to count in the pass, a unique column whose hashes
 repeat: what reaches the driver is bounded by the baseline). The suite's row-level rules are judged from
 the counts: domains from the categories, ranges kept by a
@@ -38,7 +39,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, multivariate, tally, unseen
+from constraints import hll, identifiers, multivariate, tally, unseen
 from constraints.baseline import Baseline
 from constraints.categories import BITMAP_SPAN, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
@@ -173,7 +174,7 @@ def scan(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None
             m.distinct = distinct_integers(data, c)
             m.most = 1 if m.distinct == m.present else 0   # 0: a value occurs twice, counted by value below
     hashed = [c for c in present if c.name in plan.unique and not measured[c.name].most
-              and c.name not in plan.grouped_categorical]
+              and not measured[c.name].repeat and c.name not in plan.grouped_categorical]
     for name, (distinct, most) in (hashed_multiplicity(data, hashed) if hashed else {}).items():
         if most["all"] == 1:   # no hash twice, so no value twice; else counted by value below (a collision is not a repeat)
             measured[name].distinct, measured[name].most = distinct, 1
@@ -205,6 +206,7 @@ class _Measured:
     most: int = 0                         # and the largest count of one (0: not known yet)
     values: dict[str, int] = field(default_factory=dict)   # grouped: counts of the known categories
     unseen: unseen.Unseen | None = None   # values outside the known categories: totals and the most frequent
+    repeat: bool = False                  # the pass saw a hash twice: counted by value, no hash job
 
 
 def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]) -> tuple[DataFrame, dict[str, tally.Lane]]:
@@ -218,6 +220,7 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]) -> tuple[D
     over many columns made methods HotSpot would not compile (bench/RESULTS.md, table shapes)."""
     lanes: dict[str, tally.Lane] = {}
     exprs: list[SparkColumn] = []
+    hashes: list[tuple[str, str]] = []   # unique strings: settled in the pass (constraints.identifiers)
 
     def lane(name: str, expr: SparkColumn, kind: tally.Lane) -> None:
         exprs.append(expr.alias(name))
@@ -238,12 +241,17 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]) -> tuple[D
             lane(f"n{k}", F.length(x), tally.Lengths())
             if c.name in plan.sketched:
                 lane(f"h{k}", hll.hashed(x), tally.Registers())
+            elif c.name in plan.unique and c.name not in plan.grouped_categorical:
+                exprs.append(hll.hashed(x).alias(f"h{k}"))   # read by the joint lane only
+                hashes.append((f"h{k}", f"n{k}"))
         if c.is_retyped:
             lane(f"t{k}", ~F.col(c.typeok_alias), tally.Flags())
     by_name = {c.name: c for c in plan.columns}
     for i, rule in plan.rules:
         col = by_name[rule.column]
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
+    if hashes:
+        lanes[identifiers.LANE] = identifiers.Hashes(tuple(hashes), identifiers.budget(data.rdd.getNumPartitions()))
     numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
     known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
     lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known, plan.sample))   # joint
@@ -296,6 +304,10 @@ def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]
         elif (t := tallies.get(f"n{k}")) is not None:
             m.present, m.low, m.high = t.present, t.low, t.high
             m.ranks = tallies.get(f"h{k}")
+            ids = tallies.get(identifiers.LANE)
+            if identifiers.LANE in lanes and (distinct := identifiers.settle(ids, f"h{k}")) is not None:
+                m.distinct, m.most = distinct, 1 if distinct else 0   # no hash twice: no value twice
+            m.repeat = identifiers.repeated(ids, f"h{k}")          # a hash twice: counted by value
         m.mistyped = tallies.get(f"t{k}", 0)
         if (others := tallies.get(f"u{k}")) is not None:
             m.unseen = unseen.summary(others)

@@ -259,18 +259,23 @@ class Strings:
     cap: int
 
     def fold(self, lane: pa.Array, holdout: np.ndarray, so_far=None) -> tuple[tuple[LengthTally, dict | None], ...]:
-        """Per split (training, held-out): lengths, and counts per value unless the partition's values of
-        that split already were too many (`so_far`: the partition's tally up to this batch)."""
-        mask = pa.array(holdout)
-        over = [so_far is not None and counts is None for _, counts in so_far] if so_far else [False, False]
-        return tuple((Lengths().fold(pc.utf8_length(part)), None if done else self._counts(part))
-                     for part, done in zip((lane.filter(pc.invert(mask)), lane.filter(mask)), over))
-
-    def _counts(self, part: pa.Array) -> dict[str, int] | None:
-        counted = pc.value_counts(part.drop_null())
-        if len(counted) > self.cap:
-            return None
-        return dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()))
+        """Per split (training, held-out): lengths, and counts per value unless the partition's values
+        already were too many (`so_far`: the partition's tally up to this batch; a batch with more than
+        `cap` distinct values, too: the column is not categorical either way). The lengths and the values'
+        positions in the batch's dictionary are split, not the strings (no copies of them)."""
+        valid = lane.is_valid().to_numpy(zero_copy_only=False)
+        lengths = pc.utf8_length(lane).fill_null(0).to_numpy()
+        splits = (valid & ~holdout, valid & holdout)
+        over = so_far is not None and any(counts is None for _, counts in so_far)
+        counts: tuple[dict | None, dict | None] = (None, None)
+        if not over:
+            encoded = lane.dictionary_encode()
+            if len(encoded.dictionary) <= self.cap:
+                codes = encoded.indices.fill_null(0).to_numpy()
+                names = encoded.dictionary.to_pylist()
+                counts = tuple({names[i]: int(n) for i, n in enumerate(np.bincount(codes[m], minlength=len(names))) if n}
+                               for m in splits)
+        return tuple((_extent(lengths[m]), c) for m, c in zip(splits, counts))
 
     def merge(self, a, b):
         return tuple((Lengths().merge(la, lb), self._merged(ca, cb)) for (la, ca), (lb, cb) in zip(a, b))
@@ -312,9 +317,10 @@ def _opened(sketch, k: int):
 class Joint:
     """A lane over several of the other lanes at once (constraints.correlation): folds whole batches,
     reading the lanes it names; Spark computes no column for it. An `incremental` one is handed its
-    partition's tally so far and returns it updated (constraints.rowsample: it skips rows it would drop)."""
+    partition's tally so far and returns it updated (constraints.rowsample skips rows it would drop;
+    association.Contingency and identifiers.Hashes skip columns already settled)."""
 
-    incremental = False
+    incremental = False   # True: fold(batch, the partition's tally so far or None) returns that tally updated
 
 
 Lane = Union[Numbers, Categories, Registers, Lengths, Flags, Described, Strings, Joint]
