@@ -173,7 +173,7 @@ def exploding_case(rows: int, repeat: int, data: Path, outputs: Path) -> list[di
     return results
 
 
-def partitions_case(partitions: int, rows: int, data: Path, outputs: Path) -> dict:
+def partitions_case(partitions: int, rows: int, data: Path, outputs: Path, more: tuple[str, ...] = ()) -> dict:
     table = data / f"partitions={partitions}x{rows}"
     if not (table / "_SUCCESS").exists():
         frame = make_frame(partitions * rows, seed=9)
@@ -184,9 +184,10 @@ def partitions_case(partitions: int, rows: int, data: Path, outputs: Path) -> di
         (table / "_SUCCESS").touch()
     base = baseline(data, data / "baseline")
     r = run_measured(["validate", "--baseline", str(base), "--input", str(table), "--output",
-                      str(outputs / f"partitions-{partitions}")])
+                      str(outputs / f"partitions-{partitions}"), *more])
     first, last = pace(r["times"])
-    r.update(case=f"{partitions:,} partitions x {rows} rows, one backfill (history checks on)", kind="backfill",
+    r.update(case=f"{partitions:,} partitions x {rows} rows, one backfill (history checks on"
+                  f"{'; ' + ' '.join(more) if more else ''})", kind="backfill",
              rows=partitions * rows, pace=(first, last))
     print(f"backfill {partitions}: {r['wall']:.1f} s, python {r['python_mib']:.0f} MiB, jvm {r['jvm_mib']:.0f} MiB; "
           f"s per partition: first fifth {first:.3f}, last fifth {last:.3f}; load {_load()}", flush=True)
@@ -255,6 +256,8 @@ def main() -> None:
     p.add_argument("--column-rows", type=int, default=10_000)
     p.add_argument("--data-dir", type=Path, default=REPO / "bench" / "_data" / "stress")
     p.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
+    p.add_argument("--validate-args", default="", help="more options for the backfill's dqloop validate, e.g. "
+                   "--no-domain-classifier (a per-partition constant that does not read the history)")
     args = p.parse_args()
     start = time.perf_counter()
     env = environment()
@@ -263,7 +266,8 @@ def main() -> None:
     for rows in args.rows:
         results += exploding_case(rows, args.repeat, args.data_dir, outputs)
     for partitions in args.partitions:
-        results.append(partitions_case(partitions, args.partition_rows, args.data_dir, outputs))
+        results.append(partitions_case(partitions, args.partition_rows, args.data_dir, outputs,
+                                       tuple(args.validate_args.split())))
     for columns in args.columns:
         results += wide_case(columns, args.column_rows, args.data_dir, outputs)
     section = report(results, env, time.perf_counter() - start)
