@@ -13,6 +13,21 @@ import pytest
 from labeling import calibration, label_shift, performance, reference
 
 
+
+def _validate_table(spark, base, parts: dict[str, pd.DataFrame], target: str, tmp_path) -> tuple[int, object]:
+    """The partitions (without their `target` column) as a table under tmp_path, validated against `base` by
+    the job's own entry point; (exit status, the output folder)."""
+    from jobs import validate
+    from jobs.cli import parser
+
+    table, out = tmp_path / "table", tmp_path / "out"
+    for name, frame in parts.items():
+        (table / name).mkdir(parents=True)
+        frame.drop(columns=[target]).to_parquet(table / name / "part-0.parquet", index=False)
+    code = validate.run(spark, parser().parse_args(["validate", "--baseline", str(base), "--input", str(table),
+                                                    "--output", str(out), "--no-history"]))
+    return code, out
+
 def _rows(n: int, prior1: float, seed: int, spread: float | None = None) -> pd.DataFrame:
     """x | y ~ N(+-1, 1) (label shift moves prior1 only); or, with `spread`, x ~ N(0, spread) and y | x as at 50/50
     (covariate shift toward the decision boundary: the model is right less often)."""
@@ -31,7 +46,7 @@ def _rows(n: int, prior1: float, seed: int, spread: float | None = None) -> pd.D
 def test_validate_estimates_quality_and_label_shift(spark, tmp_path):
     from sklearn.isotonic import IsotonicRegression
 
-    from jobs import baseline, validate
+    from jobs import baseline
     from jobs.cli import parser
 
     train, ref = _rows(3000, 0.5, 1), _rows(20000, 0.5, 2)
@@ -43,13 +58,7 @@ def test_validate_estimates_quality_and_label_shift(spark, tmp_path):
         "--predictions", "score,predicted_label", "--target", "label", "--reference", str(tmp_path / "ref.parquet")])) == 0
     parts = {"chunk=01": _rows(4000, 0.5, 3), "chunk=02": _rows(4000, 0.5, 4, spread=0.4),
              "chunk=03": _rows(4000, 0.7, 5)}
-    table = tmp_path / "table"
-    for name, frame in parts.items():
-        (table / name).mkdir(parents=True)
-        frame.drop(columns=["label"]).to_parquet(table / name / "part-0.parquet", index=False)
-    out = tmp_path / "out"
-    code = validate.run(spark, parser().parse_args(["validate", "--baseline", str(base), "--input", str(table),
-                                                    "--output", str(out), "--no-history"]))
+    code, out = _validate_table(spark, base, parts, "label", tmp_path)
     assert code == 1
     iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(ref["score"], ref["label"])
     conf = pd.crosstab(ref["label"], ref["predicted_label"]).to_numpy().astype(float)
@@ -180,7 +189,7 @@ def _regression_rows(n: int, seed: int, shift: float = 0.0, mix=(0.5, 0.3, 0.2))
 def test_validate_estimates_regression_error(spark, tmp_path):
     import lightgbm as lgb
 
-    from jobs import baseline, validate
+    from jobs import baseline
     from jobs.cli import parser
 
     _regression_rows(3000, 1).drop(columns=["price"]).to_parquet(tmp_path / "train.parquet", index=False)
@@ -195,13 +204,7 @@ def test_validate_estimates_regression_error(spark, tmp_path):
     assert ref_doc["categorical_features"] == {"region": ["n", "s", "w"]}
     parts = {"chunk=01": _regression_rows(4000, 3), "chunk=02": _regression_rows(4000, 4, shift=2.0),
              "chunk=03": _regression_rows(4000, 7, mix=(0.1, 0.2, 0.7))}   # in range, more of the noisy region
-    table = tmp_path / "table"
-    for name, frame in parts.items():
-        (table / name).mkdir(parents=True)
-        frame.drop(columns=["price"]).to_parquet(table / name / "part-0.parquet", index=False)
-    out = tmp_path / "out"
-    validate.run(spark, parser().parse_args(["validate", "--baseline", str(base), "--input", str(table),
-                                             "--output", str(out), "--no-history"]))
+    _, out = _validate_table(spark, base, parts, "price", tmp_path)
     booster_a = lgb.Booster(model_str=ref_doc["loss_model"]["absolute_error"])
     codes = {"n": 0.0, "s": 1.0, "w": 2.0}
     for name, frame in parts.items():
@@ -278,13 +281,7 @@ def test_validate_estimates_multiclass_quality_in_the_same_pass(spark, tmp_path)
         "p_cat,p_dog,p_eel,predicted", "--prediction-column", "predicted", "--probability-columns",
         "p_cat,p_dog,p_eel", "--target", "animal", "--reference", str(tmp_path / "ref.parquet")])) == 0
     parts = {"chunk=01": rows(4000, 3), "chunk=02": rows(4000, 4, shift=(-0.8, -0.8))}
-    table = tmp_path / "table"
-    for name, frame in parts.items():
-        (table / name).mkdir(parents=True)
-        frame.drop(columns=["animal"]).to_parquet(table / name / "part-0.parquet", index=False)
-    out = tmp_path / "out"
-    validate.run(spark, parser().parse_args(["validate", "--baseline", str(base), "--input", str(table),
-                                             "--output", str(out), "--no-history"]))
+    _, out = _validate_table(spark, base, parts, "animal", tmp_path)
     ref = estimated.load_reference(str(base))
     assert {"macro_f1", "macro_auc"} <= set(ref.metrics)
     for name, frame in parts.items():
@@ -311,7 +308,7 @@ def test_validate_estimates_multiclass_quality_in_the_same_pass(spark, tmp_path)
     assert (acc["chunk=02"] - acc["chunk=01"]) * (est["chunk=02"] - est["chunk=01"]) > 0
 
     base_doc = validate.read_baseline(str(base))
-    df = spark.read.parquet(str(table / "chunk=01"))
+    df = spark.read.parquet(str(tmp_path / "table" / "chunk=01"))
     with counting_jobs(spark, "plain") as plain:
         validate_partition(spark, df, base_doc, "p")
     with counting_jobs(spark, "lanes") as with_lanes:
