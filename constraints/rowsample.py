@@ -71,11 +71,6 @@ class SampleTally:
     bound: float = 2.0                     # a row whose key is not below it cannot enter (k-th key at the last cut)
     pending: list = field(default_factory=list, repr=False)   # gathered batches not yet cut: (keys, numbers, codes)
 
-    @property
-    def rows(self) -> np.ndarray:
-        """The numeric rows (len x numeric lanes)."""
-        return self.numbers
-
 
 def _empty(p: int, q: int) -> SampleTally:
     return SampleTally(np.empty(0), np.empty((0, p)), np.empty((0, q), np.int32), [[] for _ in range(q)])
@@ -145,14 +140,7 @@ class RowSample(Joint):
         values = [list(v) for v in a.values]
         codes_b = b.codes.copy()
         for j, (dictionary, theirs) in enumerate(zip(values, b.values)):
-            remap = np.empty(len(theirs) + 2, np.int32)   # index: code + 1 (-1 other, 0 null, 1.. values)
-            remap[0], remap[1] = -1, 0
-            position = {v: i for i, v in enumerate(dictionary)}
-            for i, v in enumerate(theirs):
-                if v not in position and len(dictionary) < self.cap:
-                    position[v] = len(dictionary)
-                    dictionary.append(v)
-                remap[i + 2] = position[v] + 1 if v in position else -1
+            remap = np.concatenate([[-1, 0], _extend(dictionary, theirs, self.cap)])   # at code + 1 (-1 other, 0 null)
             codes_b[:, j] = remap[b.codes[:, j] + 1]
         out = SampleTally(np.concatenate([a.keys, b.keys]), np.concatenate([a.numbers, b.numbers]),
                           np.concatenate([a.codes, codes_b]), values, a.seen + b.seen)
@@ -165,17 +153,22 @@ class RowSample(Joint):
 def _encode(arr: pa.Array, dictionary: list[str], cap: int) -> np.ndarray:
     """Codes of `arr`'s values in `dictionary`, which grows (in place) up to `cap` values."""
     enc = arr.cast(pa.string()).dictionary_encode()
-    seen = enc.dictionary.to_pylist()
+    remap = np.concatenate([[0], _extend(dictionary, enc.dictionary.to_pylist(), cap)])   # at arrow's index + 1
+    index = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return remap[index + 1]
+
+
+def _extend(dictionary: list[str], values: list[str], cap: int) -> np.ndarray:
+    """The codes of `values` (position in `dictionary` + 1, or -1 past the cap); `dictionary` grows in place
+    with the values it lacks while it holds fewer than `cap`."""
     position = {v: i for i, v in enumerate(dictionary)}
-    remap = np.empty(len(seen) + 1, np.int32)   # index: arrow's index + 1 (0: null)
-    remap[0] = 0
-    for i, v in enumerate(seen):
+    out = np.empty(len(values), np.int32)
+    for i, v in enumerate(values):
         if v not in position and len(dictionary) < cap:
             position[v] = len(dictionary)
             dictionary.append(v)
-        remap[i + 1] = position[v] + 1 if v in position else -1
-    index = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-    return remap[index + 1]
+        out[i] = position[v] + 1 if v in position else -1
+    return out
 
 
 def _other(values: list[str]) -> str:

@@ -63,9 +63,9 @@ def test_row_sample_keeps_k_rows_uniformly():
     t = lane.fold(pa.RecordBatch.from_pydict({"a": np.arange(1000.0)}))
     for lo in range(1000, 10_000, 1000):
         t = lane.merge(t, lane.fold(pa.RecordBatch.from_pydict({"a": np.arange(lo, lo + 1000.0)})))
-    assert t.rows.shape == (100, 1)
-    assert len(np.unique(t.rows)) == 100
-    assert 2000 < t.rows.mean() < 8000   # uniform over 0..9999: mean 5000, sd of the mean about 290
+    assert t.numbers.shape == (100, 1)
+    assert len(np.unique(t.numbers)) == 100
+    assert 2000 < t.numbers.mean() < 8000   # uniform over 0..9999: mean 5000, sd of the mean about 290
 
 
 def test_fisher_test_matches_its_formula_and_the_check_names_the_pair():
