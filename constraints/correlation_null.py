@@ -23,12 +23,13 @@ one Gram matrix each (bench/RESULTS.md, "Pearson's null at every size").
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SIZES", "REPLICATES", "NullVariance", "bootstrap_variance", "fourth_moment_variance"]
+__all__ = ["SIZES", "REPLICATES", "NullVariance", "bootstrap_variance"]
 
 SIZES = (30, 100, 300, 1000, 3000, 8192)   # rows per resample; validate interpolates in log(rows)
 REPLICATES = 200                          # per size: the variance's relative sd about sqrt(2 / 200) = 10%
@@ -92,7 +93,8 @@ def bootstrap_variance(rows: np.ndarray, sizes: tuple[int, ...] = SIZES, replica
         n = np.empty((replicates, p, p))
         for b in range(replicates):
             z[b], n[b] = _atanh_r(x[rng.integers(0, len(x), m)])
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN pairs (a constant column): NaN, masked below
             finite = np.isfinite(z).sum(axis=0)
             var = np.nanvar(np.where(np.isfinite(z), z, np.nan), axis=0, ddof=1) if replicates > 1 else \
                 np.zeros((p, p))
@@ -103,30 +105,3 @@ def bootstrap_variance(rows: np.ndarray, sizes: tuple[int, ...] = SIZES, replica
     for k in range(len(sizes)):
         np.fill_diagonal(out[k], 1.0)
     return NullVariance(tuple(int(s) for s in sizes), out, replicates)
-
-
-def fourth_moment_variance(rows: np.ndarray) -> np.ndarray:
-    """constraints.correlation.fisher_variance (the delta-method n Var(atanh r) from fourth moments, floored
-    at 1) with every pair at once when no value is missing: a few matrix products of the standardized
-    rows (0.65 -> a few ms at 32 columns and 4,096 rows); rows with a missing value go pair by pair."""
-    from constraints.correlation import fisher_variance
-
-    x = np.asarray(rows, dtype=np.float64)
-    n, p = x.shape
-    if not np.isfinite(x).all() or n < 10:
-        return fisher_variance(x)
-    sd = x.std(axis=0)
-    ok = sd > 0
-    a = np.where(ok, (x - x.mean(axis=0)) / np.where(ok, sd, 1.0), 0.0)
-    a2 = a * a
-    rho = a.T @ a / n
-    m22 = a2.T @ a2 / n
-    m31 = (a2 * a).T @ a / n                      # m31[i, j] = mean(a_i^3 a_j)
-    m4 = (a2 * a2).mean(axis=0)
-    tau2 = rho * rho / 4 * (m4[:, None] + m4[None, :] + 2 * m22) - rho * (m31 + m31.T) + m22
-    gap = 1 - rho * rho
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where((gap > 1e-9) & (tau2 > 0), tau2 / (gap * gap), 1.0)
-    out = np.where(ok[:, None] & ok[None, :], np.maximum(v, 1.0), 1.0)
-    np.fill_diagonal(out, 1.0)
-    return out

@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, SAMPLE_ROWS, Comoments, pearson,
-                                     spearman_of_sample)
+from constraints.correlation import (BASELINE_SAMPLE_ROWS, MAX_COLUMNS, SAMPLE_ROWS, Comoments, fisher_variance,
+                                     pearson, spearman_of_sample)
 from constraints import association, reconstruction, rowsample
-from constraints.correlation_null import NullVariance, bootstrap_variance, fourth_moment_variance
+from constraints.correlation_null import NullVariance, bootstrap_variance
 from constraints.rowsample import RowSample, SampleRequest
 from constraints.columns import INTEGRAL
 from constraints.distance import Sketch
@@ -156,7 +156,7 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
         rows = sample.numbers[:BASELINE_SAMPLE_ROWS, keep] if sample is not None else None
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
         rho, rho_rows = spearman_of_sample(rows, sketches) if rows is not None else (None, None)
-        variance = fourth_moment_variance(rows) if rows is not None else None
+        variance = fisher_variance(rows) if rows is not None else None
         null = bootstrap_variance(rows, floor=variance) if rows is not None else None
         doc["correlations"] = {**Correlations(names, pearson(co)[at], co.n[at], rho, rho_rows, variance,
                                               null).to_dict(),
@@ -218,7 +218,7 @@ def measured(lanes: dict, tallies: dict, levels: dict[str, Any], sample: bool = 
         rows = tallies[SAMPLE].numbers[:SAMPLE_ROWS, :len(columns)]   # a uniform subsample: the smallest keys
         rho, rho_rows = spearman_of_sample(rows, [_sketch(levels.get(n)) for n in columns])
         out["correlations"] = Correlations(columns, pearson(values), values.n, rho, rho_rows,
-                                           fourth_moment_variance(rows))
+                                           fisher_variance(rows))
     if ERRORS in tallies:
         out["reconstruction"] = tallies[ERRORS]
     if PAIRS in tallies:

@@ -99,16 +99,16 @@ def test_pearson_false_alarms_on_lognormal_partitions_stay_within_the_family_alp
     assert single > bound, (single, bound)
 
 
-def test_fourth_moment_variance_equals_the_pairwise_one():
-    from constraints.correlation_null import fourth_moment_variance
+def test_fisher_variance_of_all_pairs_at_once_equals_the_pairwise_one():
+    from constraints.correlation import _fisher_variance_pairwise
 
     rng = np.random.default_rng(4)
     x = np.exp(rng.multivariate_normal(np.zeros(4), np.eye(4) + 0.3, size=3000))
     x[:, 3] = 2.0                                                    # a constant column: 1
-    assert np.allclose(fourth_moment_variance(x), fisher_variance(x), rtol=1e-10)
-    assert fourth_moment_variance(x)[0, 1] > 1.5 and fourth_moment_variance(x)[0, 3] == 1.0
+    assert np.allclose(fisher_variance(x), _fisher_variance_pairwise(x), rtol=1e-10)
+    assert fisher_variance(x)[0, 1] > 1.5 and fisher_variance(x)[0, 3] == 1.0
     x[rng.random(x.shape) < 0.05] = np.nan                           # pairwise-complete rows
-    assert np.allclose(fourth_moment_variance(x), fisher_variance(x), rtol=1e-10)
+    assert np.allclose(fisher_variance(x), _fisher_variance_pairwise(x), rtol=1e-10)
 
 
 def test_a_baseline_document_without_null_variance_still_validates_with_its_single_variance():
