@@ -59,6 +59,11 @@ class Hashes(Joint):
     budget: int
     incremental = True   # handed the tally so far: columns dropped earlier in the partition are not hashed again
 
+    @property
+    def hash_lanes(self) -> frozenset[str]:
+        """The hash lanes this lane settles (the columns whose uniqueness it decides)."""
+        return frozenset(h for h, _ in self.lanes)
+
     def fold(self, batch: pa.RecordBatch, so_far: dict | None = None) -> dict:
         out = {}
         for hashes, values in self.lanes:

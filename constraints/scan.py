@@ -304,10 +304,11 @@ def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]
         elif (t := tallies.get(f"n{k}")) is not None:
             m.present, m.low, m.high = t.present, t.low, t.high
             m.ranks = tallies.get(f"h{k}")
-            ids = tallies.get(identifiers.LANE)
-            if identifiers.LANE in lanes and (distinct := identifiers.settle(ids, f"h{k}")) is not None:
-                m.distinct, m.most = distinct, 1 if distinct else 0   # no hash twice: no value twice
-            m.repeat = identifiers.repeated(ids, f"h{k}")          # a hash twice: counted by value
+            if identifiers.LANE in lanes and f"h{k}" in lanes[identifiers.LANE].hash_lanes:   # a unique string
+                ids = tallies.get(identifiers.LANE)
+                if (distinct := identifiers.settle(ids, f"h{k}")) is not None:
+                    m.distinct, m.most = distinct, 1 if distinct else 0   # no hash twice: no value twice
+                m.repeat = identifiers.repeated(ids, f"h{k}")             # a hash twice: counted by value
         m.mistyped = tallies.get(f"t{k}", 0)
         if (others := tallies.get(f"u{k}")) is not None:
             m.unseen = unseen.summary(others)
