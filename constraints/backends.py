@@ -46,9 +46,12 @@ class InPass:
     Constraint.assess). Instead of a lane of its own, its offending rows may follow from counts the pass
     makes anyway: `categories(c)`, values to count among the column's known categories, or `grid_points(c)`,
     points the column's numeric grid must hold; `from_counts(c, column profile)` then gives the offending
-    rows from those counts (None: they do not tell)."""
+    rows from those counts (None: they do not tell). `arrow_offending(c, x)`: the same condition on an Arrow
+    array of the column's values (pyarrow.compute), for workers that read the files themselves
+    (constraints.direct); None: such a rule's column is read through Spark."""
 
     offending: Callable[[Any, Any], Any] | None = None
+    arrow_offending: Callable[[Any, Any], Any] | None = None
     categories: Callable[[Any], tuple[str, ...]] | None = None
     grid_points: Callable[[Any], tuple[float, ...]] | None = None
     from_counts: Callable[[Any, Any], int | None] | None = None

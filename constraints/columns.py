@@ -179,5 +179,23 @@ def projection(df: DataFrame, columns: Iterable[Column], *, holdout_fraction: fl
                 as_double = source.cast("double")     # NaN and +-Inf are missing, as everywhere else
                 source = F.when(~(F.isnan(as_double) | (F.abs(as_double) == float("inf"))), source)
             exprs.append(source.cast("string").alias(c.alias))
-    exprs.append((F.rand(seed) < F.lit(holdout_fraction)).alias(HOLDOUT))
+    exprs.append(_split(df, holdout_fraction, seed).alias(HOLDOUT))
     return df.select(*exprs, *extra)   # extra: the caller's named columns of `df` (constraints.scan's extra lanes)
+
+
+def _split(df: DataFrame, fraction: float, seed: int) -> Any:
+    """The held-out split: for files whose rows Spark can number (Parquet), xxhash64 of the seed, each
+    row's file name and its position in the file, so the split stays the same however Spark partitions the
+    files, and workers reading the files themselves compute it too (constraints.direct.holdout); else Spark's
+    rand(seed)."""
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    if fraction <= 0.0:
+        return F.lit(False)
+    try:
+        df.select(F.col("_metadata.row_index"), F.col("_metadata.file_name"))   # resolved, not run
+    except AnalysisException:
+        return F.rand(seed) < F.lit(fraction)
+    h = F.xxhash64(F.lit(seed).cast("long"), F.col("_metadata.file_name"), F.col("_metadata.row_index"))
+    return h.bitwiseAND(F.lit(2 ** 24 - 1)) < F.lit(fraction * 2 ** 24)

@@ -7,7 +7,7 @@ generation for all of that aggregation's functions, and two of them more than do
 bits of a 64-bit hash pick the register, the leading zeros of the rest plus one are the rank, and a
 register keeps its largest rank.
 
-  hashed     the Spark expression of a value's 64-bit hash (xxhash64 of its string form)
+  hashed     the Spark expression of a value's 64-bit hash (xxhash64 of a string or a long)
   ranks      the registers of an array of hashes: the largest rank per register (0: none)
   estimate   the distinct count from the registers: HyperLogLog's estimate with linear counting for small
              counts (Flajolet et al. 2007; Heule et al. 2013 for the 64-bit hash, which needs no large-range
@@ -28,7 +28,8 @@ WIDTH = 64 - PRECISION              # bits of the hash below the register's
 
 
 def hashed(x: SparkColumn) -> SparkColumn:
-    return F.xxhash64(x.cast("string"))
+    """xxhash64 of a string or long value (constraints.direct computes the same in Python); null for null."""
+    return F.when(x.isNotNull(), F.xxhash64(x))
 
 
 def ranks(hashes: np.ndarray) -> np.ndarray:

@@ -58,6 +58,16 @@ def _functions():
     return F
 
 
+def _pc():
+    import pyarrow.compute as pc   # the pass's workers reading files themselves (constraints.direct)
+    return pc
+
+
+def _pa():
+    import pyarrow as pa
+    return pa
+
+
 def _pandera():
     import pandera.pandas as pa   # constraints.pandera_schema has made pandera importable beside pyspark
     return pa
@@ -168,7 +178,7 @@ class IsNonNegative(Constraint):
         return f"'{self.column}' is never negative"
 
 
-PASS.register(IsNonNegative, InPass(offending=lambda c, x: x < 0))
+PASS.register(IsNonNegative, InPass(offending=lambda c, x: x < 0, arrow_offending=lambda c, x: _pc().less(x, 0)))
 DEEQU.register(IsNonNegative, lambda c, check, a: check.isNonNegative(a))
 PANDERA.register(IsNonNegative, lambda c, info: PanderaPart(checks=(_pandera().Check.greater_than_or_equal_to(0),)))
 SAGEMAKER.register(IsNonNegative, lambda c: {"num_constraints": {"is_non_negative": True}})
@@ -214,6 +224,7 @@ def _range_from_grid(c: IsInRange, p: Any) -> int | None:
 
 PASS.register(IsInRange, InPass(
     offending=lambda c, x: (x < c.lower) | (x > c.upper),
+    arrow_offending=lambda c, x: _pc().or_(_pc().less(x, c.lower), _pc().greater(x, c.upper)),
     grid_points=lambda c: (c.lower, math.nextafter(c.upper, math.inf)) if c.at_least < 1.0 else (),
     from_counts=_range_from_grid))
 DEEQU.register(IsInRange, lambda c, check, a: check.satisfies(
@@ -302,6 +313,8 @@ def _domain_in_pandera(c: IsInDomain, info: Any) -> PanderaPart:
 
 
 PASS.register(IsInDomain, InPass(offending=lambda c, x: ~x.isin(list(c.values)), categories=lambda c: c.values,
+                                 arrow_offending=lambda c, x: _pc().invert(_pc().is_in(x, value_set=_pa().array(
+                                     list(c.values), x.type))),
                                  from_counts=_domain_from_categories))
 DEEQU.register(IsInDomain, lambda c, check, a: check.isContainedIn(a, list(c.values), _share_kept(c.at_least)))
 PANDERA.register(IsInDomain, _domain_in_pandera)
@@ -335,7 +348,9 @@ class HasLengthBetween(Constraint):
 
 
 PASS.register(HasLengthBetween, InPass(
-    offending=lambda c, x: (_functions().length(x) < c.min_length) | (_functions().length(x) > c.max_length)))
+    offending=lambda c, x: (_functions().length(x) < c.min_length) | (_functions().length(x) > c.max_length),
+    arrow_offending=lambda c, x: _pc().or_(_pc().less(_pc().utf8_length(x), c.min_length),
+                                           _pc().greater(_pc().utf8_length(x), c.max_length))))
 DEEQU.register(HasLengthBetween, lambda c, check, a: check.satisfies(
     f"`{a}` IS NULL OR length(`{a}`) BETWEEN {c.min_length} AND {c.max_length}", f"length {a}",
     _share_kept(c.at_least)))

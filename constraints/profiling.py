@@ -30,11 +30,11 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, identifiers, multivariate, rowsample, tally
+from constraints import direct, hll, identifiers, multivariate, rowsample, tally
 from constraints.categories import BITMAP_SPAN, CategoryCounts, count_categories, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, PREDICTION, STRING, Column, SkippedColumn
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, ProfileOptions, SplitStats
-from constraints.scan import run_pass
+from constraints.scan import Files, numeric_value, plain_column, reading, run_pass
 
 log = logging.getLogger("dqloop.profiling")
 
@@ -49,39 +49,46 @@ def rank_error(k: int) -> float:
 
 
 def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[SkippedColumn, ...] = (),
-                 options: ProfileOptions = ProfileOptions(), sample_rows: int = 0) -> Profile:
+                 options: ProfileOptions = ProfileOptions(), sample_rows: int = 0, source: Files | None = None,
+                 split: direct.Holdout | None = None) -> Profile:
     """Profile `data`, a columns.projection with its held-out split, as the module docstring says.
     `sample_rows`: the pass's row sample also keeps that many rows of the input features for the domain
-    classifier (`Profile.sample`, constraints.rowsample)."""
+    classifier (`Profile.sample`, constraints.rowsample). `source`: `data`'s Parquet files, when the workers
+    may read them themselves (constraints.scan.parquet_source), with `split` the projection's held-out split."""
     lanes: dict[str, tally.Lane] = {tally.SPLIT: tally.Flags()}   # held-out rows; the flag also splits the others
     exprs = [F.col(HOLDOUT).alias(tally.SPLIT)]
+    recipes: dict[str, direct.Recipe | None] = {tally.SPLIT: split}
     for k, c in enumerate(columns):
         x = F.col(c.alias)
+        plain = plain_column(c)
         if c.is_numeric:
-            value = x.cast("long" if c.inferred_type == INTEGRAL else "double")
-            if c.inferred_type == FRACTIONAL:   # the projection made non-finite values null and flagged them
-                value = F.when(F.col(c.nonfinite_alias), F.lit(float("nan"))).otherwise(value)
-            exprs.append(value.alias(f"v{k}"))
+            exprs.append(numeric_value(c).alias(f"v{k}"))
             lanes[f"v{k}"] = tally.Described(options.kll.sketch_size)
+            recipes[f"v{k}"] = plain and direct.Number(c.name, c.inferred_type == INTEGRAL) or None
         else:
             exprs.append(x.alias(f"s{k}"))
             lanes[f"s{k}"] = tally.Strings(options.max_categories)
+            recipes[f"s{k}"] = plain and direct.Text(c.name) or None
         if c.inferred_type != FRACTIONAL:
             exprs.append(hll.hashed(x).alias(f"h{k}"))
             lanes[f"h{k}"] = tally.Registers()
+            recipes[f"h{k}"] = plain and direct.Hash(c.name) or None
     numeric = [(c.name, f"v{k}") for k, c in enumerate(columns) if c.is_numeric]
     strings = [(c.name, f"s{k}") for k, c in enumerate(columns) if not c.is_numeric]
     inputs = [c for c in columns if c.role != PREDICTION]
     domain = rowsample.SampleRequest(tuple(c.name for c in inputs if c.is_numeric),
                                      tuple(c.name for c in inputs if not c.is_numeric), sample_rows) \
         if sample_rows else None
+    tasks = reading(data, source) if split is not None and all(recipes.values()) else None
     if strings:   # identifier candidates among them settled in the pass (constraints.identifiers)
         lanes[identifiers.LANE] = identifiers.Hashes(tuple((f"h{k}", f"s{k}") for k, c in enumerate(columns)
                                                           if not c.is_numeric),
-                                                     identifiers.budget(data.rdd.getNumPartitions()))
+                                                     identifiers.budget(len(tasks) if tasks
+                                                                        else data.rdd.getNumPartitions()))
     # correlations, associations, the row sample: joint lanes
     lanes.update(multivariate.baseline_lanes(numeric, strings, domain=domain, max_categories=options.max_categories))
-    rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass")
+    rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass",
+                             (tasks, recipes) if tasks else None)
     for name, lane in lanes.items():   # no rows: no batch folded any lane
         if name not in tallies and isinstance(lane, tally.Described):
             tallies[name] = tally.DescribedTally()

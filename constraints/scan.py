@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote, urlparse
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from pyspark.errors import PythonException
@@ -39,11 +40,11 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from constraints import hll, identifiers, multivariate, tally, unseen
+from constraints import direct, hll, identifiers, multivariate, tally, unseen
 from constraints.baseline import Baseline
 from constraints.categories import BITMAP_SPAN, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
-from constraints.errors import SetupError
+from constraints.errors import SetupError, UnreadableInput
 from constraints.grid import GridCounts, grid_points
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, SplitStats
 from constraints.backends import PASS
@@ -159,12 +160,14 @@ class ScanResult:
 
 
 
-def scan(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None) -> ScanResult:
+def scan(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None,
+         source: Files | None = None) -> ScanResult:
     """Measure `data` (a columns.projection) as `plan` says: one pass, plus a by-value grouping only for
     the columns that need their values themselves (module docstring). `extra`: lanes a caller adds to the
     pass, {column of `data`: a lane with fold, merge, close}; their tallies come back in `ScanResult.extra`
-    (label-free quality estimation, labeling.lanes)."""
-    measured, rows, rule_counts, extra_tallies, joint = _measure(data, plan, extra or {})
+    (label-free quality estimation, labeling.lanes). `source`: `data`'s Parquet files, when the workers may
+    read them themselves (parquet_source, constraints.direct)."""
+    measured, rows, rule_counts, extra_tallies, joint = _measure(data, plan, extra or {}, source)
     present = [c for c in plan.columns if measured[c.name].present]
     for c in present:
         m = measured[c.name]
@@ -209,7 +212,8 @@ class _Measured:
     repeat: bool = False                  # the pass saw a hash twice: counted by value, no hash job
 
 
-def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]) -> tuple[DataFrame, dict[str, tally.Lane]]:
+def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], partitions: Callable[[], int]
+           ) -> tuple[DataFrame, dict[str, tally.Lane], dict[str, direct.Recipe] | None]:
     """The columns Spark computes for the pass's Python workers, and what each worker tallies of them
     (constraints.tally): per numeric column its values (`v`, NaN for non-finite ones), per known
     categorical its values (`k`, looked up among the known categories by the worker, the others sketched:
@@ -217,73 +221,185 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]) -> tuple[D
     null), per other string
     its length (`n`) and, sketched, its hash (`h`); flags for values not of the type (`t`) and for each
     counted rule's offending rows (`r`). Lookups stay out of Spark's generated code: a CASE per category
-    over many columns made methods HotSpot would not compile (bench/RESULTS.md, table shapes)."""
+    over many columns made methods HotSpot would not compile (bench/RESULTS.md, table shapes). Each lane's
+    recipe for workers reading the files themselves (constraints.direct), None where some lane has none."""
     lanes: dict[str, tally.Lane] = {}
     exprs: list[SparkColumn] = []
+    recipes: dict[str, direct.Recipe | None] = {}
     hashes: list[tuple[str, str]] = []   # unique strings: settled in the pass (constraints.identifiers)
 
-    def lane(name: str, expr: SparkColumn, kind: tally.Lane) -> None:
+    def lane(name: str, expr: SparkColumn, kind: tally.Lane | None, recipe: direct.Recipe | None) -> None:
         exprs.append(expr.alias(name))
-        lanes[name] = kind
+        recipes[name] = recipe or None
+        if kind is not None:
+            lanes[name] = kind
 
     for k, c in enumerate(plan.columns):
         x = F.col(c.alias)
+        plain = plain_column(c)   # read as it is from the files
         if c.name in plan.grouped_known:   # values outside the categories: constraints.unseen
-            lane(f"u{k}", F.when(~x.isin(list(plan.grouped_known[c.name])), x), unseen.Values())
+            lane(f"u{k}", F.when(~x.isin(list(plan.grouped_known[c.name])), x), unseen.Values(),
+                 plain and direct.Outside(c.name, plan.grouped_known[c.name]))
         if c.name in plan.known:
-            lane(f"k{k}", x, tally.Categories(plan.known[c.name]))
+            lane(f"k{k}", x, tally.Categories(plan.known[c.name]), plain and direct.Text(c.name))
         elif c.is_numeric:
-            value = x.cast("long" if c.inferred_type == INTEGRAL else "double")
-            if c.inferred_type == FRACTIONAL:   # the projection made non-finite values null and flagged them
-                value = F.when(F.col(c.nonfinite_alias), F.lit(float("nan"))).otherwise(value)
-            lane(f"v{k}", value, tally.Numbers(plan.centers[c.name], plan.grids.get(c.name), c.name in plan.unique))
+            lane(f"v{k}", numeric_value(c), tally.Numbers(plan.centers[c.name], plan.grids.get(c.name), c.name in plan.unique),
+                 plain and direct.Number(c.name, c.inferred_type == INTEGRAL))
         else:
-            lane(f"n{k}", F.length(x), tally.Lengths())
+            lane(f"n{k}", F.length(x), tally.Lengths(), plain and direct.Length(c.name))
             if c.name in plan.sketched:
-                lane(f"h{k}", hll.hashed(x), tally.Registers())
+                lane(f"h{k}", hll.hashed(x), tally.Registers(), plain and direct.Hash(c.name))
             elif c.name in plan.unique and c.name not in plan.grouped_categorical:
-                exprs.append(hll.hashed(x).alias(f"h{k}"))   # read by the joint lane only
+                lane(f"h{k}", hll.hashed(x), None, plain and direct.Hash(c.name))   # read by the joint lane only
                 hashes.append((f"h{k}", f"n{k}"))
         if c.is_retyped:
-            lane(f"t{k}", ~F.col(c.typeok_alias), tally.Flags())
+            lane(f"t{k}", ~F.col(c.typeok_alias), tally.Flags(), None)
     by_name = {c.name: c for c in plan.columns}
     for i, rule in plan.rules:
         col = by_name[rule.column]
-        lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags())
+        arrow = plain_column(col) and PASS.lookup(rule).arrow_offending is not None
+        lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags(),
+             arrow and direct.Offending(col.name, rule, col.is_numeric, col.inferred_type == INTEGRAL) or None)
     if hashes:
-        lanes[identifiers.LANE] = identifiers.Hashes(tuple(hashes), identifiers.budget(data.rdd.getNumPartitions()))
+        lanes[identifiers.LANE] = identifiers.Hashes(tuple(hashes), identifiers.budget(partitions()))
     numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
     known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
     lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known, plan.sample))   # joint
     for name, kind in extra.items():
-        lane(name, F.col(name), kind)
-    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes
+        lane(name, F.col(name), kind, None)
+    readable = bool(recipes) and all(recipes.values())
+    return (data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes,
+            recipes if readable else None)
 
 
-def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str) -> tuple[int, dict]:
-    """One pass (validate's or the baseline's): Python workers tally the lanes per partition
-    (constraints.tally), one row per partition reaches the driver; the rows and the merged tallies. An
-    executor Python without dqloop's dependencies is a SetupError naming the fix."""
+def plain_column(c: Column) -> bool:
+    """A column the workers can read from its files as the projection has it: numeric, or a string."""
+    return not c.is_retyped and (c.spark_type == "string" if c.inferred_type == STRING
+                                 else c.spark_type in _NUMERIC_TYPES and (c.source_type or c.inferred_type) != STRING)
+
+
+_NUMERIC_TYPES = ("tinyint", "smallint", "int", "bigint", "float", "double")
+
+
+def numeric_value(c: Column) -> SparkColumn:
+    """A numeric column's lane: a long, or a double with NaN for its non-finite values (the projection
+    made them null and flagged them)."""
+    value = F.col(c.alias).cast("long" if c.inferred_type == INTEGRAL else "double")
+    if c.inferred_type == FRACTIONAL:
+        value = F.when(F.col(c.nonfinite_alias), F.lit(float("nan"))).otherwise(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Files:
+    """Plain Parquet files that the pass's workers may read themselves (constraints.direct)."""
+
+    paths: tuple[str, ...]
+
+
+def parquet_source(df: DataFrame) -> Files | None:
+    """`df`'s files when it is plain Parquet files as Spark reads them -- a file relation with no filter,
+    no partition column, no computed column, on the local filesystem -- and the session allows the workers
+    to read them (spark.dqloop.pass.readParquet, spark-conf/); else None (Spark's path)."""
+    spark = df.sparkSession
+    if spark.conf.get("spark.dqloop.pass.readParquet", "true").lower() != "true":
+        return None
     try:
-        partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
+        node = df._jdf.queryExecution().optimizedPlan()
+        while node.getClass().getSimpleName() == "Project":
+            outputs = node.projectList()
+            if any(outputs.apply(i).getClass().getSimpleName() != "AttributeReference" for i in range(outputs.size())):
+                return None
+            node = node.child()
+        if node.getClass().getSimpleName() != "LogicalRelation":
+            return None
+        relation = node.relation()
+        if relation.getClass().getSimpleName() != "HadoopFsRelation" \
+                or relation.fileFormat().getClass().getSimpleName() != "ParquetFileFormat" \
+                or relation.location().getClass().getSimpleName() != "InMemoryFileIndex" \
+                or relation.partitionSchema().size() or relation.bucketSpec().isDefined():
+            return None
+        files = list(relation.location().inputFiles())
+    except Exception:   # noqa: BLE001 -- a plan this cannot read (another Spark version): Spark's path
+        log.debug("the pass reads through Spark: the plan is not plain Parquet files", exc_info=True)
+        return None
+    paths = [unquote(urlparse(f).path) for f in files if urlparse(f).scheme == "file"]
+    return Files(tuple(paths)) if files and len(paths) == len(files) else None
+
+
+def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str,
+             read: tuple[list[tuple[direct.Split, ...]], dict[str, direct.Recipe]] | None = None) -> tuple[int, dict]:
+    """One pass (validate's or the baseline's): Python workers tally the lanes per partition
+    (constraints.tally), one row per partition reaches the driver; the rows and the merged tallies.
+    `read`: the tasks and lane recipes of workers reading the files themselves (constraints.direct).
+    An executor Python without dqloop's dependencies is a SetupError naming the fix."""
+    try:
+        if read is None:
+            partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
+        else:
+            tasks, recipes = read
+            log.info("%s: the workers read %d Parquet splits themselves", what, len(tasks))
+            spark = lanes_df.sparkSession
+            rows = int(spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch", "10000"))
+            partitions = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(
+                partial(_read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows), tally.DDL).collect()
     except PythonException as exc:
         missing = re.search(r"No module named '([^']+)'", str(exc))
-        if missing is None:
+        if missing is not None:
+            raise SetupError(f"{what} runs Python on the Spark executors, and their Python has no module "
+                             f"{missing.group(1)!r}.", "point spark.pyspark.python (or PYSPARK_PYTHON) at a Python "
+                             "with dqloop installed: its .venv, or the environment scripts/package builds") from None
+        unreadable = re.search(r"(ArrowInvalid|OSError): (.*)", str(exc))
+        if read is None or unreadable is None:
             raise
-        raise SetupError(f"{what} runs Python on the Spark executors, and their Python has no module "
-                         f"{missing.group(1)!r}.", "point spark.pyspark.python (or PYSPARK_PYTHON) at a Python "
-                         "with dqloop installed: its .venv, or the environment scripts/package builds") from None
+        raise UnreadableInput(f"Could not read a Parquet file of the input: {unreadable.group(2).strip()}",
+                              "check that the files are complete Parquet files; remove or repair the corrupt "
+                              "file") from None
     log.debug("%s: %d partitions, %d bytes of tallies to the driver", what, len(partitions),
               sum(len(r["tallies"]) for r in partitions))
     return tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
 
 
-def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any]
+def _read_and_tally(ids, tasks, recipes, lanes, rows):
+    """mapInArrow's function of the reading pass: each task id's row groups read, its lanes tallied."""
+    for batch in ids:
+        for i in batch.column(0).to_pylist():
+            yield from tally.tally_partition(direct.lane_batches(tasks[i], recipes, rows), lanes)
+
+
+def reading(data: DataFrame, source: Files | None) -> list[tuple[direct.Split, ...]] | None:
+    """The tasks of a pass whose workers read `source`'s files themselves (None: Spark reads them)."""
+    if source is None:
+        return None
+    spark = data.sparkSession
+    conf = spark.conf
+    try:
+        return direct.splits(list(source.paths), _bytes(conf.get("spark.sql.files.maxPartitionBytes", "128m")),
+                             _bytes(conf.get("spark.sql.files.openCostInBytes", "4m")),
+                             spark.sparkContext.defaultParallelism)
+    except (OSError, ValueError) as exc:   # pyarrow's errors on a corrupt footer are ArrowInvalid (a ValueError)
+        raise UnreadableInput(f"Could not read the Parquet footers of the input: {exc}",
+                              "check that the files are complete Parquet files; remove or repair the corrupt "
+                              "file") from None
+
+
+def _bytes(text: str) -> int:
+    """Spark's byte size strings: 134217728, 128m, 4MB, 1g."""
+    m = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)b?\s*", text.lower())
+    if m is None:
+        return int(text)
+    return int(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " ")
+
+
+def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Files | None
              ) -> tuple[dict[str, _Measured], int, dict[int, int], dict[str, Any], Any]:
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
-    lanes_df, lanes = _lanes(data, plan, extra)
-    rows, tallies = run_pass(lanes_df, lanes, "validate's pass")
+    tasks = reading(data, source)
+    lanes_df, lanes, recipes = _lanes(data, plan, extra,
+                                      (lambda: len(tasks)) if tasks else data.rdd.getNumPartitions)
+    rows, tallies = run_pass(lanes_df, lanes, "validate's pass",
+                             (tasks, recipes) if tasks and recipes is not None else None)
     measured = {c.name: _Measured() for c in plan.columns}
     for k, c in enumerate(plan.columns):
         m = measured[c.name]

@@ -19,7 +19,7 @@ from constraints.domain import metric_rows as domain_metric_rows
 from constraints.cross_feature import summary_rows
 from constraints.profile import Profile
 from constraints.sagemaker import statistics_document
-from constraints.scan import offending, plan_scan, scan
+from constraints.scan import offending, parquet_source, plan_scan, scan
 from constraints.metrics import MaxMultiplicity, columns_of, needed
 from constraints.thresholds import Thresholds
 from constraints.verification import results_from_counts
@@ -151,7 +151,7 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     lanes = lanes or {}
     data = projection(df, columns, extra=[expr.alias(name) for name, (expr, _) in lanes.items()])
     measured = scan(data, plan_scan(baseline, columns, unique, suite, sample),
-                    {name: kind for name, (_, kind) in lanes.items()})
+                    {name: kind for name, (_, kind) in lanes.items()}, parquet_source(df))
     prof = measured.profile
     if prof.rows == 0:
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof, unique, measured.extra)

@@ -31,7 +31,9 @@ from constraints import (EmptyInput, UsageError, KllParameters, ProfileOptions, 
                          projection, statistics_document)
 from constraints.suggest import suggest   # not `from constraints import suggest`: once the submodule is imported,
                                           # the package's attribute `suggest` is the module, not the function
+from constraints import direct
 from constraints.deequ_profile import profile
+from constraints.scan import parquet_source
 from constraints.multivariate import EXTENDED_FILE
 from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
@@ -125,7 +127,9 @@ def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
     options = ProfileOptions(kll=KllParameters(), max_categories=args.max_categories)
     try:
         with counting_jobs(spark, "dqloop-baseline") as jobs:
-            prof = profile_pass(data, columns, skipped, options, domain_drift.sample_rows(args)) if args.engine == PASS \
+            prof = profile_pass(data, columns, skipped, options, domain_drift.sample_rows(args),
+                                parquet_source(table.df), direct.Holdout(args.holdout_fraction, args.seed)) \
+                if args.engine == PASS \
                 else profile(spark, data, columns, skipped, options)
     except Py4JJavaError as exc:
         raise unreadable(args.input, exc) from None

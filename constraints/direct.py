@@ -1,0 +1,295 @@
+"""The pass's rows read by its Python workers themselves: Parquet files straight into Arrow.
+
+Spark 3.5 hands a scan's columns to Python only as rows converted back to Arrow (mapInArrow): that hand-off
+alone cost 1.9x a plain aggregation of the same files, before any tally (bench/RESULTS.md, issue 17). When the
+input is plain Parquet files the workers can open themselves (constraints.scan.parquet_source: a folder read
+with spark.read.parquet, no filter, no computed column, a local filesystem), Spark only hands out the splits
+(`splits`: runs of row groups, as many bytes per task as Spark's own file scan takes), and each worker reads its
+row groups' columns with pyarrow and computes the lanes itself, each from its `Recipe`, exactly as Spark's
+projection would (constraints.columns.projection, constraints.scan._lanes):
+
+  Number    a numeric column as long or double; NaN for a non-finite double, null for null
+  Text      a string column's values
+  Outside   a string column's values outside its known categories (null otherwise)
+  Length    a string column's lengths in characters
+  Hash      Spark's xxhash64 of a string's UTF-8 bytes or of a long (seed 42), null for null (`xxhash64`)
+  Holdout   the baseline's held-out split, from each row's file name and position in it (`holdout`)
+  Offending the rows breaking a suite rule, from its kind's Arrow form (constraints.backends.InPass)
+
+Every other input, and any lane without a recipe, takes Spark's path; the tallies are the same either way
+(tests/test_direct_read.py). `spark.dqloop.pass.readParquet false` (spark-conf/) turns this path off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["Recipe", "Number", "Text", "Outside", "Length", "Hash", "Holdout", "Offending", "Split", "splits",
+           "lane_batches", "xxhash64", "hash_longs", "hash_bytes", "holdout"]
+
+SEED = 42   # Spark's xxhash64 seed
+
+
+# --- Spark's xxhash64 (org.apache.spark.sql.catalyst.expressions.XXH64), vectorised over uint64 arrays ---
+
+_P1, _P2, _P3, _P4, _P5 = (np.uint64(p) for p in (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                                                  0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5))
+
+
+def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+
+def _fmix(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h = h * _P2
+    h = h ^ (h >> np.uint64(29))
+    h = h * _P3
+    return h ^ (h >> np.uint64(32))
+
+
+def _round(h: np.ndarray, k: np.ndarray) -> np.ndarray:   # one 8-byte word into the hash
+    return _rotl(h ^ (_rotl(k * _P2, 31) * _P1), 27) * _P1 + _P4
+
+
+def hash_longs(values: np.ndarray, seed: np.ndarray | int = SEED) -> np.ndarray:
+    """XXH64.hashLong of each int64 value (uint64 out)."""
+    with np.errstate(over="ignore"):
+        h = np.asarray(seed, np.uint64) + _P5 + np.uint64(8)
+        return _fmix(_round(h, values.astype(np.int64, copy=False).view(np.uint64)))
+
+
+def hash_bytes(offsets: np.ndarray, data: np.ndarray, seed: int = SEED) -> np.ndarray:
+    """XXH64.hashUnsafeBytes of each byte string data[offsets[i]:offsets[i + 1]] (uint64 out)."""
+    start, length = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
+    padded = np.concatenate([data, np.zeros(8, np.uint8)])
+    words = np.ndarray((len(padded) - 7,), "<u8", padded, 0, (1,))   # the 8 bytes at every byte offset
+    ints = np.ndarray((len(padded) - 3,), "<u4", padded, 0, (1,))
+    seed_ = np.uint64(seed)
+    with np.errstate(over="ignore"):
+        h = np.full(len(length), seed_ + _P5, np.uint64)
+        long = np.flatnonzero(length >= 32)
+        if len(long):   # 32-byte stripes into four accumulators
+            s, stripes = start[long], length[long] // 32
+            v = [np.full(len(long), x, np.uint64) for x in (seed_ + _P1 + _P2, seed_ + _P2, seed_, seed_ - _P1)]
+            for j in range(int(stripes.max())):
+                m = slice(None) if j < stripes.min() else stripes > j
+                at = s[m] + 32 * j
+                for i in range(4):
+                    v[i][m] = _rotl(v[i][m] + words[at + 8 * i] * _P2, 31) * _P1
+            acc = _rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)
+            for x in v:
+                acc = (acc ^ (_rotl(x * _P2, 31) * _P1)) * _P1 + _P4
+            h[long] = acc
+        h += length.astype(np.uint64)
+        at = start + (length // 32) * 32
+        n_words = (length % 32) // 8
+        for j in range(int(n_words.max(initial=0))):
+            m = np.flatnonzero(n_words > j)
+            h[m] = _round(h[m], words[at[m]])
+            at[m] += 8
+        m = np.flatnonzero(length % 8 >= 4)
+        h[m] = _rotl(h[m] ^ (ints[at[m]].astype(np.uint64) * _P1), 23) * _P2 + _P3
+        at[m] += 4
+        tail = length % 4
+        for j in range(3):
+            m = np.flatnonzero(tail > j)
+            h[m] = _rotl(h[m] ^ (padded[at[m]].astype(np.uint64) * _P5), 11) * _P1
+            at[m] += 1
+        return _fmix(h)
+
+
+def xxhash64(x: pa.Array) -> pa.Array:
+    """Spark's xxhash64 of each value of a string or integral array (as a long), int64; null for null
+    (Spark's own gives the seed for null: constraints.hll.hashed keeps nulls null on both paths)."""
+    if pa.types.is_integer(x.type):
+        h = hash_longs(pc.fill_null(x.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
+    else:
+        x = x.cast(pa.large_string()) if not pa.types.is_large_string(x.type) else x
+        offsets = np.frombuffer(x.buffers()[1], np.int64)[x.offset:x.offset + len(x) + 1]
+        data = np.frombuffer(x.buffers()[2], np.uint8) if x.buffers()[2] is not None else np.empty(0, np.uint8)
+        h = hash_bytes(offsets, data)
+    return pa.array(h.view(np.int64), mask=_nulls(x))
+
+
+def holdout(file_name: str, first_row: int, rows: int, fraction: float, seed: int) -> np.ndarray:
+    """The held-out split of a file's rows first_row .. first_row + rows - 1, as Spark computes it
+    (constraints.columns.HOLDOUT): xxhash64(seed, file name, row index) mod 2**24 below fraction * 2**24."""
+    name = np.frombuffer(file_name.encode(), np.uint8)
+    h = hash_bytes(np.array([0, len(name)]), name, int(hash_longs(np.array([seed]))[0]))
+    index = np.arange(first_row, first_row + rows, dtype=np.int64)
+    return (hash_longs(index, h[0]).view(np.int64) & (2 ** 24 - 1)) < fraction * 2 ** 24
+
+
+def _nulls(x: pa.Array) -> np.ndarray | None:
+    return None if x.null_count == 0 else x.is_null().to_numpy(zero_copy_only=False)
+
+
+# --- recipes: one lane each, from the row group's columns ---
+
+@dataclass(frozen=True)
+class Number:
+    column: str
+    integral: bool
+
+    def lane(self, src: dict[str, pa.Array], at: "_At") -> pa.Array:
+        return _number(src[self.column], self.integral)
+
+
+@dataclass(frozen=True)
+class Text:
+    column: str
+
+    def lane(self, src: dict[str, pa.Array], at: "_At") -> pa.Array:
+        return src[self.column]
+
+
+@dataclass(frozen=True)
+class Outside:
+    column: str
+    known: tuple[str, ...]
+
+    def lane(self, src: dict[str, pa.Array], at: "_At") -> pa.Array:
+        x = src[self.column]
+        return pc.if_else(pc.is_in(x, value_set=pa.array(self.known, x.type)), pa.scalar(None, x.type), x)
+
+
+@dataclass(frozen=True)
+class Length:
+    column: str
+
+    def lane(self, src: dict[str, pa.Array], at: "_At") -> pa.Array:
+        return pc.utf8_length(src[self.column]).cast(pa.int32())
+
+
+@dataclass(frozen=True)
+class Hash:
+    column: str
+
+    def lane(self, src: dict[str, pa.Array], at: "_At") -> pa.Array:
+        return xxhash64(src[self.column])
+
+
+@dataclass(frozen=True)
+class Holdout:
+    fraction: float
+    seed: int
+
+    def lane(self, src: dict[str, pa.Array], at: "_At") -> pa.Array:
+        return pa.array(holdout(at.file_name, at.row, at.rows, self.fraction, self.seed))
+
+
+@dataclass(frozen=True)
+class Offending:
+    """A rule's offending rows among the present ones (non-finite doubles are absent, as in the projection)."""
+
+    column: str
+    rule: Any
+    numeric: bool
+    integral: bool = False
+
+    def lane(self, src: dict[str, pa.Array], at: "_At") -> pa.Array:
+        from constraints.backends import PASS
+        x = src[self.column]
+        if self.numeric:
+            x = _number(x, self.integral, nonfinite=None)
+        flags = PASS.lookup(self.rule).arrow_offending(self.rule, x)
+        return pc.and_(pc.fill_null(flags, False), x.is_valid())
+
+
+Recipe = Number | Text | Outside | Length | Hash | Holdout | Offending
+
+
+def _number(x: pa.Array, integral: bool, nonfinite: float | None = float("nan")) -> pa.Array:
+    """The projection's value of a numeric column: a long, or a double with non-finite values `nonfinite`."""
+    if integral:
+        return x.cast(pa.int64())
+    x = x.cast(pa.float64())
+    values = pc.fill_null(x, 0.0).to_numpy(zero_copy_only=False)
+    finite = np.isfinite(values)
+    if finite.all():
+        return x
+    nulls = _nulls(x)
+    if nonfinite is None:
+        return pa.array(values, mask=~finite if nulls is None else nulls | ~finite)
+    return pa.array(np.where(finite, values, nonfinite), mask=nulls)
+
+
+# --- splits: what each task reads ---
+
+@dataclass(frozen=True)
+class Split:
+    """Consecutive row groups of one file."""
+
+    path: str
+    row_groups: tuple[int, ...]
+    first_row: int       # the row index (in the file) of the first group's first row
+    bytes: int
+
+
+def splits(files: list[str], max_bytes: int, open_cost: int, parallelism: int) -> list[tuple[Split, ...]]:
+    """The tasks of a pass over `files`, sized as Spark sizes a file scan's partitions
+    (FilePartition.maxSplitBytes: at most max_bytes, about the total over `parallelism`, each file counting
+    open_cost more): runs of consecutive row groups packed in order. Footers are read here (the driver)."""
+    import pyarrow.parquet as pq
+
+    groups = []
+    for path in files:
+        meta = pq.read_metadata(path)
+        row = 0
+        for g in range(meta.num_row_groups):
+            rg = meta.row_group(g)
+            size = sum(rg.column(i).total_compressed_size for i in range(rg.num_columns))
+            groups.append((path, g, row, size))
+            row += rg.num_rows
+    total = sum(g[3] for g in groups) + open_cost * len(files)
+    target = min(max_bytes, max(open_cost, total // max(1, parallelism)))
+    tasks: list[tuple[Split, ...]] = []
+    current: list[Split] = []
+    size = 0
+    for path, g, row, nbytes in groups:
+        last = current[-1] if current else None
+        if last is not None and size + nbytes > target:
+            tasks.append(tuple(current))
+            current, size, last = [], 0, None
+        if last is not None and last.path == path and last.row_groups[-1] == g - 1:
+            current[-1] = Split(path, last.row_groups + (g,), last.first_row, last.bytes + nbytes)
+        else:
+            current.append(Split(path, (g,), row, nbytes))
+            size += open_cost
+        size += nbytes
+    if current:
+        tasks.append(tuple(current))
+    return tasks
+
+
+@dataclass(frozen=True)
+class _At:
+    file_name: str
+    row: int
+    rows: int
+
+
+def lane_batches(task: tuple[Split, ...], recipes: dict[str, Recipe], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """A task's lanes, batch by batch: its row groups read with pyarrow, each recipe applied."""
+    import pyarrow.parquet as pq
+
+    needed = sorted({r.column for r in recipes.values() if hasattr(r, "column")})
+    for split in task:
+        f = pq.ParquetFile(split.path)
+        present = [c for c in needed if c in f.schema_arrow.names]
+        row = split.first_row
+        name = split.path.rsplit("/", 1)[-1]
+        for batch in f.iter_batches(batch_size=batch_rows, row_groups=list(split.row_groups), columns=present,
+                                    use_threads=False):
+            n = batch.num_rows
+            src = {c: batch.column(c) for c in present}
+            src.update({c: pa.nulls(n, pa.string()) for c in needed if c not in src})   # a file without it
+            at = _At(name, row, n)
+            yield pa.RecordBatch.from_arrays([r.lane(src, at) for r in recipes.values()], names=list(recipes))
+            row += n
