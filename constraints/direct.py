@@ -29,10 +29,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from constraints.errors import UnreadableInput
+
 __all__ = ["Recipe", "Number", "Text", "Outside", "Length", "Hash", "Holdout", "Offending", "Split", "splits",
            "lane_batches", "xxhash64", "hash_longs", "hash_bytes", "holdout"]
 
 SEED = 42   # Spark's xxhash64 seed
+FIX = "check that the files are complete Parquet files; remove or repair the corrupt file"
 
 
 # --- Spark's xxhash64 (org.apache.spark.sql.catalyst.expressions.XXH64), vectorised over uint64 arrays ---
@@ -240,7 +243,10 @@ def splits(files: list[str], max_bytes: int, open_cost: int, parallelism: int) -
 
     groups = []
     for path in files:
-        meta = pq.read_metadata(path)
+        try:
+            meta = pq.read_metadata(path)
+        except (OSError, ValueError) as exc:   # pyarrow's ArrowInvalid is a ValueError
+            raise UnreadableInput(f"Could not read {path}: {exc}", FIX) from None
         row = 0
         for g in range(meta.num_row_groups):
             rg = meta.row_group(g)
@@ -281,12 +287,22 @@ def lane_batches(task: tuple[Split, ...], recipes: dict[str, Recipe], batch_rows
 
     needed = sorted({r.column for r in recipes.values() if hasattr(r, "column")})
     for split in task:
-        f = pq.ParquetFile(split.path)
-        present = [c for c in needed if c in f.schema_arrow.names]
+        try:
+            f = pq.ParquetFile(split.path)
+            present = [c for c in needed if c in f.schema_arrow.names]
+            batches = f.iter_batches(batch_size=batch_rows, row_groups=list(split.row_groups), columns=present,
+                                     use_threads=False)
+        except (OSError, ValueError) as exc:
+            raise OSError(f"{split.path}: {exc}") from None   # constraints.scan.run_pass names the file
         row = split.first_row
         name = split.path.rsplit("/", 1)[-1]
-        for batch in f.iter_batches(batch_size=batch_rows, row_groups=list(split.row_groups), columns=present,
-                                    use_threads=False):
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except (OSError, ValueError) as exc:
+                raise OSError(f"{split.path}: {exc}") from None
             n = batch.num_rows
             src = {c: batch.column(c) for c in present}
             src.update({c: pa.nulls(n, pa.string()) for c in needed if c not in src})   # a file without it

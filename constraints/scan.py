@@ -349,12 +349,10 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str,
             raise SetupError(f"{what} runs Python on the Spark executors, and their Python has no module "
                              f"{missing.group(1)!r}.", "point spark.pyspark.python (or PYSPARK_PYTHON) at a Python "
                              "with dqloop installed: its .venv, or the environment scripts/package builds") from None
-        unreadable = re.search(r"(ArrowInvalid|OSError): (.*)", str(exc))
+        unreadable = re.search(r"OSError: (.*)", str(exc))
         if read is None or unreadable is None:
             raise
-        raise UnreadableInput(f"Could not read a Parquet file of the input: {unreadable.group(2).strip()}",
-                              "check that the files are complete Parquet files; remove or repair the corrupt "
-                              "file") from None
+        raise UnreadableInput(f"Could not read {unreadable.group(1).strip()}", direct.FIX) from None
     log.debug("%s: %d partitions, %d bytes of tallies to the driver", what, len(partitions),
               sum(len(r["tallies"]) for r in partitions))
     return tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
@@ -373,14 +371,8 @@ def reading(data: DataFrame, source: Files | None) -> list[tuple[direct.Split, .
         return None
     spark = data.sparkSession
     conf = spark.conf
-    try:
-        return direct.splits(list(source.paths), _bytes(conf.get("spark.sql.files.maxPartitionBytes", "128m")),
-                             _bytes(conf.get("spark.sql.files.openCostInBytes", "4m")),
-                             spark.sparkContext.defaultParallelism)
-    except (OSError, ValueError) as exc:   # pyarrow's errors on a corrupt footer are ArrowInvalid (a ValueError)
-        raise UnreadableInput(f"Could not read the Parquet footers of the input: {exc}",
-                              "check that the files are complete Parquet files; remove or repair the corrupt "
-                              "file") from None
+    return direct.splits(list(source.paths), _bytes(conf.get("spark.sql.files.maxPartitionBytes", "128m")),
+                         _bytes(conf.get("spark.sql.files.openCostInBytes", "4m")), spark.sparkContext.defaultParallelism)
 
 
 def _bytes(text: str) -> int:
