@@ -236,12 +236,14 @@ class Split:
 
 
 def splits(files: list[str], max_bytes: int, open_cost: int, parallelism: int) -> list[tuple[Split, ...]]:
-    """The tasks of a pass over `files`, sized as Spark sizes a file scan's partitions
-    (FilePartition.maxSplitBytes: at most max_bytes, about the total over `parallelism`, each file counting
-    open_cost more): runs of consecutive row groups packed in order. Footers are read here (the driver)."""
+    """The tasks of a pass over `files`: runs of consecutive row groups, at most about `max_bytes` each
+    (spark.sql.files.maxPartitionBytes; each file counting `open_cost` more, as Spark counts it), and as many
+    tasks as a multiple of `parallelism`, of about equal bytes, so that no core waits on a last, lone task
+    (Spark's own splits of 2M rows in two files made three tasks for two cores). Footers are read here
+    (the driver)."""
     import pyarrow.parquet as pq
 
-    groups = []
+    groups = []   # (path, group, first row, bytes)
     for path in files:
         try:
             meta = pq.read_metadata(path)
@@ -250,28 +252,25 @@ def splits(files: list[str], max_bytes: int, open_cost: int, parallelism: int) -
         row = 0
         for g in range(meta.num_row_groups):
             rg = meta.row_group(g)
-            size = sum(rg.column(i).total_compressed_size for i in range(rg.num_columns))
-            groups.append((path, g, row, size))
+            groups.append((path, g, row, sum(rg.column(i).total_compressed_size for i in range(rg.num_columns))
+                           + (open_cost if g == 0 else 0)))
             row += rg.num_rows
-    total = sum(g[3] for g in groups) + open_cost * len(files)
-    target = min(max_bytes, max(open_cost, total // max(1, parallelism)))
-    tasks: list[tuple[Split, ...]] = []
-    current: list[Split] = []
-    size = 0
-    for path, g, row, nbytes in groups:
-        last = current[-1] if current else None
-        if last is not None and size + nbytes > target:
-            tasks.append(tuple(current))
-            current, size, last = [], 0, None
-        if last is not None and last.path == path and last.row_groups[-1] == g - 1:
-            current[-1] = Split(path, last.row_groups + (g,), last.first_row, last.bytes + nbytes)
+    if not groups:
+        return []
+    total = sum(g[3] for g in groups)
+    cores = max(1, parallelism)
+    n = min(len(groups), -(-max(cores, -(-total // max_bytes)) // cores) * cores)
+    before = np.cumsum([0] + [g[3] for g in groups[:-1]])
+    index = np.minimum(n - 1, ((before + np.array([g[3] for g in groups]) / 2) * n // total).astype(int))
+    tasks: list[list[Split]] = [[] for _ in range(n)]
+    for (path, g, row, nbytes), i in zip(groups, index):
+        task = tasks[i]
+        if task and task[-1].path == path and task[-1].row_groups[-1] == g - 1:
+            last = task[-1]
+            task[-1] = Split(path, last.row_groups + (g,), last.first_row, last.bytes + nbytes)
         else:
-            current.append(Split(path, (g,), row, nbytes))
-            size += open_cost
-        size += nbytes
-    if current:
-        tasks.append(tuple(current))
-    return tasks
+            task.append(Split(path, (g,), row, nbytes))
+    return [tuple(t) for t in tasks if t]
 
 
 @dataclass(frozen=True)

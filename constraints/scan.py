@@ -342,7 +342,8 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str,
             spark = lanes_df.sparkSession
             rows = int(spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch", "10000"))
             partitions = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(
-                partial(_read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows), tally.DDL).collect()
+                partial(_read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows,
+                        fold=tally.tally_partition), tally.DDL).collect()
     except PythonException as exc:
         missing = re.search(r"No module named '([^']+)'", str(exc))
         if missing is not None:
@@ -358,11 +359,12 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str,
     return tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
 
 
-def _read_and_tally(ids, tasks, recipes, lanes, rows):
-    """mapInArrow's function of the reading pass: each task id's row groups read, its lanes tallied."""
+def _read_and_tally(ids, tasks, recipes, lanes, rows, fold):
+    """mapInArrow's function of the reading pass: each task id's row groups read, its lanes tallied by
+    `fold` (tally.tally_partition)."""
     for batch in ids:
         for i in batch.column(0).to_pylist():
-            yield from tally.tally_partition(direct.lane_batches(tasks[i], recipes, rows), lanes)
+            yield from fold(direct.lane_batches(tasks[i], recipes, rows), lanes)
 
 
 def reading(data: DataFrame, source: Files | None) -> list[tuple[direct.Split, ...]] | None:
