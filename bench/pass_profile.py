@@ -37,12 +37,25 @@ TIMES = Path(tempfile.gettempdir()) / f"dqloop-pass-profile-{os.getpid()}"
 
 
 SEEN: dict[int, float] = {}   # pid -> CPU seconds last seen: processes that ended still count
+KIND: dict[int, str] = {}     # pid -> driver, JVM or Python worker
+
+
+def _kind(pid: int) -> str:
+    if pid == os.getpid():
+        return "driver (Python)"
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "other"
+    return "JVM" if comm == "java" else "Python workers" if comm.startswith("python") else comm
 
 
 def tree_cpu() -> float:
     for p in _tree(os.getpid()):
         if got := _rss_and_cpu(p):
             SEEN[p] = got[1]
+            if p not in KIND:
+                KIND[p] = _kind(p)
     return sum(SEEN.values())
 
 
@@ -176,6 +189,7 @@ def main() -> None:
         for f in glob.glob(f"{TIMES}/*.json"):
             os.unlink(f)
         w, c = time.perf_counter(), tree_cpu()
+        before = dict(SEEN)
         try:
             rc = cli.main(argv)
         except SystemExit as e:
@@ -189,6 +203,11 @@ def main() -> None:
               f"load {os.getloadavg()[0]:.1f}")
         for name, (pw, pc, n) in sorted(PHASES.items(), key=lambda kv: -kv[1][1]):
             print(f"  {name:45s} {pw:6.1f} s {pc:6.1f} CPU s  x{n}")
+        tree_cpu()
+        by_kind = collections.Counter()
+        for pid, cpu_s in SEEN.items():
+            by_kind[KIND.get(pid, "other")] += cpu_s - before.get(pid, 0.0)
+        print("  CPU s by process: " + ", ".join(f"{k} {v:.1f}" for k, v in by_kind.most_common()))
         print("  worker thread CPU s by lane kind (sum over partitions):")
         for name, s in lanes.most_common():
             print(f"    {name:25s} {s:6.2f}")

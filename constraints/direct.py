@@ -90,20 +90,32 @@ def hash_bytes(offsets: np.ndarray, data: np.ndarray, seed: int = SEED) -> np.nd
                 acc = (acc ^ (_rotl(x * _P2, 31) * _P1)) * _P1 + _P4
             h[long] = acc
         h += length.astype(np.uint64)
+        # the 8-byte words after the stripes, the 4-byte word, the bytes: a round per position over every row
+        # (rows without that position keep their hash), cheaper than gathering the rows that have it
+        last = len(padded) - 8
         at = start + (length // 32) * 32
         n_words = (length % 32) // 8
+        every = int(n_words.min(initial=0))
         for j in range(int(n_words.max(initial=0))):
-            m = np.flatnonzero(n_words > j)
-            h[m] = _round(h[m], words[at[m]])
-            at[m] += 8
-        m = np.flatnonzero(length % 8 >= 4)
-        h[m] = _rotl(h[m] ^ (ints[at[m]].astype(np.uint64) * _P1), 23) * _P2 + _P3
-        at[m] += 4
+            k = words[np.minimum(at, last)]
+            if j < every:
+                h = _round(h, k)
+                at += 8
+            else:
+                active = n_words > j
+                h = np.where(active, _round(h, k), h)
+                at += 8 * active
+        four = length % 8 >= 4
+        if four.any():
+            k = ints[np.minimum(at, last)].astype(np.uint64)
+            h = np.where(four, _rotl(h ^ (k * _P1), 23) * _P2 + _P3, h)
+            at += 4 * four
         tail = length % 4
-        for j in range(3):
-            m = np.flatnonzero(tail > j)
-            h[m] = _rotl(h[m] ^ (padded[at[m]].astype(np.uint64) * _P5), 11) * _P1
-            at[m] += 1
+        for j in range(int(tail.max(initial=0))):
+            active = tail > j
+            b = padded[np.minimum(at, last)].astype(np.uint64)
+            h = np.where(active, _rotl(h ^ (b * _P5), 11) * _P1, h)
+            at += active
         return _fmix(h)
 
 
@@ -113,8 +125,9 @@ def xxhash64(x: pa.Array) -> pa.Array:
     if pa.types.is_integer(x.type):
         h = hash_longs(pc.fill_null(x.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
     else:
-        x = x.cast(pa.large_string()) if not pa.types.is_large_string(x.type) else x
-        offsets = np.frombuffer(x.buffers()[1], np.int64)[x.offset:x.offset + len(x) + 1]
+        x = x if pa.types.is_string(x.type) or pa.types.is_large_string(x.type) else x.cast(pa.string())
+        offsets = np.frombuffer(x.buffers()[1], np.int64 if pa.types.is_large_string(x.type) else np.int32
+                                )[x.offset:x.offset + len(x) + 1]
         data = np.frombuffer(x.buffers()[2], np.uint8) if x.buffers()[2] is not None else np.empty(0, np.uint8)
         h = hash_bytes(offsets, data)
     return pa.array(h.view(np.int64), mask=_nulls(x))
