@@ -14,7 +14,8 @@ Per shape: a training table of 200,000 rows (seed 1; its baseline is made untime
 Each is timed from outside (wall), with the peak resident memory of its process tree (Python driver + JVM +
 Python workers) and the tree's CPU seconds, sampled every 0.2 s. The ratios are of the work after session
 start: (process - session) / (floor - session); the whole-process ratio is printed beside it. The table
-replaces the section of bench/RESULTS.md this script owns (with --write).
+replaces the section of bench/RESULTS.md this script owns (with --write). --spark-read also times validate
+and baseline with Spark reading the files (constraints/direct.py turned off), in the same run.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ SECTION = "## Table shapes: validate and baseline vs. one plain scan (bench/shap
 TRAIN_ROWS = 200_000
 
 
-def measure(argv: list[str]) -> dict:
+def measure(argv: list[str], env: dict | None = None) -> dict:
     """Run a whole process; wall seconds, peak tree RSS, tree CPU seconds, exit status, last stderr line."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:   # pipes could fill and block
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})})
         peak, cpu, _ = watch(proc)
         wall = time.perf_counter() - t0
         out.seek(0), err.seek(0)
@@ -96,27 +97,44 @@ def _predictions(shape: str) -> list[str]:
     return ["--predictions", "score,label"] if shape not in ("numeric", "nulls") else []
 
 
-def run_shape(shape: str, rows: int) -> dict:
+def run_shape(shape: str, rows: int, spark_read: bool = False) -> dict:
     table = str(DATA / f"{shape}-{rows}")
     out = OUT / f"{shape}-{rows}"
     shutil.rmtree(out, ignore_errors=True)
+    validate = [DQLOOP, "validate", "--baseline", str(OUT / f"{shape}-baseline"), "--input", table,
+                "--output", str(out / "validate")]
+    baseline = [DQLOOP, "baseline", "--input", table, "--output", str(out / "baseline"), *_predictions(shape)]
     runs = {
         "session": measure([PYTHON, "bench/floor_scan.py", "--session-only"]),
         "floor": measure([PYTHON, "bench/floor_scan.py", table]),
-        "validate": measure([DQLOOP, "validate", "--baseline", str(OUT / f"{shape}-baseline"), "--input", table,
-                             "--output", str(out / "validate")]),
-        "baseline": measure([DQLOOP, "baseline", "--input", table, "--output", str(out / "baseline"),
-                             *_predictions(shape)]),
+        "validate": measure(validate),
+        "baseline": measure(baseline),
     }
+    if spark_read:   # the same commands with Spark reading the files (constraints/direct.py turned off)
+        env = {"DQLOOP_SPARK_CONF_DIR": str(_spark_read_conf())}
+        runs["validate (Spark reads)"] = measure([*validate[:-1], str(out / "validate-spark")], env)
+        runs["baseline (Spark reads)"] = measure([*baseline[:4], str(out / "baseline-spark"), *baseline[5:]], env)
     for name, r in runs.items():
         if r["rc"] not in (0, 1):   # validate: 1 is "violations found", still a complete run
             raise SystemExit(f"{shape} {name} failed ({r['rc']}): {r['stderr']}")
     return runs
 
 
+def _spark_read_conf() -> Path:
+    """spark-conf/ with spark.dqloop.pass.readParquet false."""
+    conf = OUT / "spark-conf-spark-reads"
+    shutil.rmtree(conf, ignore_errors=True)
+    shutil.copytree(REPO / "spark-conf", conf)
+    defaults = conf / "spark-defaults.conf"
+    defaults.write_text("".join(line for line in defaults.read_text().splitlines(keepends=True)
+                                if not line.startswith("spark.dqloop.pass.readParquet"))
+                        + "spark.dqloop.pass.readParquet false\n")
+    return conf
+
+
 def ratios(runs: dict) -> dict[str, float]:
     s, f = runs["session"]["wall"], runs["floor"]["wall"]
-    return {k: (runs[k]["wall"] - s) / (f - s) for k in ("validate", "baseline")}
+    return {k: (runs[k]["wall"] - s) / (f - s) for k in runs if k not in ("session", "floor", "load")}
 
 
 def columns_of(shape: str) -> int:
@@ -125,18 +143,23 @@ def columns_of(shape: str) -> int:
 
 
 def table(results: list[tuple[str, int, dict]]) -> list[str]:
+    spark_read = any("validate (Spark reads)" in runs for _, _, runs in results)
     lines = ["| shape | columns | rows | session s | floor s | validate s | baseline s | validate / floor "
-             "(after session; whole) | baseline / floor (after session; whole) | peak GiB floor / validate / "
-             "baseline | load |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+             "(after session; whole) | baseline / floor (after session; whole) | "
+             + ("validate / baseline with Spark reading (after session) | " if spark_read else "")
+             + "CPU s floor / validate / baseline | peak GiB floor / validate / baseline | load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if spark_read else "") + "---|---|---:|"]
     for shape, rows, runs in results:
         r = ratios(runs)
         w = {k: runs[k]["wall"] for k in ("session", "floor", "validate", "baseline")}
         gib = " / ".join(f"{runs[k]['peak'] / 2**30:.2f}" for k in ("floor", "validate", "baseline"))
+        cpu = " / ".join(f"{runs[k]['cpu']:.1f}" for k in ("floor", "validate", "baseline"))
+        spark = (f"{r['validate (Spark reads)']:.2f}x / {r['baseline (Spark reads)']:.2f}x | "
+                 if "validate (Spark reads)" in runs else ("- | " if spark_read else ""))
         lines.append(f"| {shape} | {columns_of(shape)} | {rows:,} | {w['session']:.1f} | {w['floor']:.1f} | "
                      f"{w['validate']:.1f} | {w['baseline']:.1f} | **{r['validate']:.2f}x**; "
                      f"{w['validate'] / w['floor']:.2f}x | **{r['baseline']:.2f}x**; {w['baseline'] / w['floor']:.2f}x "
-                     f"| {gib} | {runs['load']:.1f} |")
+                     f"| {spark}{cpu} | {gib} | {runs['load']:.1f} |")
     return lines
 
 
@@ -159,6 +182,9 @@ def main() -> None:
     p.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=SHAPES)
     p.add_argument("--wide-rows", type=int, default=1_000_000, help="rows of the wide200 shape (default: 1M)")
     p.add_argument("--repeat", type=int, default=1, help="runs per shape; the one with the median validate ratio is kept")
+    p.add_argument("--spark-read", action="store_true",
+                   help="also time validate and baseline with Spark reading the files (spark.dqloop.pass.readParquet "
+                        "false) in the same run")
     p.add_argument("--write", action="store_true", help="replace this script's section of bench/RESULTS.md")
     args = p.parse_args()
     started = datetime.now(timezone.utc)
@@ -169,7 +195,7 @@ def main() -> None:
     for shape in args.shapes:
         tries = []
         for _ in range(args.repeat):
-            runs = run_shape(shape, sizes[shape])
+            runs = run_shape(shape, sizes[shape], args.spark_read)
             runs["load"] = os.getloadavg()[0]
             tries.append(runs)
             r = ratios(runs)
@@ -180,7 +206,8 @@ def main() -> None:
         results.append((shape, sizes[shape], tries[len(tries) // 2]))
     lines = table(results)
     lines += ["", f"Command: `.venv/bin/python bench/shapes_bench.py --rows {args.rows} --shapes {' '.join(args.shapes)}"
-              f" --wide-rows {args.wide_rows} --repeat {args.repeat}{' --write' if args.write else ''}`, {started:%Y-%m-%d %H:%M}-{datetime.now(timezone.utc):%H:%M} UTC; "
+              f" --wide-rows {args.wide_rows} --repeat {args.repeat}{' --spark-read' if args.spark_read else ''}"
+              f"{' --write' if args.write else ''}`, {started:%Y-%m-%d %H:%M}-{datetime.now(timezone.utc):%H:%M} UTC; "
               f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, local[2]; pyspark "
               f"{version('pyspark')}, datasketches {version('datasketches')}, pyarrow {version('pyarrow')}. "
               "Load: the 1-minute load average at the end of the shape's runs (the machine may be shared)."]
