@@ -113,7 +113,7 @@ def run_shape(shape: str, rows: int, spark_read: bool = False) -> dict:
     if spark_read:   # the same commands with Spark reading the files (constraints/direct.py turned off)
         env = {"DQLOOP_SPARK_CONF_DIR": str(_spark_read_conf())}
         runs["validate (Spark reads)"] = measure([*validate[:-1], str(out / "validate-spark")], env)
-        runs["baseline (Spark reads)"] = measure([*baseline[:4], str(out / "baseline-spark"), *baseline[5:]], env)
+        runs["baseline (Spark reads)"] = measure([*baseline[:5], str(out / "baseline-spark"), *baseline[6:]], env)
     for name, r in runs.items():
         if r["rc"] not in (0, 1):   # validate: 1 is "violations found", still a complete run
             raise SystemExit(f"{shape} {name} failed ({r['rc']}): {r['stderr']}")
