@@ -186,3 +186,13 @@ def test_an_older_numeric_only_document_still_validates(joint, spark):
     assert check.measured == pytest.approx(expected.mean(), rel=1e-9)
     assert check.details["dimensions"] == 3 and check.details["categorical_columns"] == 0
     assert not check.failed
+
+
+def test_the_baseline_samples_string_columns_for_the_encoding_without_the_domain_classifier():
+    from constraints.correlation import BASELINE_SAMPLE_ROWS
+    from constraints.multivariate import SAMPLE, baseline_lanes
+
+    lanes = baseline_lanes([("x", "v0")], [("s", "s1"), ("t", "s2")])   # --no-domain-classifier: no request
+    assert lanes[SAMPLE].numeric == ("v0",) and lanes[SAMPLE].categorical == ("s1", "s2")
+    assert lanes[SAMPLE].k == BASELINE_SAMPLE_ROWS and lanes[SAMPLE].features == ("x", "s", "t")
+    assert SAMPLE not in baseline_lanes([("x", "v0")], [])                # one column: no PCA, no sample
