@@ -5,7 +5,7 @@
 Reads the first --rows rows of a shape's Parquet table (bench/shapes.py) in Arrow batches of 10,000 rows,
 as the pass hands them to a worker, and folds them with constraints.reconstruction.Errors built from two
 baselines' extended_statistics.json: --encoded (a PCA with categorical columns) and --numeric (a
-numeric-only PCA, e.g. bench/multivariate_bench.py's `numeric` copy). Prints the thread CPU seconds per
+numeric-only PCA, e.g. bench/multivariate_bench.py's `numeric` copy). Prints the process CPU seconds (BLAS on one thread, as in Spark's workers) per
 million rows of each (best of --repeat), alternating, and the load average. Whole processes are in
 bench/multivariate_bench.py; this isolates the lane from the rest of the pass's noise.
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("OMP_NUM_THREADS", "1")   # as Spark's Python workers have it (spark.task.cpus): one BLAS thread
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.dataset as ds  # noqa: E402
@@ -58,10 +59,10 @@ def main() -> None:
     best = {k: float("inf") for k in lanes}
     for _ in range(args.repeat):
         for kind, (errors, _) in lanes.items():
-            t0 = time.thread_time()
+            t0 = time.process_time()
             for b in data:
                 errors.fold(b)
-            best[kind] = min(best[kind], time.thread_time() - t0)
+            best[kind] = min(best[kind], time.process_time() - t0)
     for kind, (errors, _) in lanes.items():
         m = errors.model
         print(f"{kind}: {len(m.columns)} numeric + {len(m.categorical)} categorical columns, {m.dimensions} "
