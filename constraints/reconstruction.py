@@ -104,6 +104,7 @@ class Model:
     threshold: float        # the held-out rows' 99th percentile of the error
     categorical: tuple[tuple[str, tuple[str | None, ...]], ...] = ()   # (column, its levels), after the numeric
     tables: tuple[tuple[np.ndarray, np.ndarray], ...] = field(init=False, repr=False, compare=False)
+    numeric: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)  # center, scale, C'
 
     def __post_init__(self):
         p, out, at = len(self.columns), [], len(self.columns)
@@ -113,7 +114,7 @@ class Model:
             out.append((u @ self.components[:, span].T, np.einsum("ij,ij->i", u, u)))
             at += len(levels)
         object.__setattr__(self, "tables", tuple(out))
-        object.__setattr__(self, "_numeric", (self.center[:p], self.scale[:p], np.ascontiguousarray(
+        object.__setattr__(self, "numeric", (self.center[:p], self.scale[:p], np.ascontiguousarray(
             self.components[:, :p].T)))
 
     @property
@@ -123,7 +124,7 @@ class Model:
     def errors(self, x: np.ndarray, codes: Sequence[np.ndarray] = ()) -> np.ndarray:
         """Each row's mean squared reconstruction error: `x` the numeric values (NaN: imputed with the
         baseline mean), `codes` per categorical column each row's level (level_codes)."""
-        center, scale, kept_t = self._numeric
+        center, scale, kept_t = self.numeric
         finite = np.isfinite(x)
         with np.errstate(over="ignore", invalid="ignore"):   # orthonormal components: |z|^2 - |projection|^2
             z = (x if finite.all() else np.where(finite, x, self.mean)) - center
