@@ -21,6 +21,19 @@ degrees of freedom: heavy tails, infinite fourth moments).
 
 --real K: K partitions of 5,000 rows from the training distribution through the real pass (`dqloop
 baseline`, `dqloop validate` over a partitioned table in one process), counting failed checks by type.
+
+--categorical: the reconstruction error with categorical features instead (constraints.reconstruction's
+one-hot encoding). The same 8 numeric features plus two categoricals: `segment` (A, B, C at 35/30/35%)
+cut from a latent normal correlated at RHO_SEGMENT (0.6) with f0 (A low f0, C high), and `region`
+(5 levels at 40/25/20/7/4.5%, 3% null, 0.5% a rare value below the 1% level share, independent of all).
+The baseline's PCA is fitted on its 16,384-row sample with both encoded; each partition's errors come
+from the validate pass's own lane (constraints.reconstruction.Errors over Arrow batches of 10,000 rows).
+
+  false alarms  reconstruction_error_check and anomaly_share_check on partitions from the training
+                distribution (per cell --partitions)
+  power         segment's relation with f0 changed, every marginal unchanged: the latent's correlation
+                0.6 -> 0.3, 0 and -0.6 (reversed: A now goes with high f0); per cell --shifted (30 at
+                100,000 rows), beside a numeric-only model fitted on the same sample (before the encoding)
 """
 
 from __future__ import annotations
@@ -47,7 +60,7 @@ from constraints.multivariate import Correlations, _sketch, correlation_checks  
 from constraints.profile import KllParameters  # noqa: E402
 from constraints.profiling import _kll  # noqa: E402
 from constraints.quantiles import LABELS, QUANTILES, grid_quantiles  # noqa: E402
-from constraints.reconstruction import ErrorTally, Model, fit, reconstruction_checks  # noqa: E402
+from constraints.reconstruction import Errors, ErrorTally, Model, fit, reconstruction_checks  # noqa: E402
 from constraints.tally import DescribedTally  # noqa: E402
 from constraints.thresholds import Thresholds, ks_threshold, sketch_rank_error  # noqa: E402
 
@@ -236,6 +249,84 @@ def real(k: int, rows: int = 5_000) -> dict:
                 "partitions_with_failure": partitions_with}
 
 
+RHO_SEGMENT = 0.6
+SEGMENT_CUTS = (-0.385320466, 0.385320466)       # normal quantiles 0.35 and 0.65: A 35%, B 30%, C 35%
+REGION = np.array(["north", "south", "east", "west", "centre", "islands", None], dtype=object)
+REGION_SHARES = (0.40, 0.25, 0.20, 0.07, 0.045, 0.005, 0.03)   # islands: rarer than a level (MIN_SHARE 1%)
+
+
+def draw_mixed(rng, rows: int, kind: str, rho_segment: float = RHO_SEGMENT):
+    """The 8 numeric features (f0 ~ f1 at 0.6, as draw()) and the categoricals segment and region."""
+    z = rng.multivariate_normal(np.zeros(P), sigma(0.6), size=rows, method="cholesky")
+    latent = rho_segment * z[:, 0] + np.sqrt(1 - rho_segment ** 2) * rng.normal(size=rows)
+    segment = np.array(["A", "B", "C"], dtype=object)[np.searchsorted(SEGMENT_CUTS, latent)]
+    region = REGION[rng.choice(len(REGION), rows, p=REGION_SHARES)]
+    if kind == "t4":
+        x = z / np.sqrt(rng.chisquare(4, size=(rows, 1)) / 4)
+    else:
+        x = np.exp(z) if kind == "lognormal" else z
+    return x, segment, region
+
+
+def _errors(lane: Errors, x: np.ndarray, segment, region) -> ErrorTally:
+    """The pass's lane over Arrow batches of 10,000 rows, merged as the driver merges partitions."""
+    import pyarrow as pa
+
+    names = [*lane.names, *lane.categorical]
+    t = None
+    for lo in range(0, len(x), 10_000):
+        cols = [*(x[lo:lo + 10_000, i] for i in range(x.shape[1])),
+                pa.array(segment[lo:lo + 10_000], pa.string()), pa.array(region[lo:lo + 10_000], pa.string())]
+        u = lane.fold(pa.RecordBatch.from_arrays(cols, names=names))
+        t = u if t is None else lane.merge(t, u)
+    return t
+
+
+def categorical_study(partitions: int, sizes: list[int], kinds=KINDS, shifted: int = 100) -> dict:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(1414)
+    t = Thresholds()
+    cols = tuple(f"f{i}" for i in range(P))
+    out = {}
+    for kind in kinds:
+        x, segment, region = draw_mixed(rng, BASE_ROWS, kind)
+        at = rng.choice(BASE_ROWS, BASELINE_SAMPLE_ROWS, replace=False)
+        sample = x[at].astype(np.float32).astype(np.float64)   # the row sample's float32, as in Baseline
+        t0 = time.process_time()
+        doc = fit(sample, cols, [("segment", segment[at].tolist()), ("region", region[at].tolist())])
+        fit_cpu = time.process_time() - t0
+        numeric_doc = fit(sample, cols)
+        lane = Errors(cols, Model.from_dict(doc), ("segment", "region"))
+        numeric_lane = Errors(cols, Model.from_dict(numeric_doc))
+        print(f"{kind}: {len(doc['center'])} dimensions ({[c['levels'] for c in doc['categorical']]}), "
+              f"{len(doc['components'])} components (numeric-only {len(numeric_doc['components'])}), "
+              f"fit {fit_cpu:.2f} CPU s, held-out mean {doc['held_out']['mean']:.4f} sd {doc['held_out']['sd']:.4f}",
+              flush=True)
+        for m in sizes:
+            for rho in (RHO_SEGMENT, 0.3, 0.0, -RHO_SEGMENT):
+                n = partitions if rho == RHO_SEGMENT else (shifted if m < 100_000 else min(30, shifted))
+                counts = dict.fromkeys(("reconstruction_error", "anomaly_share", "numeric_only_error",
+                                        "numeric_only_share"), 0)
+                cpu = 0.0
+                for _ in range(n):
+                    xp, sp, rp = draw_mixed(rng, m, kind, rho)
+                    t0 = time.process_time()
+                    tally = _errors(lane, xp, sp, rp)
+                    cpu += time.process_time() - t0
+                    for r in reconstruction_checks(doc, tally, t):
+                        counts[r.check.replace("_check", "")] += r.failed
+                    numeric = numeric_lane.fold(pa.RecordBatch.from_arrays(list(xp.T), names=list(cols)))
+                    for r in reconstruction_checks(numeric_doc, numeric, t):
+                        key = "numeric_only_error" if r.check == "reconstruction_error_check" else "numeric_only_share"
+                        counts[key] += r.failed
+                key = f"{kind} m={m} segment~f0 latent rho={rho}"
+                out[key] = {"partitions": n, **{k: v / n for k, v in counts.items()},
+                            "lane_cpu_ms_per_partition": round(1000 * cpu / n, 2)}
+                print(key, out[key], flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--partitions", type=int, default=300)
@@ -246,7 +337,14 @@ def main() -> None:
     ap.add_argument("--no-quantile-cost", action="store_true")
     ap.add_argument("--real", type=int, default=0)
     ap.add_argument("--fisher-one", action="store_true", help="Pearson's test with v = 1 (no fourth moments)")
+    ap.add_argument("--categorical", action="store_true", help="the reconstruction error with categorical "
+                    "features (false alarms and power on a changed joint relation), instead of the correlations")
     args = ap.parse_args()
+    if args.categorical:
+        print("load", os.getloadavg())
+        categorical_study(args.partitions, args.sizes, args.kinds, args.shifted)
+        print("load", os.getloadavg())
+        return
     global FISHER_FROM_SAMPLE
     FISHER_FROM_SAMPLE = not args.fisher_one
     print("load", os.getloadavg())

@@ -56,10 +56,13 @@ def run_shape(data: Path, shape: str, rows: int, repeat: int) -> dict:
     shutil.rmtree(plain, ignore_errors=True)
     shutil.copytree(extended, plain)
     (plain / "extended_statistics.json").unlink()
-    runs: dict[str, list[dict]] = {"plain": [], "extended": []}
+    variants = [("plain", plain), ("extended", extended)]
+    if (numeric := numeric_only(train, extended, OUT / f"{shape}-numeric")) is not None:
+        variants.insert(1, ("numeric", numeric))
+    runs: dict[str, list[dict]] = {kind: [] for kind, _ in variants}
     loads = [os.getloadavg()[0]]
     for i in range(repeat):
-        for kind, base in (("plain", plain), ("extended", extended)):
+        for kind, base in variants:
             out = OUT / f"{shape}-{kind}-out"
             shutil.rmtree(out, ignore_errors=True)
             r = measure([DQLOOP, "validate", "--baseline", str(base), "--input", str(table), "--output", str(out),
@@ -72,9 +75,34 @@ def run_shape(data: Path, shape: str, rows: int, repeat: int) -> dict:
                   flush=True)
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("wall", "cpu")} for k, v in runs.items()}
     return {"shape": shape, "rows": rows, "plain": med["plain"], "extended": med["extended"],
+            "numeric": med.get("numeric"),
             "wall_ratio": med["extended"]["wall"] / med["plain"]["wall"],
             "cpu_ratio": med["extended"]["cpu"] / med["plain"]["cpu"],
+            "categorical_cpu_ratio": med["extended"]["cpu"] / med["numeric"]["cpu"] if "numeric" in med else None,
             "load": (min(loads), max(loads))}
+
+
+def numeric_only(train: Path, extended: Path, folder: Path) -> Path | None:
+    """A copy of the `extended` baseline whose PCA is numeric only (module docstring); None when its PCA
+    encodes no categorical column."""
+    import json
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from constraints.reconstruction import fit
+
+    doc = json.loads((extended / "extended_statistics.json").read_text())
+    model = doc.get("reconstruction") or {}
+    if not model.get("categorical"):
+        return None
+    names = tuple(model["columns"])
+    x = pq.read_table(train, columns=list(names)).to_pandas().to_numpy(dtype=np.float64, na_value=np.nan)
+    rows = x[np.random.default_rng(0).choice(len(x), min(len(x), 16_384), replace=False)]
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(extended, folder)
+    (folder / "extended_statistics.json").write_text(json.dumps({**doc, "reconstruction": fit(rows, names)}))
+    return folder
 
 
 def main() -> None:
@@ -86,13 +114,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    print("| shape | rows | plain wall s | extended wall s | wall ratio | plain CPU s | extended CPU s | CPU ratio | load |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| shape | rows | plain wall s | extended wall s | wall ratio | plain CPU s | extended CPU s | CPU ratio "
+          "| numeric-PCA CPU s | extended / numeric-PCA CPU | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for shape in args.shapes:
         r = run_shape(args.data, shape, args.wide_rows if shape == "wide200" else args.rows, args.repeat)
         print(f"| {shape} | {r['rows']:,} | {r['plain']['wall']:.1f} | {r['extended']['wall']:.1f} | "
               f"{r['wall_ratio']:.3f} | {r['plain']['cpu']:.1f} | {r['extended']['cpu']:.1f} | {r['cpu_ratio']:.3f} | "
-              f"{r['load'][0]:.1f}-{r['load'][1]:.1f} |", flush=True)
+              + (f"{r['numeric']['cpu']:.1f} | {r['categorical_cpu_ratio']:.3f} | " if r["numeric"] else "- | - | ")
+              + f"{r['load'][0]:.1f}-{r['load'][1]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

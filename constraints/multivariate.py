@@ -114,46 +114,56 @@ def baseline_lanes(numeric: list[tuple[str, str]], strings: list[tuple[str, str]
                    max_categories: int = 100) -> dict:
     """The joint lanes of the baseline's pass over `numeric` ((column, lane) in column order; the first
     max_columns): co-moments; the pass's row sample (constraints.rowsample) for Spearman's rho, the PCA
-    and, with `domain` (its features and rows), the domain classifier's domain_sample.json; over `strings`
+    (with the first reconstruction.SAMPLED_STRINGS string columns, for its categorical encoding) and,
+    with `domain` (its features and rows), the domain classifier's domain_sample.json; over `strings`
     (the first association.MAX_COLUMNS): the pairs' contingency counts."""
     lanes = tuple(lane for _, lane in numeric[:options.max_columns])
     out = {COMOMENTS: Comoments(lanes)} if len(lanes) >= 2 else {}
     wanted = set(domain.numeric) | set(domain.categorical) if domain else set()
-    first = options.max_columns if len(lanes) >= 2 else 0   # the correlated columns come first
+    pca = _reconstructed(numeric, strings, options)
+    encoded = set(strings[:reconstruction.SAMPLED_STRINGS]) if pca else set()
+    first = options.max_columns if pca else 0   # the correlated (and reconstructed) columns come first
     sampled = [*numeric[:first], *(c for c in numeric[first:] if c[0] in wanted)]
     sampled = sampled[:rowsample.MAX_COLUMNS]
-    texts = [c for c in strings if c[0] in wanted][:rowsample.MAX_COLUMNS - len(sampled)]
+    texts = [c for c in strings if c[0] in wanted or c in encoded][:rowsample.MAX_COLUMNS - len(sampled)]
     if sampled or texts:
         out[SAMPLE] = RowSample(tuple(lane for _, lane in sampled), tuple(lane for _, lane in texts),
-                                max(BASELINE_SAMPLE_ROWS if len(lanes) >= 2 else 0, domain.rows if domain else 0),
+                                max(BASELINE_SAMPLE_ROWS if pca else 0, domain.rows if domain else 0),
                                 tuple(n for n, _ in [*sampled, *texts]), max_categories, rowsample.BASELINE_SALT)
     if len(strings) >= 2:
         out[PAIRS] = association.Contingency(tuple(lane for _, lane in strings[:association.MAX_COLUMNS]))
     return out
 
 
+def _reconstructed(numeric, strings, options: CorrelationOptions) -> bool:
+    """Whether the baseline's sample serves a PCA: two columns at least among the correlated numeric ones and
+    the string columns sampled for the categorical encoding."""
+    return len(numeric[:options.max_columns]) + len(strings[:reconstruction.SAMPLED_STRINGS]) >= 2
+
+
 def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], strings: list[tuple[str, str]] = (),
-                      options: CorrelationOptions = CorrelationOptions()) -> dict[str, Any]:
-    """extended_statistics.json from the baseline's profile and its pass's joint tallies."""
+                      options: CorrelationOptions = CorrelationOptions(), sample=None) -> dict[str, Any]:
+    """extended_statistics.json from the baseline's profile and its pass's joint tallies; `sample`, the
+    row sample decoded (rowsample.frame), gives the PCA its categorical columns' values."""
     quantiles = {}
     for p in profile.columns:
         if p.column.is_numeric and p.kll is not None and (q := sketch_quantiles(p.kll.data)) is not None:
             quantiles[p.column.name] = q
     doc: dict[str, Any] = {"version": 0, "quantiles": quantiles, "correlations": None, "reconstruction": None,
                            "associations": None}
+    categorical = {p.column.name: tuple(v for v, *_ in p.categories) for p in profile.columns
+                   if p.categories is not None and not p.column.is_numeric}
     if (pairs := tallies.get(PAIRS)) is not None:
-        categorical = {p.column.name: tuple(v for v, *_ in p.categories) for p in profile.columns
-                       if p.categories is not None and not p.column.is_numeric}
         doc["associations"] = association.baseline_tables(
             pairs, tuple(n for n, _ in strings[:association.MAX_COLUMNS]), categorical)
     by_name = {p.column.name: p for p in profile.columns}
     lanes = [name for name, _ in numeric[:options.max_columns]]
     keep = [k for k, n in enumerate(lanes) if not _identifier(by_name[n])]   # ids: new values every partition
     names = tuple(lanes[k] for k in keep)
+    drawn = tallies.get(SAMPLE) if _reconstructed(numeric, strings, options) else None
+    rows = drawn.numbers[:BASELINE_SAMPLE_ROWS, keep] if drawn is not None else None   # its first columns: these
     if (co := tallies.get(COMOMENTS)) is not None and len(names) >= 2:
         at = np.ix_(keep, keep)
-        sample = tallies.get(SAMPLE)   # its first columns are these (baseline_lanes); its first rows by key
-        rows = sample.numbers[:BASELINE_SAMPLE_ROWS, keep] if sample is not None else None
         sketches = [_sketch(by_name[n].kll.data if by_name[n].kll else ()) for n in names]
         rho, rho_rows = spearman_of_sample(rows, sketches) if rows is not None else (None, None)
         variance = fisher_variance(rows) if rows is not None else None
@@ -162,7 +172,11 @@ def extended_document(profile, tallies: dict, numeric: list[tuple[str, str]], st
                                               null).to_dict(),
                                "left_out": [n for n, _ in numeric[options.max_columns:]],
                                "identifiers": [n for n in lanes if n not in names]}
-        doc["reconstruction"] = reconstruction.fit(rows, names) if rows is not None else None
+    if rows is not None:
+        encoded = [n for n, _ in strings[:reconstruction.SAMPLED_STRINGS]
+                   if n in categorical and sample is not None and n in sample.columns][:reconstruction.MAX_CATEGORICAL]
+        doc["reconstruction"] = reconstruction.fit(
+            rows, names, [(n, sample[n].iloc[:len(rows)].tolist()) for n in encoded])
     return doc
 
 
@@ -187,9 +201,11 @@ def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict
             tuple((strings[p["columns"][0]], strings[p["columns"][1]], tuple(p["categories"][0]),
                    tuple(p["categories"][1])) for _, p in kept), tuple(k for k, _ in kept))
     model = (extended or {}).get("reconstruction")
-    if model and all(n in lanes for n in model["columns"]):   # a column missing: missing_column_check says so
-        out[ERRORS] = reconstruction.Errors(tuple(lanes[n] for n in model["columns"]),
-                                            reconstruction.Model.from_dict(model))
+    encoded = [c["column"] for c in (model or {}).get("categorical") or ()]
+    if model and all(n in lanes for n in model["columns"]) and all(n in strings for n in encoded):
+        out[ERRORS] = reconstruction.Errors(tuple(lanes[n] for n in model["columns"]),   # a column missing:
+                                            reconstruction.Model.from_dict(model),       # missing_column_check
+                                            tuple(strings[n] for n in encoded))          # says so
     doc = (extended or {}).get("correlations")
     names = [n for n in doc["columns"] if n in lanes] if doc else []
     names = names if len(names) >= 2 else []

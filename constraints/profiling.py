@@ -117,7 +117,8 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
     prof = Profile(sizes["all"], sizes["train"], sizes["holdout"], profiles, skipped)
     sample = rowsample.frame(tallies[multivariate.SAMPLE], lanes[multivariate.SAMPLE]) \
         if multivariate.SAMPLE in tallies else None
-    return replace(prof, extended=multivariate.extended_document(prof, tallies, numeric, strings), sample=sample)
+    return replace(prof, extended=multivariate.extended_document(prof, tallies, numeric, strings, sample=sample),
+                   sample=sample)
 
 
 def _present(tallies: dict, k: int, c: Column) -> int:

@@ -160,7 +160,10 @@ def test_extended_statistics_document_beside_an_untouched_statistics_json(flip):
     from scipy.stats.contingency import association
     assert pair["cramers_v"] == pytest.approx(association(crosstab.to_numpy()))
     model = extended["reconstruction"]
-    assert model["columns"] == ["x", "y", "z", "k"] and len(model["components"]) == 2   # 65%: 1.8 + 1 of 4
+    assert model["columns"] == ["x", "y", "z", "k"] and [c["column"] for c in model["categorical"]] == ["c", "d"]
+    assert [sorted(c["levels"]) for c in model["categorical"]] == [["a", "b", "c"]] * 2
+    # 4 numeric + 2 x 3 indicators; 65% of 10: 2.7 + 2.7 (c and d's indicators together) + 1.8 (x, y)
+    assert len(model["center"]) == 10 and len(model["components"]) == 3
     assert set(model["held_out"]) == {"rows", "mean", "sd", "p99"} and model["held_out"]["rows"] == 8192
     corr = extended["correlations"]
     assert corr["columns"] == ["x", "y", "z", "k"] and corr["left_out"] == [] and corr["identifiers"] == ["id"]
