@@ -319,5 +319,9 @@ def lane_batches(task: tuple[Split, ...], recipes: dict[str, Recipe], batch_rows
             src = {c: batch.column(c) for c in present}
             src.update({c: pa.nulls(n, pa.string()) for c in needed if c not in src})   # a file without it
             at = _At(name, row, n)
-            yield pa.RecordBatch.from_arrays([r.lane(src, at) for r in recipes.values()], names=list(recipes))
+            try:
+                lanes = [r.lane(src, at) for r in recipes.values()]
+            except pa.lib.ArrowException as exc:   # a value of another type than the first file's schema
+                raise OSError(f"{split.path}: {exc}") from None
+            yield pa.RecordBatch.from_arrays(lanes, names=list(recipes))
             row += n
