@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from constraints.tally import Joint
+from constraints.tally import Joint, float_block
 
 __all__ = ["MAX_COLUMNS", "SAMPLE_ROWS", "CoTally", "Comoments", "pearson",
            "mid_cdf", "spearman_of_sample"]
@@ -115,11 +115,6 @@ def mid_cdf(values: np.ndarray, cumulative: np.ndarray, x: np.ndarray) -> np.nda
     return np.interp(x, values, mid, left=0.0, right=1.0)
 
 
-def _block(batch: pa.RecordBatch, names: tuple[str, ...]) -> np.ndarray:
-    cols = [np.asarray(batch.column(n).to_numpy(zero_copy_only=False), dtype=np.float64) for n in names]
-    return np.column_stack(cols) if cols else np.empty((batch.num_rows, 0))
-
-
 @dataclass(frozen=True)
 class Comoments(Joint):
     """A joint lane: the co-moments of the numeric lanes `names` (the features `columns`)."""
@@ -128,7 +123,7 @@ class Comoments(Joint):
     columns: tuple[str, ...] = ()      # the features the lanes hold (for the driver)
 
     def fold(self, batch: pa.RecordBatch) -> CoTally:
-        return CoTally.of(_block(batch, self.names))
+        return CoTally.of(float_block(batch, self.names))
 
     def merge(self, a: CoTally, b: CoTally) -> CoTally:
         return a.merge(b)

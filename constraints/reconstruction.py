@@ -58,7 +58,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from constraints.tally import Joint
+from constraints.tally import Joint, float_block
 
 __all__ = ["VARIANCE_SHARE", "TOP", "MAX_CATEGORICAL", "MAX_LEVELS", "MIN_SHARE", "SAMPLED_STRINGS", "fit",
            "levels_of", "Model", "Errors", "ErrorTally", "reconstruction_checks"]
@@ -246,8 +246,7 @@ class Errors(Joint):
         object.__setattr__(self, "value_sets", tuple(_value_set(levels) for _, levels in self.model.categorical))
 
     def fold(self, batch: pa.RecordBatch) -> ErrorTally:
-        cols = [np.asarray(batch.column(n).to_numpy(zero_copy_only=False), dtype=np.float64) for n in self.names]
-        x = np.column_stack(cols) if cols else np.empty((batch.num_rows, 0))
+        x = float_block(batch, self.names)
         codes = [level_codes(batch.column(n), s) for n, s in zip(self.categorical, self.value_sets)]
         e = self.model.errors(x, codes)
         k = min(TOP, len(e))
