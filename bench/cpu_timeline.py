@@ -17,18 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-
-def _tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        q = todo.pop()
-        out.append(q)
-        for task in Path(f"/proc/{q}/task").glob("*"):
-            try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers_bench import _tree  # noqa: E402  (the process tree, as the other benches walk it)
 
 
 def main() -> None:
