@@ -79,7 +79,7 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
     domain = rowsample.SampleRequest(tuple(c.name for c in inputs if c.is_numeric),
                                      tuple(c.name for c in inputs if not c.is_numeric), sample_rows) \
         if sample_rows else None
-    tasks = reading(data, source) if split is not None and all(recipes.values()) else None
+    tasks = reading(data, source) if source is not None and split is not None and all(recipes.values()) else None
     if strings:   # identifier candidates among them settled in the pass (constraints.identifiers)
         lanes[identifiers.LANE] = identifiers.Hashes(tuple((f"h{k}", f"s{k}") for k, c in enumerate(columns)
                                                           if not c.is_numeric),

@@ -32,7 +32,7 @@ import re
 from urllib.parse import unquote, urlparse
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 from pyspark.errors import PythonException
@@ -212,8 +212,8 @@ class _Measured:
     repeat: bool = False                  # the pass saw a hash twice: counted by value, no hash job
 
 
-def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], partitions: Callable[[], int]
-           ) -> tuple[DataFrame, dict[str, tally.Lane], dict[str, direct.Recipe] | None]:
+def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Files | None
+           ) -> tuple[DataFrame, dict[str, tally.Lane], Reading | None]:
     """The columns Spark computes for the pass's Python workers, and what each worker tallies of them
     (constraints.tally): per numeric column its values (`v`, NaN for non-finite ones), per known
     categorical its values (`k`, looked up among the known categories by the worker, the others sketched:
@@ -221,8 +221,9 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], partitions
     null), per other string
     its length (`n`) and, sketched, its hash (`h`); flags for values not of the type (`t`) and for each
     counted rule's offending rows (`r`). Lookups stay out of Spark's generated code: a CASE per category
-    over many columns made methods HotSpot would not compile (bench/RESULTS.md, table shapes). Each lane's
-    recipe for workers reading the files themselves (constraints.direct), None where some lane has none."""
+    over many columns made methods HotSpot would not compile (bench/RESULTS.md, table shapes). With
+    `source`, and a recipe for every lane, the workers read the files themselves (constraints.direct): the
+    tasks and recipes come back too."""
     lanes: dict[str, tally.Lane] = {}
     exprs: list[SparkColumn] = []
     recipes: dict[str, direct.Recipe | None] = {}
@@ -260,16 +261,17 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], partitions
         arrow = plain_column(col) and PASS.lookup(rule).arrow_offending is not None
         lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags(),
              arrow and direct.Offending(col.name, rule, col.is_numeric, col.inferred_type == INTEGRAL) or None)
+    for name, kind in extra.items():
+        lane(name, F.col(name), kind, None)
+    tasks = reading(data, source) if source is not None and recipes and all(recipes.values()) else None
     if hashes:
-        lanes[identifiers.LANE] = identifiers.Hashes(tuple(hashes), identifiers.budget(partitions()))
+        lanes[identifiers.LANE] = identifiers.Hashes(
+            tuple(hashes), identifiers.budget(len(tasks) if tasks else data.rdd.getNumPartitions()))
     numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
     known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
     lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known, plan.sample))   # joint
-    for name, kind in extra.items():
-        lane(name, F.col(name), kind, None)
-    readable = bool(recipes) and all(recipes.values())
     return (data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes,
-            recipes if readable else None)
+            (tasks, recipes) if tasks else None)
 
 
 def plain_column(c: Column) -> bool:
@@ -327,8 +329,11 @@ def parquet_source(df: DataFrame) -> Files | None:
     return Files(tuple(paths)) if files and len(paths) == len(files) else None
 
 
-def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str,
-             read: tuple[list[tuple[direct.Split, ...]], dict[str, direct.Recipe]] | None = None) -> tuple[int, dict]:
+Reading = tuple[list[tuple[direct.Split, ...]], dict[str, direct.Recipe]]   # the tasks, each lane's recipe
+
+
+def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read: Reading | None = None
+             ) -> tuple[int, dict]:
     """One pass (validate's or the baseline's): Python workers tally the lanes per partition
     (constraints.tally), one row per partition reaches the driver; the rows and the merged tallies.
     `read`: the tasks and lane recipes of workers reading the files themselves (constraints.direct).
@@ -340,7 +345,7 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str,
             tasks, recipes = read
             log.info("%s: the workers read %d Parquet splits themselves", what, len(tasks))
             spark = lanes_df.sparkSession
-            rows = int(spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch", "10000"))
+            rows = spark._jsparkSession.sessionState().conf().arrowMaxRecordsPerBatch()
             partitions = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(
                 partial(_read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows,
                         fold=tally.tally_partition), tally.DDL).collect()
@@ -367,33 +372,21 @@ def _read_and_tally(ids, tasks, recipes, lanes, rows, fold):
             yield from fold(direct.lane_batches(tasks[i], recipes, rows), lanes)
 
 
-def reading(data: DataFrame, source: Files | None) -> list[tuple[direct.Split, ...]] | None:
-    """The tasks of a pass whose workers read `source`'s files themselves (None: Spark reads them)."""
-    if source is None:
-        return None
+def reading(data: DataFrame, source: Files) -> list[tuple[direct.Split, ...]]:
+    """The tasks of a pass whose workers read `source`'s files themselves, sized by the session's file-scan
+    settings (spark.sql.files.maxPartitionBytes, openCostInBytes, as Spark's SQLConf reads them)."""
     spark = data.sparkSession
-    conf = spark.conf
-    return direct.splits(list(source.paths), _bytes(conf.get("spark.sql.files.maxPartitionBytes", "128m")),
-                         _bytes(conf.get("spark.sql.files.openCostInBytes", "4m")), spark.sparkContext.defaultParallelism)
-
-
-def _bytes(text: str) -> int:
-    """Spark's byte size strings: 134217728, 128m, 4MB, 1g."""
-    m = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)b?\s*", text.lower())
-    if m is None:
-        return int(text)
-    return int(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " ")
+    conf = spark._jsparkSession.sessionState().conf()
+    return direct.splits(list(source.paths), conf.filesMaxPartitionBytes(), conf.filesOpenCostInBytes(),
+                         spark.sparkContext.defaultParallelism)
 
 
 def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Files | None
              ) -> tuple[dict[str, _Measured], int, dict[int, int], dict[str, Any], Any]:
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
-    tasks = reading(data, source)
-    lanes_df, lanes, recipes = _lanes(data, plan, extra,
-                                      (lambda: len(tasks)) if tasks else data.rdd.getNumPartitions)
-    rows, tallies = run_pass(lanes_df, lanes, "validate's pass",
-                             (tasks, recipes) if tasks and recipes is not None else None)
+    lanes_df, lanes, read = _lanes(data, plan, extra, source)
+    rows, tallies = run_pass(lanes_df, lanes, "validate's pass", read)
     measured = {c.name: _Measured() for c in plan.columns}
     for k, c in enumerate(plan.columns):
         m = measured[c.name]

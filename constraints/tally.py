@@ -364,6 +364,7 @@ def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -
             else:
                 t = lane.fold(batch.column(name))
             tallies[name] = lane.merge(tallies[name], t) if name in tallies else t
+    _LAST_BLOCK[:] = [None, (), None]   # the partition's last batch is not kept past it
     closed = {name: lanes[name].close(t) for name, t in tallies.items()}
     yield pa.RecordBatch.from_pydict({"rows": [rows], "tallies": [pickle.dumps(closed)]}, schema=SCHEMA)
 
