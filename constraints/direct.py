@@ -301,29 +301,21 @@ def lane_batches(task: tuple[Split, ...], recipes: dict[str, Recipe], batch_rows
 
     needed = sorted({r.column for r in recipes.values() if hasattr(r, "column")})
     for split in task:
-        try:
-            f = pq.ParquetFile(split.path)
-            present = [c for c in needed if c in f.schema_arrow.names]
-            batches = f.iter_batches(batch_size=batch_rows, row_groups=list(split.row_groups), columns=present,
-                                     use_threads=False)
-        except (OSError, ValueError) as exc:
+        try:   # a corrupt page, or a value of another type than the first file's schema: named with its file
+            yield from _split_lanes(pq.ParquetFile(split.path), split, needed, recipes, batch_rows)
+        except (OSError, ValueError, pa.lib.ArrowException) as exc:
             raise OSError(f"{split.path}: {exc}") from None   # constraints.scan.run_pass names the file
-        row = split.first_row
-        name = split.path.rsplit("/", 1)[-1]
-        while True:
-            try:
-                batch = next(batches)
-            except StopIteration:
-                break
-            except (OSError, ValueError) as exc:
-                raise OSError(f"{split.path}: {exc}") from None
-            n = batch.num_rows
-            src = {c: batch.column(c) for c in present}
-            src.update({c: pa.nulls(n, pa.string()) for c in needed if c not in src})   # a file without it
-            at = _At(name, row, n)
-            try:
-                lanes = [r.lane(src, at) for r in recipes.values()]
-            except pa.lib.ArrowException as exc:   # a value of another type than the first file's schema
-                raise OSError(f"{split.path}: {exc}") from None
-            yield pa.RecordBatch.from_arrays(lanes, names=list(recipes))
-            row += n
+
+
+def _split_lanes(f, split: Split, needed: list[str], recipes: dict[str, Recipe], batch_rows: int
+                 ) -> Iterator[pa.RecordBatch]:
+    present = [c for c in needed if c in f.schema_arrow.names]
+    row, name = split.first_row, split.path.rsplit("/", 1)[-1]
+    for batch in f.iter_batches(batch_size=batch_rows, row_groups=list(split.row_groups), columns=present,
+                                use_threads=False):
+        n = batch.num_rows
+        src = {c: batch.column(c) for c in present}
+        src.update({c: pa.nulls(n, pa.string()) for c in needed if c not in src})   # a file without it
+        at = _At(name, row, n)
+        yield pa.RecordBatch.from_arrays([r.lane(src, at) for r in recipes.values()], names=list(recipes))
+        row += n
