@@ -33,8 +33,8 @@ A row's error is the mean squared difference between its encoded, scaled values 
 reconstruction from the kept components, over all encoded dimensions (numeric and indicators): with
 orthonormal components, (|z|^2 - |z C'|^2) / dimensions. Validate's workers compute it for every row in
 the one pass (`Errors`, a joint lane) without building the one-hot matrix: per categorical column a row's
-level is looked up among the recorded levels (Arrow's hashed index_in, as constraints.tally.Categories
-does) and two precomputed per-level values are gathered, its scaled one-hot vector's projection on the
+level is looked up among the recorded levels (constraints.tally.coded: the column dictionary-encoded
+once per batch for every lane that looks it up) and two precomputed per-level values are gathered, its scaled one-hot vector's projection on the
 components (k numbers) and its squared norm; the numeric part is the matrix product it always was. The
 lane keeps the error's count, sum and sum of squares, the rows above the baseline's 99th percentile, and
 the `TOP` rows with the largest error (their values, as examples). Two checks, each one-sided (only a
@@ -56,9 +56,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from constraints.tally import Joint, float_block
+from constraints.tally import Coded, Joint, coded, float_block
 
 __all__ = ["VARIANCE_SHARE", "TOP", "MAX_CATEGORICAL", "MAX_LEVELS", "MIN_SHARE", "SAMPLED_STRINGS", "fit",
            "levels_of", "Model", "Errors", "ErrorTally", "reconstruction_checks"]
@@ -92,11 +91,12 @@ def _value_set(levels: Sequence[str | None]) -> pa.Array:
     return pa.array(list(levels), pa.string())
 
 
-def level_codes(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+def level_codes(values: pa.Array | Coded, value_set: pa.Array) -> np.ndarray:
     """Each row's level: its position among the levels (null matches a null level), len(levels) for any
-    other value."""
-    found = pc.index_in(values, value_set=value_set)   # null matches a null in the value set, else stays null
-    return found.fill_null(len(value_set)).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+    other value. `values`: the column, or its Coded form shared with the batch's other lanes."""
+    c = values if isinstance(values, Coded) else Coded.of(values)
+    levels = value_set.to_pylist()
+    return c.positions(value_set, other=len(levels), null=levels.index(None) if None in levels else len(levels))
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,7 @@ class Errors(Joint):
 
     def fold(self, batch: pa.RecordBatch) -> ErrorTally:
         x = float_block(batch, self.names)
-        codes = [level_codes(batch.column(n), s) for n, s in zip(self.categorical, self.value_sets)]
+        codes = [level_codes(coded(batch, n), s) for n, s in zip(self.categorical, self.value_sets)]
         e = self.model.errors(x, codes)
         k = min(TOP, len(e))
         at = np.argpartition(e, len(e) - k)[len(e) - k:] if k else np.array([], dtype=int)

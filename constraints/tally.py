@@ -9,9 +9,9 @@ tallies in partition order (`merge_partitions`). No shuffle, no grouping: a sing
               the baseline mean (no cancellation while the mean stays near the baseline's), min, max, counts
               per grid cell; for unique columns the distinct values and the largest count of one, exact within
               a partition and exact overall while the partitions' value ranges do not overlap (`Run`)
-  Categories  a categorical column's values, looked up among the baseline's categories (Arrow's hashed
-              index_in): counts per known category, of other values and of nulls; the other values
-              themselves in constraints.unseen's bounded sketches
+  Categories  a categorical column's values, looked up among the baseline's categories: counts per known
+              category, of other values and of nulls; the other values themselves in constraints.unseen's
+              bounded sketches
   Registers   HyperLogLog ranks of 64-bit hashes (constraints.hll)
   Lengths     string lengths: count, min, max
   Flags       a boolean: the rows where it holds
@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from constraints import hll, unseen
 
 __all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags", "Lane", "Joint", "Run", "distinct_and_most",
-           "tally_partition", "merge_partitions", "float_block", "SCHEMA", "DDL"]
+           "tally_partition", "merge_partitions", "float_block", "Coded", "coded", "SCHEMA", "DDL"]
 
 @dataclass
 class NumberTally:
@@ -125,9 +125,10 @@ def distinct_and_most(runs: Iterable[Run]) -> tuple[int, int] | None:
 
 @dataclass(frozen=True)
 class Categories:
-    """A categorical column's values looked up among its known categories by Arrow's hashed `index_in`:
-    counts per position (0: absent, 1..k: the known categories in order, k + 1: any other value), and the
-    other values themselves folded into constraints.unseen's bounded sketches (never kept whole)."""
+    """A categorical column's values looked up among its known categories: counts per position (0: absent,
+    1..k: the known categories in order, k + 1: any other value), and the other values themselves folded
+    into constraints.unseen's bounded sketches (never kept whole). Folds the column's `Coded` form, which
+    the batch's other lanes that look the same column up share (`coded`)."""
 
     known: tuple[str, ...]
     value_set: pa.Array = field(init=False, repr=False, compare=False)
@@ -135,14 +136,13 @@ class Categories:
     def __post_init__(self):
         object.__setattr__(self, "value_set", pa.array(self.known, pa.string()))
 
-    def fold(self, lane: pa.Array) -> tuple[np.ndarray, unseen.ValuesTally]:
+    def fold(self, lane: "Coded | pa.Array") -> tuple[np.ndarray, unseen.ValuesTally]:
+        c = lane if isinstance(lane, Coded) else Coded.of(lane)
         k = len(self.known)
-        found = pc.index_in(lane, value_set=self.value_set)
-        valid = lane.is_valid().to_numpy(zero_copy_only=False)
-        positions = np.where(valid, found.fill_null(k).to_numpy().astype(np.intp, copy=False) + 1, 0)
-        others = unseen.Values().fold(lane.filter(pc.and_(lane.is_valid(), found.is_null()))) \
-            if (positions == k + 1).any() else unseen.ValuesTally()
-        return np.bincount(positions, minlength=k + 2), others
+        positions = c.positions(self.value_set, other=k, null=-1) + 1
+        counts = np.bincount(positions, minlength=k + 2)
+        others = unseen.Values().fold(c.rows_outside(self.value_set)) if counts[k + 1] else unseen.ValuesTally()
+        return counts, others
 
     def merge(self, a, b):
         return a[0] + b[0], unseen.Values().merge(a[1], b[1])
@@ -258,22 +258,23 @@ class Strings:
 
     cap: int
 
-    def fold(self, lane: pa.Array, holdout: np.ndarray, so_far=None) -> tuple[tuple[LengthTally, dict | None], ...]:
+    def fold(self, lane: pa.Array, holdout: np.ndarray, so_far=None,
+             coding=None) -> tuple[tuple[LengthTally, dict | None], ...]:
         """Per split (training, held-out): lengths, and counts per value unless the partition's values
         already were too many (`so_far`: the partition's tally up to this batch; a batch with more than
         `cap` distinct values, too: the column is not categorical either way). The lengths and the values'
-        positions in the batch's dictionary are split, not the strings (no copies of them)."""
+        positions in the batch's dictionary are split, not the strings (no copies of them). `coding`: a
+        callable giving the lane's Coded form, shared with the batch's other lanes (`coded`)."""
         valid = lane.is_valid().to_numpy(zero_copy_only=False)
         lengths = pc.utf8_length(lane).fill_null(0).to_numpy()
         splits = (valid & ~holdout, valid & holdout)
         over = so_far is not None and any(counts is None for _, counts in so_far)
         counts: tuple[dict | None, dict | None] = (None, None)
         if not over:
-            encoded = lane.dictionary_encode()
-            if len(encoded.dictionary) <= self.cap:
-                codes = encoded.indices.fill_null(0).to_numpy()
-                names = encoded.dictionary.to_pylist()
-                counts = tuple({names[i]: int(n) for i, n in enumerate(np.bincount(codes[m], minlength=len(names))) if n}
+            c = coding() if coding else Coded.of(lane)
+            if len(c.values) <= self.cap:
+                names = c.values.to_pylist()
+                counts = tuple({names[i]: int(n) for i, n in enumerate(np.bincount(c.codes[m], minlength=len(names))) if n}
                                for m in splits)
         return tuple((_extent(lengths[m]), c) for m, c in zip(splits, counts))
 
@@ -329,20 +330,63 @@ SCHEMA = pa.schema([("rows", pa.int64()), ("tallies", pa.binary())])   # one row
 DDL = "rows long, tallies binary"                                      # the same, for Spark
 
 
-_LAST_BLOCK: list = [None, (), None]   # the batch, the lanes and the block float_block built last
+@dataclass(frozen=True)
+class Coded:
+    """A string column of one batch dictionary-encoded: each row's index among the batch's distinct
+    `values` (-1: null). Looking values up among a set of categories then costs a hash per distinct
+    value and a gather per row, however many lanes look the column up."""
+
+    codes: np.ndarray    # per row (intp)
+    values: pa.Array     # the batch's distinct values (string)
+    lane: pa.Array = field(repr=False, compare=False)   # the column itself
+
+    @classmethod
+    def of(cls, lane: pa.Array) -> "Coded":
+        enc = lane if pa.types.is_dictionary(lane.type) else pc.dictionary_encode(lane)   # nulls: null indices
+        values = enc.dictionary if pa.types.is_string(enc.dictionary.type) else enc.dictionary.cast(pa.string())
+        return cls(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False), values, lane)
+
+    def positions(self, value_set: pa.Array, other: int, null: int) -> np.ndarray:
+        """Each row's position among `value_set`: `other` for a value outside it, `null` for a null (a
+        null in `value_set` is not looked up: pass its position as `null`)."""
+        found = pc.index_in(self.values, value_set=value_set).fill_null(other)
+        table = np.append(found.to_numpy(zero_copy_only=False).astype(np.intp, copy=False), null)
+        return table.take(self.codes)   # code -1 (null) takes the last entry
+
+    def rows_outside(self, value_set: pa.Array) -> pa.Array:
+        """The rows' values outside `value_set` (nulls not included)."""
+        outside = pc.invert(pc.is_in(self.values, value_set=value_set)).to_numpy(zero_copy_only=False)
+        return self.lane.filter(pa.array(np.append(outside, False).take(self.codes)))
+
+
+_BATCH: list = [None, {}]   # the batch folded last, and what its lanes share of it (float_block, coded)
+
+
+def _shared(batch: pa.RecordBatch, key: tuple, make):
+    if _BATCH[0] is not batch:
+        _BATCH[:] = [batch, {}]
+    if key not in _BATCH[1]:
+        _BATCH[1][key] = make()
+    return _BATCH[1][key]
 
 
 def float_block(batch: pa.RecordBatch, names: tuple[str, ...]) -> np.ndarray:
     """The numeric lanes `names` of `batch` as one float64 block (rows x lanes; NaN: absent), read-only:
     the joint lanes of one batch that read the same lanes (co-moments, the reconstruction error) share it
     instead of each converting and stacking the columns again (30% of the folds on bench's numeric shape)."""
-    if _LAST_BLOCK[0] is batch and _LAST_BLOCK[1] == names:
-        return _LAST_BLOCK[2]
-    cols = [np.asarray(batch.column(n).to_numpy(zero_copy_only=False), dtype=np.float64) for n in names]
-    block = np.column_stack(cols) if cols else np.empty((batch.num_rows, 0))
-    block.flags.writeable = False
-    _LAST_BLOCK[:] = [batch, names, block]
-    return block
+    def make():
+        cols = [np.asarray(batch.column(n).to_numpy(zero_copy_only=False), dtype=np.float64) for n in names]
+        block = np.column_stack(cols) if cols else np.empty((batch.num_rows, 0))
+        block.flags.writeable = False
+        return block
+    return _shared(batch, ("float", names), make)
+
+
+def coded(batch: pa.RecordBatch, name: str) -> Coded:
+    """The categorical lane `name` of `batch` dictionary-encoded once for every lane that looks it up
+    (Categories, association.KnownContingency, reconstruction.Errors): on bench's categorical shape three
+    hashed lookups per value became one."""
+    return _shared(batch, ("coded", name), lambda: Coded.of(batch.column(name)))
 
 
 def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -> Iterator[pa.RecordBatch]:
@@ -359,12 +403,16 @@ def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -
                 continue
             if isinstance(lane, Joint):
                 t = lane.fold(batch)
-            elif isinstance(lane, (Described, Strings)):
+            elif isinstance(lane, Strings):
+                t = lane.fold(batch.column(name), holdout, tallies.get(name), lambda: coded(batch, name))
+            elif isinstance(lane, Described):
                 t = lane.fold(batch.column(name), holdout, tallies.get(name))
+            elif isinstance(lane, Categories):
+                t = lane.fold(coded(batch, name))
             else:
                 t = lane.fold(batch.column(name))
             tallies[name] = lane.merge(tallies[name], t) if name in tallies else t
-    _LAST_BLOCK[:] = [None, (), None]   # the partition's last batch is not kept past it
+    _BATCH[:] = [None, {}]   # the partition's last batch is not kept past it
     closed = {name: lanes[name].close(t) for name, t in tallies.items()}
     yield pa.RecordBatch.from_pydict({"rows": [rows], "tallies": [pickle.dumps(closed)]}, schema=SCHEMA)
 

@@ -314,3 +314,24 @@ def test_cramers_v_equals_scipys_and_the_bootstrap_stack_equals_it_table_by_tabl
         kept = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
         assert cramers_v(t) == pytest.approx(scipy_association(kept, method="cramer"))
     assert np.allclose(_stacked_v(tables), [cramers_v(t) for t in tables])
+
+
+def test_association_bootstrap_is_drawn_only_where_the_change_reaches_the_minimum_effect():
+    """A pair whose Cramér's V moved less than the minimum effect passes without its bootstrap (z None);
+    one that moved more is tested: its z against V's bootstrap sd, recomputed here from multinomial draws."""
+    from constraints.association import association_checks, cramers_v
+
+    rng = np.random.default_rng(3)
+    pa_, pb = np.array([.5, .3, .2]), np.array([.4, .35, .25])
+    independent = np.outer(pa_, pb)
+    base = rng.multinomial(200_000, (0.5 * independent + 0.5 * np.diag(pa_) @ np.eye(3)).ravel()).reshape(3, 3)
+    same = rng.multinomial(50_000, base.ravel() / base.sum()).reshape(3, 3)                # V unchanged
+    weaker = rng.multinomial(50_000, (0.8 * independent + 0.2 * np.diag(pa_) @ np.eye(3)).ravel()).reshape(3, 3)
+    pair = {"columns": ["a", "b"], "counts": base.tolist(), "cramers_v": cramers_v(base)}
+    quiet, moved = association_checks([(pair, same), (pair, weaker)], Thresholds())
+    assert quiet.details["z"] is None and not quiet.failed and "no test needed" in quiet.description
+    assert abs(moved.details["change"]) >= 0.1 and moved.failed
+    draws = [cramers_v(rng.multinomial(size, base.ravel() / base.sum()).reshape(3, 3))
+             for size in (50_000, int(base.sum())) for _ in range(400)]
+    sd = math.sqrt(np.var(draws[:400], ddof=1) + np.var(draws[400:], ddof=1))
+    assert moved.details["z"] == pytest.approx((moved.details["partition"] - np.mean(draws[:400])) / sd, rel=0.15)

@@ -96,3 +96,44 @@ def test_registers_equal_a_per_hash_reference_and_estimate_distinct_counts():
     for n in (10, 1000, 30_000):   # distinct random hashes: within 4 standard errors (2.3%)
         assert abs(hll.estimate(hll.ranks(hashes[:n])) - n) <= max(1, 4 * 0.023 * n)
     assert hll.estimate(np.zeros(hll.REGISTERS, np.int8)) == 0
+
+
+def _pairs_frame(n: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    a = rng.choice(["x", "y", "z", "new", None], n, p=[0.4, 0.3, 0.15, 0.05, 0.1])
+    b = rng.choice(["p", "q", "é", None], n, p=[0.5, 0.3, 0.1, 0.1])
+    return pd.DataFrame({"a": a, "b": b})
+
+
+def test_one_coding_per_column_and_batch_serves_every_lane_that_looks_it_up():
+    """Categories, the pairs' tables (association.KnownContingency / Contingency), the baseline's Strings
+    and the reconstruction's level codes share one dictionary encoding of a column per batch
+    (tally.coded); each still equals a lookup done another way (pandas), nulls and unknown values included."""
+    from constraints import association, reconstruction
+
+    frame = _pairs_frame()
+    batches = [pa.RecordBatch.from_pandas(frame.iloc[i:i + 700], preserve_index=False) for i in range(0, len(frame), 700)]
+    ka, kb = ("x", "y", "z"), ("p", "q")
+    lanes = {"a": tally.Categories(ka), "pairs": association.KnownContingency((("a", "b", ka, kb),)),
+             "all": association.Contingency(("a", "b"))}
+    rows = [list(tally.tally_partition(iter(batches[p::2]), lanes))[0] for p in range(2)]
+    n, merged = tally.merge_partitions(((r.column("rows")[0].as_py(), r.column("tallies")[0].as_py()) for r in rows),
+                                       lanes)
+    assert n == len(frame)
+    a = frame["a"]
+    assert merged["a"][0].tolist() == [a.isna().sum(), *[(a == k).sum() for k in ka], a.notna().sum() - a.isin(ka).sum()]
+    both = frame.dropna()
+    other = both.assign(a=both["a"].where(both["a"].isin(ka), "other"), b=both["b"].where(both["b"].isin(kb), "other"))
+    expected = pd.crosstab(other["a"], other["b"]).reindex(index=[*ka, "other"], columns=[*kb, "other"], fill_value=0)
+    assert merged["pairs"][0].tolist() == expected.to_numpy().tolist()
+    assert merged["all"][(0, 1)] == {k: int(v) for k, v in both.groupby(["a", "b"]).size().items()}
+
+    levels = pa.array(["x", None, "y"], pa.string())   # a null level: nulls take it; z and new are other values
+    got = reconstruction.level_codes(tally.Coded.of(pa.array(a, pa.large_string()).dictionary_encode()), levels)
+    assert got.tolist() == [{"x": 0, "y": 2}.get(v, 1 if v is None else 3) for v in a]
+
+    split = np.arange(len(frame)) % 4 == 0
+    strings = tally.Strings(cap=10).fold(pa.array(a), split)
+    for (lengths, counts), m in zip(strings, (~split, split)):
+        part = a[m].dropna()
+        assert counts == part.value_counts().to_dict() and lengths.present == len(part)
