@@ -37,6 +37,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from constraints.tally import Joint
 
@@ -153,14 +154,25 @@ class RowSample(Joint):
 def _encode(arr: pa.Array, dictionary: list[str], cap: int) -> np.ndarray:
     """Codes of `arr`'s values in `dictionary`, which grows (in place) up to `cap` values."""
     enc = arr.cast(pa.string()).dictionary_encode()
-    remap = np.concatenate([[0], _extend(dictionary, enc.dictionary.to_pylist(), cap)])   # at arrow's index + 1
+    remap = np.concatenate([[0], _extend(dictionary, enc.dictionary, cap)])   # at arrow's index + 1
     index = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
     return remap[index + 1]
 
 
-def _extend(dictionary: list[str], values: list[str], cap: int) -> np.ndarray:
-    """The codes of `values` (position in `dictionary` + 1, or -1 past the cap); `dictionary` grows in place
-    with the values it lacks while it holds fewer than `cap`."""
+def _extend(dictionary: list[str], values: list[str] | pa.Array, cap: int) -> np.ndarray:
+    """The codes of the distinct `values` (position in `dictionary` + 1, or -1 past the cap); `dictionary`
+    grows in place with the values it lacks, in their order, while it holds fewer than `cap`. Many values
+    (a free-text column brings thousands per batch) are looked up by Arrow's hashed index_in, a few by a
+    dict (Arrow's call costs more than the loop below about 100 values)."""
+    if len(values) > 100:
+        values = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+        found = pc.index_in(values, value_set=pa.array(dictionary, pa.string()))
+        out = found.fill_null(-2).to_numpy(zero_copy_only=False).astype(np.int32) + 1
+        added = np.flatnonzero(out < 0)[:max(0, cap - len(dictionary))]
+        out[added] = np.arange(len(dictionary) + 1, len(dictionary) + 1 + len(added), dtype=np.int32)
+        dictionary.extend(values.take(pa.array(added)).to_pylist())
+        return out
+    values = values.to_pylist() if isinstance(values, pa.Array) else values
     position = {v: i for i, v in enumerate(dictionary)}
     out = np.empty(len(values), np.int32)
     for i, v in enumerate(values):

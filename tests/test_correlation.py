@@ -335,3 +335,24 @@ def test_association_bootstrap_is_drawn_only_where_the_change_reaches_the_minimu
              for size in (50_000, int(base.sum())) for _ in range(400)]
     sd = math.sqrt(np.var(draws[:400], ddof=1) + np.var(draws[400:], ddof=1))
     assert moved.details["z"] == pytest.approx((moved.details["partition"] - np.mean(draws[:400])) / sd, rel=0.15)
+
+
+@pytest.mark.parametrize("n", [7, 3000])
+def test_row_sample_dictionary_grows_in_first_seen_order_up_to_its_cap_either_way_it_is_looked_up(n):
+    """rowsample._extend looks few values up in a dict and many with Arrow: both give each value's
+    position + 1 (-1 past the cap) and grow the dictionary alike (a per-value reference here)."""
+    import pyarrow as pa
+
+    from constraints.rowsample import _extend
+
+    rng = np.random.default_rng(n)
+    dictionary = [f"v{i}" for i in rng.choice(50, 20, replace=False)]
+    values = list(dict.fromkeys(f"v{i}" for i in rng.integers(0, 5 * n, 2 * n)))   # distinct, first-seen order
+    expected_dictionary, expected = list(dictionary), []
+    for v in values:
+        if v not in expected_dictionary and len(expected_dictionary) < 40:
+            expected_dictionary.append(v)
+        expected.append(expected_dictionary.index(v) + 1 if v in expected_dictionary else -1)
+    for given in (values, pa.array(values)):
+        grown = list(dictionary)
+        assert _extend(grown, given, 40).tolist() == expected and grown == expected_dictionary
