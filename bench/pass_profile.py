@@ -117,22 +117,10 @@ def worker_timing(directory: str):
             if batch is None:
                 break
             rows += batch.num_rows
-            holdout = None
-            if tally.SPLIT in batch.schema.names:
-                holdout = batch.column(tally.SPLIT).fill_null(False).to_numpy(zero_copy_only=False)
-            for name, lane in lanes.items():
+            holdout = tally.held_out(batch)
+            for name, lane in lanes.items():   # the product's own step (tally.fold_lane), timed
                 c0 = t.thread_time()
-                if isinstance(lane, tally.Joint) and lane.incremental:   # the tally so far, updated: no merge
-                    tallies[name] = lane.fold(batch, tallies.get(name))
-                    spent[type(lane).__name__] = spent.get(type(lane).__name__, 0.0) + t.thread_time() - c0
-                    continue
-                if isinstance(lane, tally.Joint):
-                    tt = lane.fold(batch)
-                elif isinstance(lane, (tally.Described, tally.Strings)):
-                    tt = lane.fold(batch.column(name), holdout, tallies.get(name))
-                else:
-                    tt = lane.fold(batch.column(name))
-                tallies[name] = lane.merge(tallies[name], tt) if name in tallies else tt
+                tally.fold_lane(name, lane, batch, holdout, tallies)
                 key = type(lane).__name__
                 spent[key] = spent.get(key, 0.0) + t.thread_time() - c0
         c0 = t.thread_time()

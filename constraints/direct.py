@@ -248,6 +248,7 @@ class Split:
     row_groups: tuple[int, ...]
     first_row: int       # the row index (in the file) of the first group's first row
     bytes: int
+    rows: int = 0        # the row groups' rows (their footers')
 
 
 def splits(files: list[str], max_bytes: int, open_cost: int, parallelism: int) -> list[tuple[Split, ...]]:
@@ -258,7 +259,7 @@ def splits(files: list[str], max_bytes: int, open_cost: int, parallelism: int) -
     (the driver)."""
     import pyarrow.parquet as pq
 
-    groups = []   # (path, group, first row, bytes)
+    groups = []   # (path, group, first row, bytes, rows)
     for path in files:
         try:
             meta = pq.read_metadata(path)
@@ -268,7 +269,7 @@ def splits(files: list[str], max_bytes: int, open_cost: int, parallelism: int) -
         for g in range(meta.num_row_groups):
             rg = meta.row_group(g)
             groups.append((path, g, row, sum(rg.column(i).total_compressed_size for i in range(rg.num_columns))
-                           + (open_cost if g == 0 else 0)))
+                           + (open_cost if g == 0 else 0), rg.num_rows))
             row += rg.num_rows
     if not groups:
         return []
@@ -278,13 +279,13 @@ def splits(files: list[str], max_bytes: int, open_cost: int, parallelism: int) -
     before = np.cumsum([0] + [g[3] for g in groups[:-1]])
     index = np.minimum(n - 1, ((before + np.array([g[3] for g in groups]) / 2) * n // total).astype(int))
     tasks: list[list[Split]] = [[] for _ in range(n)]
-    for (path, g, row, nbytes), i in zip(groups, index):
+    for (path, g, row, nbytes, rows), i in zip(groups, index):
         task = tasks[i]
         if task and task[-1].path == path and task[-1].row_groups[-1] == g - 1:
             last = task[-1]
-            task[-1] = Split(path, last.row_groups + (g,), last.first_row, last.bytes + nbytes)
+            task[-1] = Split(path, last.row_groups + (g,), last.first_row, last.bytes + nbytes, last.rows + rows)
         else:
-            task.append(Split(path, (g,), row, nbytes))
+            task.append(Split(path, (g,), row, nbytes, rows))
     return [tuple(t) for t in tasks if t]
 
 

@@ -13,7 +13,12 @@ the partitions' sorted hashes and looks for a repeat.
             memory bound; the columns with the most hashes go first)
   settle    the merged tally: (distinct, 1) when no hash repeats over all partitions, None otherwise;
             no hash twice means no value twice, so a settled column is exact; a repeat may be a collision
-            (about n**2 / 2**65 for n values) and the caller confirms it by value, as before
+            (about n**2 / 2**65 for n values) and the caller confirms it by value, as before, unless
+            DUPLICATED: a hash equalled another SURE times or more within one batch or partition (of m
+            hashes); collisions explain that with probability about (m**2 / 2**65)**SURE / SURE!, under
+            1e-13 for a partition within the budget (32M hashes), so the column is not unique and the
+            baseline, which only needs to know that, runs no job for it (validate still counts a unique
+            rule's column by value: its report shows the duplicated values)
 
 What reaches the driver is 8 bytes per value of each such column, bounded by BUDGET bytes over the pass:
 the budget is shared among the partitions (`budget`), and a partition over its share sends nothing for
@@ -29,12 +34,15 @@ import pyarrow as pa
 
 from constraints.tally import Joint
 
-__all__ = ["LANE", "Hashes", "Partitions", "REPEATED", "OVER", "settle", "repeated", "budget", "BUDGET"]
+__all__ = ["LANE", "Hashes", "Partitions", "REPEATED", "DUPLICATED", "OVER", "settle", "repeated", "duplicated",
+           "budget", "BUDGET"]
 
 LANE = "ids"             # the joint lane's name in a pass
 BUDGET = 256 * 2**20     # bytes of hashes sent to the driver by one pass, at most (spark.driver.maxResultSize: 1g)
 REPEATED = "repeated"    # a hash occurs twice within a partition
+DUPLICATED = "duplicated"  # SURE or more repeats within a batch or partition: not unique beyond doubt
 OVER = "over"            # the partition's hashes were more than its share of the budget
+SURE = 3
 
 
 def budget(partitions: int) -> int:
@@ -71,7 +79,7 @@ class Hashes(Joint):
                 out[hashes] = so_far[hashes]
                 continue
             h = np.sort(batch.column(hashes).filter(batch.column(values).is_valid()).drop_null().to_numpy())
-            out[hashes] = REPEATED if len(h) > 1 and (h[1:] == h[:-1]).any() else [h]
+            out[hashes] = _repeats(h) or [h]
         return self._within(out) if so_far is None else self.merge(so_far, out)
 
     def merge(self, a: dict, b: dict) -> dict:
@@ -80,7 +88,7 @@ class Hashes(Joint):
         for hashes, _ in self.lanes:
             x, y = a.get(hashes, []), b.get(hashes, [])
             if isinstance(x, str) or isinstance(y, str):
-                out[hashes] = REPEATED if REPEATED in (x, y) else OVER
+                out[hashes] = next(m for m in (DUPLICATED, REPEATED, OVER) if m in (x, y))
             elif isinstance(x, Partitions):
                 out[hashes] = Partitions(x.parts + y.parts)
             else:
@@ -95,7 +103,7 @@ class Hashes(Joint):
                 out[hashes] = kept
                 continue
             h = np.sort(np.concatenate(kept)) if len(kept) > 1 else kept[0]
-            out[hashes] = REPEATED if len(h) > 1 and (h[1:] == h[:-1]).any() else Partitions((h,))
+            out[hashes] = _repeats(h) or Partitions((h,))
         return out
 
     def _within(self, t: dict) -> dict:
@@ -109,9 +117,20 @@ class Hashes(Joint):
         return t
 
 
+def _repeats(h: np.ndarray) -> str | None:
+    """DUPLICATED, REPEATED or None: how often a hash of the sorted `h` equals the one before it."""
+    twice = np.count_nonzero(h[1:] == h[:-1])
+    return DUPLICATED if twice >= SURE else REPEATED if twice else None
+
+
 def repeated(t: dict | None, hashes: str) -> bool:
     """Some hash of the column occurs twice within a partition (count it by value, no hash job needed)."""
-    return (t or {}).get(hashes) == REPEATED
+    return (t or {}).get(hashes) in (REPEATED, DUPLICATED)
+
+
+def duplicated(t: dict | None, hashes: str) -> bool:
+    """SURE or more repeats of the column's hashes within a batch or partition: not unique."""
+    return (t or {}).get(hashes) == DUPLICATED
 
 
 def settle(t: dict | None, hashes: str) -> int | None:

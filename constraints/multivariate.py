@@ -29,7 +29,7 @@ measures the false-alarm rate and the power on normal and skewed data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -219,6 +219,14 @@ def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict
                                 max(SAMPLE_ROWS if names else 0, sample.rows if sample else 0),
                                 (*numeric, *texts), salt=rowsample.VALIDATE_SALT)
     return out
+
+
+def expecting(lanes: dict, tasks) -> dict:
+    """`lanes` with the row sample told the pass's rows, when its workers read files whose footers gave
+    them (`tasks`: constraints.direct's; None: Spark reads, rows unknown): rowsample's prior bound."""
+    if tasks and SAMPLE in lanes:
+        lanes[SAMPLE] = replace(lanes[SAMPLE], expected=sum(s.rows for task in tasks for s in task))
+    return lanes
 
 
 def measured(lanes: dict, tallies: dict, levels: dict[str, Any], sample: bool = False) -> dict[str, Any]:

@@ -87,6 +87,7 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
                                                                         else data.rdd.getNumPartitions()))
     # correlations, associations, the row sample: joint lanes
     lanes.update(multivariate.baseline_lanes(numeric, strings, domain=domain, max_categories=options.max_categories))
+    multivariate.expecting(lanes, tasks)
     rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass",
                              (tasks, recipes) if tasks else None)
     for name, lane in lanes.items():   # no rows: no batch folded any lane
@@ -158,7 +159,9 @@ def _multiplicities(data: DataFrame, candidates: list[Column], tallies: dict,
             out[c.name] = CategoryCounts(sum(s.present for s in splits), _ones(splits))
             continue
         hashed.append(c)
-    repeated = [c for c in hashed if identifiers.repeated(tallies.get(identifiers.LANE), f"h{index[c.name]}")]
+    ids = tallies.get(identifiers.LANE)
+    hashed = [c for c in hashed if not identifiers.duplicated(ids, f"h{index[c.name]}")]   # surely not unique:
+    repeated = [c for c in hashed if identifiers.repeated(ids, f"h{index[c.name]}")]        # the HLL's distinct
     hashed = [c for c in hashed if c not in repeated]   # a hash twice in a partition: counted by value
     for name, (distinct, most) in (hashed_multiplicity(data, hashed) if hashed else {}).items():
         if most["all"] == 1:

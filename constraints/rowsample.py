@@ -21,6 +21,13 @@ of them), and cuts its buffer back to k rows when it passes 2 k: the work after 
 drawing b random numbers per batch, and the memory per task is at most (2 k + b) rows of
 8 (key) + 8 per numeric + 4 per categorical column bytes (`task_bytes`).
 
+When the pass's rows are known before it starts (the workers read Parquet files whose footers give them:
+constraints.direct), the lane is told (`expected`) and every task gathers only rows whose key is below a
+bound `prior` under which k + 8 sqrt(k) + 16 of the expected rows' keys fall on average: fewer than k fall
+under it with probability about 1e-15, and the rows under any fixed bound are a uniform sample anyway, so
+the result is the same uniform sample while a task of n rows gathers about n k / rows of them, not k (1 +
+ln(n / k)) (on a 200-column table of 1M rows in 8 tasks: 18,000 rows gathered, not 400,000).
+
 Categorical values are kept as codes into a dictionary per column (0: null; 1..: the dictionary's values
 in the order first seen; -1: a value after the dictionary reached `cap` values), so a free-text column
 costs 4 bytes a row and at most `cap` values per task. The baseline sets `cap` to its --max-categories,
@@ -30,6 +37,7 @@ decoded (`frame`), both sides' samples hold the values themselves, which LightGB
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -97,10 +105,22 @@ class RowSample(Joint):
     features: tuple[str, ...] = ()
     cap: int = 1000          # values kept per categorical column per task; later ones are OTHER
     salt: int = 0
+    expected: int = 0        # the pass's rows when known before it (0: not known)
     incremental: ClassVar[bool] = True   # constraints.tally hands fold the partition's tally so far
 
+    @property
+    def prior(self) -> float:
+        """The key every gathered row is below from the start (module docstring); 2.0: none."""
+        if self.expected <= self.k:
+            return 2.0
+        return min(2.0, (self.k + 8 * math.sqrt(self.k) + 16) / self.expected)
+
     def fold(self, batch: pa.RecordBatch, so_far: SampleTally | None = None) -> SampleTally:
-        t = so_far if so_far is not None else _empty(len(self.numeric), len(self.categorical))
+        if so_far is None:
+            t = _empty(len(self.numeric), len(self.categorical))
+            t.bound = self.prior
+        else:
+            t = so_far
         n = batch.num_rows
         first = batch.column(0).slice(0, 16).to_pylist() if batch.num_columns else []
         seed = [self.salt, _task_partition(), t.seen, zlib.crc32(repr(first).encode())]

@@ -270,6 +270,7 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Fi
     numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
     known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
     lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known, plan.sample))   # joint
+    multivariate.expecting(lanes, tasks)
     return (data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes,
             (tasks, recipes) if tasks else None)
 

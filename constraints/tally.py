@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from constraints import hll, unseen
 
 __all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags", "Lane", "Joint", "Run", "distinct_and_most",
-           "tally_partition", "merge_partitions", "float_block", "Coded", "coded", "SCHEMA", "DDL"]
+           "tally_partition", "fold_lane", "held_out", "merge_partitions", "float_block", "Coded", "coded", "SCHEMA", "DDL"]
 
 @dataclass
 class NumberTally:
@@ -394,27 +394,38 @@ def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -
     rows, tallies = 0, {}
     for batch in batches:
         rows += batch.num_rows
-        holdout = None
-        if SPLIT in batch.schema.names:
-            holdout = batch.column(SPLIT).fill_null(False).to_numpy(zero_copy_only=False)
+        holdout = held_out(batch)
         for name, lane in lanes.items():
-            if isinstance(lane, Joint) and lane.incremental:   # folds the batch into the tally so far itself
-                tallies[name] = lane.fold(batch, tallies.get(name))
-                continue
-            if isinstance(lane, Joint):
-                t = lane.fold(batch)
-            elif isinstance(lane, Strings):
-                t = lane.fold(batch.column(name), holdout, tallies.get(name), lambda: coded(batch, name))
-            elif isinstance(lane, Described):
-                t = lane.fold(batch.column(name), holdout, tallies.get(name))
-            elif isinstance(lane, Categories):
-                t = lane.fold(coded(batch, name))
-            else:
-                t = lane.fold(batch.column(name))
-            tallies[name] = lane.merge(tallies[name], t) if name in tallies else t
+            fold_lane(name, lane, batch, holdout, tallies)
     _BATCH[:] = [None, {}]   # the partition's last batch is not kept past it
     closed = {name: lanes[name].close(t) for name, t in tallies.items()}
     yield pa.RecordBatch.from_pydict({"rows": [rows], "tallies": [pickle.dumps(closed)]}, schema=SCHEMA)
+
+
+def held_out(batch: pa.RecordBatch) -> np.ndarray | None:
+    """The batch's held-out flags (the SPLIT lane), None without one."""
+    if SPLIT not in batch.schema.names:
+        return None
+    return batch.column(SPLIT).fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def fold_lane(name: str, lane: Lane, batch: pa.RecordBatch, holdout: np.ndarray | None, tallies: dict) -> None:
+    """One lane's batch folded into the partition's `tallies` (in place): tally_partition's step, which
+    bench/pass_profile.py times lane by lane."""
+    if isinstance(lane, Joint) and lane.incremental:   # folds the batch into the tally so far itself
+        tallies[name] = lane.fold(batch, tallies.get(name))
+        return
+    if isinstance(lane, Joint):
+        t = lane.fold(batch)
+    elif isinstance(lane, Strings):
+        t = lane.fold(batch.column(name), holdout, tallies.get(name), lambda: coded(batch, name))
+    elif isinstance(lane, Described):
+        t = lane.fold(batch.column(name), holdout, tallies.get(name))
+    elif isinstance(lane, Categories):
+        t = lane.fold(coded(batch, name))
+    else:
+        t = lane.fold(batch.column(name))
+    tallies[name] = lane.merge(tallies[name], t) if name in tallies else t
 
 
 def merge_partitions(partitions: Iterable[tuple[int, bytes]], lanes: dict[str, Lane]) -> tuple[int, dict]:

@@ -356,3 +356,35 @@ def test_row_sample_dictionary_grows_in_first_seen_order_up_to_its_cap_either_wa
     for given in (values, pa.array(values)):
         grown = list(dictionary)
         assert _extend(grown, given, 40).tolist() == expected and grown == expected_dictionary
+
+
+def test_row_sample_told_the_rows_gathers_fewer_and_keeps_the_very_same_sample():
+    """With the pass's rows known beforehand (rowsample's prior bound), tasks gather about rows * k / N
+    rows instead of k (1 + ln(n / k)), and the merged sample is the same one, row for row."""
+    import dataclasses
+
+    import pyarrow as pa
+
+    rng = np.random.default_rng(4)
+    tasks = [[pa.RecordBatch.from_pydict({"a": rng.normal(size=2_000), "c": rng.choice(["x", "y"], 2_000)})
+              for _ in range(10)] for _ in range(4)]   # 4 tasks of 20,000 rows
+    plain = RowSample(("a",), ("c",), k=500, features=("a", "c"))
+    told = dataclasses.replace(plain, expected=80_000)
+    gathered = {}
+    for name, lane in (("plain", plain), ("told", told)):
+        partials = []
+        for batches in tasks:
+            t = None
+            for b in batches:
+                t = lane.fold(b, t)
+            gathered[name] = gathered.get(name, 0) + len(t.keys) + sum(len(p[0]) for p in t.pending)
+            partials.append(lane.close(t))
+        merged = partials[0]
+        for p in partials[1:]:
+            merged = lane.merge(merged, p)
+        gathered[name + " sample"] = merged
+    a, b = gathered["plain sample"], gathered["told sample"]
+    assert len(a.keys) == len(b.keys) == 500
+    assert np.array_equal(a.keys, b.keys) and np.array_equal(a.numbers, b.numbers)
+    assert [a.values[0][c - 1] for c in a.codes[:, 0]] == [b.values[0][c - 1] for c in b.codes[:, 0]]
+    assert gathered["told"] < 1_000 < gathered["plain"] / 2   # about 500 + 8 sqrt(500) + 16, not 4 x 2,000+

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from constraints import identifiers, tally
-from constraints.identifiers import OVER, REPEATED, Hashes, settle
+from constraints.identifiers import DUPLICATED, OVER, REPEATED, Hashes, settle
 from helpers import write_parquet
 
 
@@ -41,14 +41,16 @@ def test_a_partition_over_its_budget_drops_its_largest_column_and_a_repeat_is_ke
     lane = Hashes((("a", "x"), ("b", "x"), ("c", "x")), budget=250)
     x = ["v"] * 100
     first = _batch(a=np.arange(100), b=np.arange(100) + 1_000, c=np.zeros(100, np.int64), x=x)
-    second = _batch(a=np.arange(100, 200), b=np.arange(1_100, 1_150).repeat(2), c=np.arange(100), x=x)
+    second = _batch(a=np.arange(100, 200), b=np.r_[np.arange(1_100, 1_198), 1_100, 1_101], c=np.arange(100), x=x)
     t = lane.fold(first)
-    assert t["c"] == REPEATED and len(t["a"][0]) == 100
-    t = lane.fold(second, t)                          # a: 200, b: 100 + repeated within the batch
-    assert t["b"] == REPEATED and t["c"] == REPEATED
+    assert t["c"] == DUPLICATED and len(t["a"][0]) == 100   # 99 repeats: not unique beyond doubt
+    t = lane.fold(second, t)                          # a: 200, b: 100 + two repeats within the batch
+    assert t["b"] == REPEATED and t["c"] == DUPLICATED
     third = _batch(a=np.arange(200, 300), b=np.arange(100), c=np.arange(100), x=x)
     t = lane.close(lane.fold(third, t))               # a: 300 > 250
-    assert t == {"a": OVER, "b": REPEATED, "c": REPEATED}
+    assert t == {"a": OVER, "b": REPEATED, "c": DUPLICATED}
+    assert lane.merge({"a": OVER, "b": REPEATED, "c": REPEATED}, {"a": REPEATED, "b": DUPLICATED, "c": OVER}) \
+        == {"a": REPEATED, "b": DUPLICATED, "c": REPEATED}
     assert identifiers.budget(4) * 4 * 8 <= identifiers.BUDGET
 
 
@@ -88,3 +90,26 @@ def test_baseline_and_validate_settle_string_ids_without_the_hash_job(spark, tmp
         counts = f["id"].value_counts()
         assert (prof.distinct_count, prof.train.max_multiplicity) == (len(counts), counts.max()), name
     assert calls == []   # the repeat was found in the pass; only the by-value count ran
+
+
+def test_the_baseline_counts_by_value_only_a_candidate_whose_few_repeats_could_be_collisions(spark, tmp_path,
+                                                                                                monkeypatch):
+    """Two near-unique string columns: one with a single repeated value (a collision could explain one
+    repeated hash: counted by value, exact) and one with many (DUPLICATED: no job, the HyperLogLog's
+    distinct count, like any other non-identifier column)."""
+    from constraints import categories, profiling
+    from helpers import run_baseline
+
+    counted, real = [], categories.count_categories
+    monkeypatch.setattr(profiling, "count_categories", lambda d, cat, cand: counted.append([c.name for c in cand])
+                        or real(d, cat, cand))
+    n = 3_000
+    once = [f"u{i}" for i in range(n)]
+    once[7] = once[8]
+    many = [f"e{i % 2_700}" for i in range(n)]   # 300 repeats
+    frame = pd.DataFrame({"once": once, "many": many, "x": np.random.default_rng(0).normal(size=n)})
+    docs = run_baseline(spark, write_parquet(frame, tmp_path / "train"), tmp_path / "base")
+    assert counted == [["once"]]
+    features = {f["name"]: f["string_statistics"] for f in docs["statistics.json"]["features"] if f["name"] != "x"}
+    assert features["once"]["distinct_count"] == n - 1
+    assert abs(features["many"]["distinct_count"] - 2_700) <= 0.05 * 2_700   # HLL: 2.3% standard error
