@@ -123,16 +123,34 @@ def hash_bytes(offsets: np.ndarray, data: np.ndarray, seed: int = SEED) -> np.nd
 
 def xxhash64(x: pa.Array) -> pa.Array:
     """Spark's xxhash64 of each value of a string or integral array (as a long), int64; null for null
-    (Spark's own gives the seed for null: constraints.hll.hashed keeps nulls null on both paths)."""
+    (Spark's own gives the seed for null: constraints.hll.hashed keeps nulls null on both paths). A string
+    array whose first rows repeat values (a category, a code: fewer than REPEATING distinct per row) has
+    its distinct values hashed once each (its dictionary) and gathered: the same hashes, at about half the
+    cost on bench's mixed40 table; an id column is hashed directly (encoding it first would cost more)."""
     if pa.types.is_integer(x.type):
         h = hash_longs(pc.fill_null(x.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
+        return pa.array(h.view(np.int64), mask=_nulls(x))
+    x = x if pa.types.is_string(x.type) or pa.types.is_large_string(x.type) else x.cast(pa.string())
+    head = x.slice(0, PROBE)
+    if len(x) > PROBE and pc.count_distinct(head, mode="only_valid").as_py() < REPEATING * len(head):
+        enc = pc.dictionary_encode(x)
+        distinct = _hash_strings(enc.dictionary)
+        h = distinct.take(enc.indices.fill_null(0).to_numpy(zero_copy_only=False)) if len(distinct) \
+            else np.zeros(len(x), np.uint64)   # every value null
     else:
-        x = x if pa.types.is_string(x.type) or pa.types.is_large_string(x.type) else x.cast(pa.string())
-        offsets = np.frombuffer(x.buffers()[1], np.int64 if pa.types.is_large_string(x.type) else np.int32
-                                )[x.offset:x.offset + len(x) + 1]
-        data = np.frombuffer(x.buffers()[2], np.uint8) if x.buffers()[2] is not None else np.empty(0, np.uint8)
-        h = hash_bytes(offsets, data)
+        h = _hash_strings(x)
     return pa.array(h.view(np.int64), mask=_nulls(x))
+
+
+PROBE = 1_000       # rows whose distinct values decide how a string array is hashed
+REPEATING = 0.5     # distinct per row below which its dictionary is hashed
+
+
+def _hash_strings(x: pa.Array) -> np.ndarray:
+    offsets = np.frombuffer(x.buffers()[1], np.int64 if pa.types.is_large_string(x.type) else np.int32
+                            )[x.offset:x.offset + len(x) + 1]
+    data = np.frombuffer(x.buffers()[2], np.uint8) if x.buffers()[2] is not None else np.empty(0, np.uint8)
+    return hash_bytes(offsets, data)
 
 
 def holdout(file_name: str, first_row: int, rows: int, fraction: float, seed: int) -> np.ndarray:
