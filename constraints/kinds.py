@@ -323,6 +323,11 @@ SAGEMAKER.register(IsInDomain, lambda c: {"string_constraints": {"domains": list
 
 # ---- length -------------------------------------------------------------------------------------------------
 
+def _outside_lengths(n, low: int, high: int):
+    """Arrow: the lengths `n` (computed once) below `low` or above `high`."""
+    return _pc().or_(_pc().less(n, low), _pc().greater(n, high))
+
+
 @constraint_kind
 @dataclass(frozen=True)
 class HasLengthBetween(Constraint):
@@ -349,8 +354,7 @@ class HasLengthBetween(Constraint):
 
 PASS.register(HasLengthBetween, InPass(
     offending=lambda c, x: (_functions().length(x) < c.min_length) | (_functions().length(x) > c.max_length),
-    arrow_offending=lambda c, x: _pc().or_(_pc().less(_pc().utf8_length(x), c.min_length),
-                                           _pc().greater(_pc().utf8_length(x), c.max_length))))
+    arrow_offending=lambda c, x: _outside_lengths(_pc().utf8_length(x), c.min_length, c.max_length)))
 DEEQU.register(HasLengthBetween, lambda c, check, a: check.satisfies(
     f"`{a}` IS NULL OR length(`{a}`) BETWEEN {c.min_length} AND {c.max_length}", f"length {a}",
     _share_kept(c.at_least)))
