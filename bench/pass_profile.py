@@ -7,7 +7,8 @@ baselines, with timers around its Spark phases: the pass (scan.run_pass), the id
 multiplicities, integer bitmaps, grouping by value), the domain classifier's sample, the PCA fit. Each phase
 is reported as wall seconds and CPU seconds of the whole process tree (driver, JVM, Python workers: /proc).
 Inside the pass, each Python worker times its lanes' folds (thread CPU seconds) and Arrow's batch reads
-and writes them to a scratch file; the sums over partitions are printed per lane kind.
+and writes them to a scratch file; the sums over partitions are printed per lane kind, beside the workers'
+process CPU over their partitions (which BLAS's own threads add to).
 `--floor` also times bench/floor_scan.py's aggregation in the same session first (warm JVM).
 """
 
@@ -107,6 +108,10 @@ def worker_timing(directory: str):
         import time as t
         import pyarrow as pa
         from constraints import tally
+        limit = tally.task_threads() if hasattr(tally, "task_threads") else None   # BLAS as the product runs it
+        if limit is not None:
+            limit.__enter__()
+        process0 = t.process_time()
         spent = {}
         rows, tallies = 0, {}
         it = iter(batches)
@@ -139,6 +144,9 @@ def worker_timing(directory: str):
         closed = {name: lanes[name].close(x) for name, x in tallies.items()}
         blob = pickle.dumps(closed)
         spent["(close+pickle)"] = t.thread_time() - c0
+        spent["(worker process CPU)"] = t.process_time() - process0   # BLAS's own threads included
+        if limit is not None:
+            limit.__exit__(None, None, None)
         with open(f"{directory}/{os.getpid()}-{t.time_ns()}.json", "w") as f:
             json.dump(spent, f)
         yield pa.RecordBatch.from_pydict({"rows": [rows], "tallies": [blob]}, schema=tally.SCHEMA)

@@ -53,32 +53,44 @@ class CoTally:
 
     @classmethod
     def of(cls, x: np.ndarray) -> "CoTally":
-        """From a block of rows (n x p; NaN: absent)."""
+        """From a block of rows (n x p; NaN: absent; column-major as tally.float_block builds it is fastest)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            totals = x.T.sum(axis=1)
+        if np.isfinite(totals).all():   # the common case (every value present and finite): one Gram matrix
+            return cls._complete(x, totals)
         present = np.isfinite(x)
-        if present.all():   # the common case: one Gram matrix of the centred block
-            return cls._complete(x)
-        mask = present.astype(np.float64)
-        with np.errstate(invalid="ignore"):
-            center = np.where(present.any(axis=0), np.nanmean(np.where(present, x, np.nan), axis=0), 0.0) \
-                if present.any() else np.zeros(x.shape[1])
+        counts = present.sum(axis=0)
+        rows, p = x.shape
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # near the float limits: r is NaN
-            z = np.where(present, x - center, 0.0)
-            n = mask.T @ mask
-            s = z.T @ mask                    # s[i, j]: sum of z_i over the rows with i and j present
-            q = (z * z).T @ mask
-            p = z.T @ z
+            filled = np.where(present, x, 0.0)
+            center = np.where(counts > 0, filled.sum(axis=0) / np.maximum(counts, 1), 0.0)
+            z = np.where(present, filled - center, 0.0)
+            zz = z * z
+            # with j never absent, the rows with i and j present are i's: n, s and q come from i's column
+            # alone; products with the presence mask only for the columns `holes` that miss a value
+            n = np.repeat(counts[:, None].astype(np.float64), p, axis=1)
+            s = np.repeat(z.sum(axis=0)[:, None], p, axis=1)   # s[i, j]: sum of z_i over the rows with i and j present
+            q = np.repeat(zz.sum(axis=0)[:, None], p, axis=1)
+            holes = np.flatnonzero(counts < rows)
+            if len(holes):
+                mask = present[:, holes].astype(np.float64)
+                n[:, holes] = present.T.astype(np.float64) @ mask
+                s[:, holes] = z.T @ mask
+                q[:, holes] = zz.T @ mask
+            cross = z.T @ z
             mz = np.where(n > 0, s / n, 0.0)
             m2 = q - n * mz * mz
-            c = p - n * mz * mz.T
+            c = cross - n * mz * mz.T
         return cls(n, mz + center[:, None], np.maximum(m2, 0.0), c)
 
     @classmethod
-    def _complete(cls, x: np.ndarray) -> "CoTally":
+    def _complete(cls, x: np.ndarray, totals: np.ndarray) -> "CoTally":
+        """Every value finite (their sums `totals` are: NaN and infinities would carry into them)."""
         rows, p = x.shape
         with np.errstate(over="ignore", invalid="ignore"):
-            center = x.mean(axis=0)
-            z = x - center
-            c = z.T @ z
+            center = totals / rows
+            z = x.T - center[:, None]   # p x n, each column's values contiguous
+            c = z @ z.T
         m2 = np.broadcast_to(np.diag(c)[:, None], (p, p)).copy()
         return cls(np.full((p, p), float(rows)), np.broadcast_to(center[:, None], (p, p)).copy(), m2, c)
 
