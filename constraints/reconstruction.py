@@ -109,7 +109,7 @@ class Model:
     threshold: float        # the held-out rows' 99th percentile of the error
     categorical: tuple[tuple[str, tuple[str | None, ...]], ...] = ()   # (column, its levels), after the numeric
     tables: tuple[tuple[np.ndarray, np.ndarray], ...] = field(init=False, repr=False, compare=False)
-    numeric: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)  # center, scale, C
+    numeric: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)  # center, scale, C'
 
     CHUNK: ClassVar[int] = 8192   # rows per step of `errors`: its temporaries stay in the core's cache
 
@@ -118,11 +118,11 @@ class Model:
         for _, levels in self.categorical:   # per level (and, last, any other value): projection and |u|^2
             span = slice(at, at + len(levels))
             u = (np.eye(len(levels) + 1)[:, :len(levels)] - self.center[span]) / self.scale[span]
-            out.append((np.ascontiguousarray(self.components[:, span] @ u.T), np.einsum("ij,ij->i", u, u)))
+            out.append((u @ self.components[:, span].T, np.einsum("ij,ij->i", u, u)))
             at += len(levels)
-        object.__setattr__(self, "tables", tuple(out))   # (components x levels + 1, levels + 1) per column
+        object.__setattr__(self, "tables", tuple(out))
         object.__setattr__(self, "numeric", (self.center[:p, None], self.scale[:p, None], np.ascontiguousarray(
-            self.components[:, :p])))
+            self.components[:, :p].T)))
 
     @property
     def dimensions(self) -> int:
@@ -133,7 +133,7 @@ class Model:
         baseline mean), `codes` per categorical column each row's level (level_codes). Computed on `x.T`
         (features x rows: contiguous rows for tally.float_block's column-major block), `CHUNK` rows at a
         time, so each step's few temporaries stay in cache (twice as fast as whole 100,000-row batches)."""
-        center, scale, kept_c = self.numeric
+        center, scale, kept_t = self.numeric
         xt, n = x.T, x.shape[0]
         e = np.empty(n)
         with np.errstate(over="ignore", invalid="ignore"):   # orthonormal components: |z|^2 - |projection|^2
@@ -142,13 +142,13 @@ class Model:
                 finite = np.isfinite(z)
                 z = (z if finite.all() else np.where(finite, z, self.mean[:, None])) - center
                 z /= scale
-                kept = kept_c @ z
+                kept = z.T @ kept_t                                        # rows x components
                 part = np.einsum("ij,ij->j", z, z)
                 for (projected, norms), c in zip(self.tables, codes):   # a gather per column, no one-hot matrix
                     at = c[a:a + self.CHUNK]
-                    kept += projected.take(at, axis=1)                  # (take: 4x faster than fancy indexing)
+                    kept += projected.take(at, axis=0)                  # (take: 4x faster than fancy indexing)
                     part += norms.take(at)
-                part -= np.einsum("ij,ij->j", kept, kept)
+                part -= np.einsum("ij,ij->i", kept, kept)
                 e[a:a + self.CHUNK] = part
             e /= self.dimensions
         return np.clip(np.nan_to_num(e, nan=MAX_ERROR, posinf=MAX_ERROR), 0.0, MAX_ERROR)
