@@ -5,12 +5,12 @@
 
 `capture` runs the command (jobs.cli.main, as bench/pass_profile.py does, on bench/shapes_bench.py's tables
 and baselines) with a tally_partition that writes its first task's lanes and Arrow batches to a scratch file
-(pickled) before folding them as usual. `replay` loads them with the code of the checkout it runs in and folds
-every batch through every lane as tally.tally_partition does, timing each lane kind's folds (process CPU
-seconds, so BLAS's own threads count; best of --repeat), the shared float block included in the first joint
-lane that builds it. `--blas-threads 1` limits BLAS as tally.task_threads does in a Spark task (without it,
-OpenBLAS runs a thread per core, as the workers did before). Two checkouts (PYTHONPATH) compare their folds
-on the same batches and lanes, with no JVM and little noise from the load.
+(pickled) before folding them as usual. `replay` loads them with the code it imports (PYTHONPATH comes first:
+another checkout's code replays the same capture), re-derives the lanes' cached fields, and folds every batch
+through every lane as tally.tally_partition does, timing each lane kind's folds (process CPU seconds, best of
+--repeat; the shared float block counts in the first joint lane that builds it). BLAS runs one thread, as in
+Spark's Python workers (Spark starts them with OMP_NUM_THREADS=1 and OpenBLAS follows it; `--blas-threads 0`
+lifts the limit). No JVM, little noise from the load.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=2_000_000)
     p.add_argument("--what", default="validate", choices=["validate", "baseline"])
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--blas-threads", type=int, default=0, help="limit BLAS to this many threads (0: no limit)")
+    p.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (1, as in Spark's workers; 0: no limit)")
     args = p.parse_args()
     capture(args) if args.action == "capture" else replay(args)
 

@@ -8,7 +8,8 @@ multiplicities, integer bitmaps, grouping by value), the domain classifier's sam
 is reported as wall seconds and CPU seconds of the whole process tree (driver, JVM, Python workers: /proc).
 Inside the pass, each Python worker times its lanes' folds (thread CPU seconds) and Arrow's batch reads
 and writes them to a scratch file; the sums over partitions are printed per lane kind, beside the workers'
-process CPU over their partitions (which BLAS's own threads add to).
+process CPU over their partitions (helper threads included; Spark runs the workers with OMP_NUM_THREADS=1,
+so OpenBLAS adds none).
 `--floor` also times bench/floor_scan.py's aggregation in the same session first (warm JVM).
 """
 
@@ -108,9 +109,6 @@ def worker_timing(directory: str):
         import time as t
         import pyarrow as pa
         from constraints import tally
-        limit = tally.task_threads() if hasattr(tally, "task_threads") else None   # BLAS as the product runs it
-        if limit is not None:
-            limit.__enter__()
         process0 = t.process_time()
         spent = {}
         rows, tallies = 0, {}
@@ -145,8 +143,6 @@ def worker_timing(directory: str):
         blob = pickle.dumps(closed)
         spent["(close+pickle)"] = t.thread_time() - c0
         spent["(worker process CPU)"] = t.process_time() - process0   # BLAS's own threads included
-        if limit is not None:
-            limit.__exit__(None, None, None)
         with open(f"{directory}/{os.getpid()}-{t.time_ns()}.json", "w") as f:
             json.dump(spent, f)
         yield pa.RecordBatch.from_pydict({"rows": [rows], "tallies": [blob]}, schema=tally.SCHEMA)

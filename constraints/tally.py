@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from constraints import hll, unseen
 
 __all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags", "Lane", "Joint", "Run", "distinct_and_most",
-           "tally_partition", "task_threads", "merge_partitions", "float_block", "SCHEMA", "DDL"]
+           "tally_partition", "merge_partitions", "float_block", "SCHEMA", "DDL"]
 
 @dataclass
 class NumberTally:
@@ -364,31 +364,8 @@ def float_block(batch: pa.RecordBatch, names: tuple[str, ...]) -> np.ndarray:
     return block
 
 
-def task_threads():
-    """BLAS limited to the task's cores (spark.task.cpus, 1 by default) while a worker folds: OpenBLAS starts
-    a thread per machine core, and with one Python worker per core their spinning cost more CPU than the
-    products (2.0 CPU ms instead of 0.02 for a 100,000-value dot product on 2 cores; the reconstruction
-    error twice its single-threaded CPU). Outside a Spark task (tests, the driver): no limit."""
-    from contextlib import nullcontext
-    try:
-        from pyspark import TaskContext
-        context = TaskContext.get()
-    except ImportError:   # the pure core without pyspark
-        context = None
-    if context is None:
-        return nullcontext()
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=max(1, context.cpus()), user_api="blas")
-
-
 def tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -> Iterator[pa.RecordBatch]:
-    """mapInArrow's function: a partition's batches folded into one row (its rows, its pickled tallies),
-    BLAS on the task's cores (`task_threads`)."""
-    with task_threads():
-        yield from _tally_partition(batches, lanes)
-
-
-def _tally_partition(batches: Iterator[pa.RecordBatch], lanes: dict[str, Lane]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow's function: a partition's batches folded into one row (its rows, its pickled tallies)."""
     rows, tallies = 0, {}
     for batch in batches:
         rows += batch.num_rows
