@@ -96,6 +96,7 @@ def test_reconstruction_errors_in_steps_equal_the_residual_of_the_one_hot_rows(l
     z = (np.hstack([filled, *onehot]) - model.center) / model.scale
     residual = z - (z @ model.components.T) @ model.components
     np.testing.assert_allclose(got, (residual ** 2).mean(axis=1), rtol=1e-9, atol=1e-10)
+    assert model.errors(np.empty((0, 5)), [np.empty(0, np.intp)] * 2).shape == (0,)
 
 
 def _described(values: np.ndarray, held: np.ndarray, type_: pa.DataType, partitions: int = 3, size: int = 10_000):
