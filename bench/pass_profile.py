@@ -7,7 +7,9 @@ baselines, with timers around its Spark phases: the pass (scan.run_pass), the id
 multiplicities, integer bitmaps, grouping by value), the domain classifier's sample, the PCA fit. Each phase
 is reported as wall seconds and CPU seconds of the whole process tree (driver, JVM, Python workers: /proc).
 Inside the pass, each Python worker times its lanes' folds (thread CPU seconds) and Arrow's batch reads
-and writes them to a scratch file; the sums over partitions are printed per lane kind.
+and writes them to a scratch file; the sums over partitions are printed per lane kind, beside the workers'
+process CPU over their partitions (helper threads included; Spark runs the workers with OMP_NUM_THREADS=1,
+so OpenBLAS adds none).
 `--floor` also times bench/floor_scan.py's aggregation in the same session first (warm JVM).
 """
 
@@ -107,6 +109,7 @@ def worker_timing(directory: str):
         import time as t
         import pyarrow as pa
         from constraints import tally
+        process0 = t.process_time()
         spent = {}
         rows, tallies = 0, {}
         it = iter(batches)
@@ -127,6 +130,7 @@ def worker_timing(directory: str):
         closed = {name: lanes[name].close(x) for name, x in tallies.items()}
         blob = pickle.dumps(closed)
         spent["(close+pickle)"] = t.thread_time() - c0
+        spent["(worker process CPU)"] = t.process_time() - process0   # BLAS's own threads included
         with open(f"{directory}/{os.getpid()}-{t.time_ns()}.json", "w") as f:
             json.dump(spent, f)
         yield pa.RecordBatch.from_pydict({"rows": [rows], "tallies": [blob]}, schema=tally.SCHEMA)

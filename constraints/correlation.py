@@ -26,7 +26,9 @@ The drift check of a pair (constraints.correlation_checks) compares Fisher's z =
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -51,36 +53,62 @@ class CoTally:
     m2: np.ndarray
     c: np.ndarray
 
-    @classmethod
-    def of(cls, x: np.ndarray) -> "CoTally":
-        """From a block of rows (n x p; NaN: absent)."""
-        present = np.isfinite(x)
-        if present.all():   # the common case: one Gram matrix of the centred block
-            return cls._complete(x)
-        mask = present.astype(np.float64)
-        with np.errstate(invalid="ignore"):
-            center = np.where(present.any(axis=0), np.nanmean(np.where(present, x, np.nan), axis=0), 0.0) \
-                if present.any() else np.zeros(x.shape[1])
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # near the float limits: r is NaN
-            z = np.where(present, x - center, 0.0)
-            n = mask.T @ mask
-            s = z.T @ mask                    # s[i, j]: sum of z_i over the rows with i and j present
-            q = (z * z).T @ mask
-            p = z.T @ z
-            mz = np.where(n > 0, s / n, 0.0)
-            m2 = q - n * mz * mz
-            c = p - n * mz * mz.T
-        return cls(n, mz + center[:, None], np.maximum(m2, 0.0), c)
+    CHUNK: ClassVar[int] = 8192   # rows per step of a block with absent values
 
     @classmethod
-    def _complete(cls, x: np.ndarray) -> "CoTally":
+    def of(cls, x: np.ndarray) -> "CoTally":
+        """From a block of rows (n x p; NaN: absent). Computed on `x.T` (columns x rows: contiguous rows
+        for tally.float_block's column-major block). Only the columns `holes` with a value absent (or
+        overflowing sums) need the presence mask: with j never absent, the rows where i and j are present
+        are the rows where i is, so the pair's count and sums are i's own."""
         rows, p = x.shape
+        xt = x.T
         with np.errstate(over="ignore", invalid="ignore"):
-            center = x.mean(axis=0)
-            z = x - center
-            c = z.T @ z
-        m2 = np.broadcast_to(np.diag(c)[:, None], (p, p)).copy()
-        return cls(np.full((p, p), float(rows)), np.broadcast_to(center[:, None], (p, p)).copy(), m2, c)
+            totals = xt.sum(axis=1)
+        holes = np.flatnonzero(~np.isfinite(totals))       # NaN and infinities carry into the sums
+        if len(holes) and rows > cls.CHUNK:   # masks and products of cache-sized steps, merged: a third faster
+            steps = [cls._of(x[a:a + cls.CHUNK]) for a in range(0, rows, cls.CHUNK)]
+            return functools.reduce(CoTally.merge, steps)
+        return cls._of(x, totals, holes)
+
+    @classmethod
+    def _of(cls, x: np.ndarray, totals: np.ndarray | None = None, holes: np.ndarray | None = None) -> "CoTally":
+        rows, p = x.shape
+        xt = x.T
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # near the float limits: r is NaN
+            if totals is None:
+                totals = xt.sum(axis=1)
+                holes = np.flatnonzero(~np.isfinite(totals))
+            absent = ~np.isfinite(xt[holes])               # holes x rows
+            counts = np.full(p, rows)
+            counts[holes] = rows - absent.sum(axis=1)
+            z = np.empty((p, rows))                        # columns x rows: centred, 0 where absent
+            for j in range(p):
+                z[j] = xt[j]
+            for i, j in enumerate(holes):
+                np.copyto(z[j], 0.0, where=absent[i])
+            totals[holes] = z[holes].sum(axis=1)
+            center = np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
+            z -= center[:, None]
+            for i, j in enumerate(holes):
+                np.copyto(z[j], 0.0, where=absent[i])
+            cross = z @ z.T
+            if not len(holes):                             # the common case: one Gram matrix
+                m2 = np.broadcast_to(np.diag(cross)[:, None], (p, p)).copy()
+                return cls(np.full((p, p), float(rows)), np.broadcast_to(center[:, None], (p, p)).copy(), m2,
+                           cross)
+            zz = z * z
+            mask = (~absent).astype(np.float64)
+            n = np.minimum(counts[:, None], counts[None, :]).astype(np.float64)   # exact unless both have holes
+            n[np.ix_(holes, holes)] = mask @ mask.T
+            s = np.repeat(z.sum(axis=1)[:, None], p, axis=1)   # s[i, j]: sum of z_i over the rows with i and j present
+            q = np.repeat(zz.sum(axis=1)[:, None], p, axis=1)
+            s[:, holes] = z @ mask.T
+            q[:, holes] = zz @ mask.T
+            mz = np.where(n > 0, s / n, 0.0)
+            m2 = q - n * mz * mz
+            c = cross - n * mz * mz.T
+        return cls(n, mz + center[:, None], np.maximum(m2, 0.0), c)
 
     def merge(self, b: "CoTally") -> "CoTally":
         a = self

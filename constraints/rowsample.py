@@ -16,10 +16,11 @@ prefix is again a uniform sample (the bottom k' for k' < k): a user that wants f
 Keys come from numpy's generator seeded by (salt, the Spark partition, the rows of the partition before
 the batch, a checksum of the batch's first values): the same data read the same way gives the same sample,
 and two runs draw independent keys for every batch. A worker gathers only the rows whose key is below the
-k-th smallest key kept so far (after the first k rows of a partition, batch i of b rows holds about k / i
-of them), and cuts its buffer back to k rows when it passes 2 k: the work after the first batches is
-drawing b random numbers per batch, and the memory per task is at most (2 k + b) rows of
-8 (key) + 8 per numeric + 4 per categorical column bytes (`task_bytes`).
+k-th smallest key kept so far, and at most the batch's k smallest (after the first k rows of a partition,
+batch i of b rows holds about k / i of them; a partition's first batch, k of its b), and cuts its buffer
+back to k rows when it passes 2 k: the work after the first batches is drawing b random numbers per batch,
+and the memory per task is at most (2 k + b) rows of 8 (key) + 8 per numeric + 4 per categorical column
+bytes (`task_bytes`).
 
 When the pass's rows are known before it starts (the workers read Parquet files whose footers give them:
 constraints.direct), the lane is told (`expected`) and every task gathers only rows whose key is below a
@@ -127,6 +128,8 @@ class RowSample(Joint):
         keys = np.random.default_rng(seed).random(n)
         t.seen += n
         take = np.flatnonzero(keys < t.bound)
+        if len(take) > self.k:   # only the batch's k smallest keys can be among the k smallest of all
+            take = np.sort(take[np.argpartition(keys[take], self.k - 1)[:self.k]])
         if not len(take):
             return t
         at = pa.array(take)
