@@ -35,6 +35,7 @@ from functools import partial
 from typing import Any, Mapping
 
 import numpy as np
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PythonException
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
@@ -340,16 +341,17 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read:
     An executor Python without dqloop's dependencies is a SetupError naming the fix."""
     try:
         if read is None:
-            partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
-        else:
+            partitions = [(r["rows"], r["tallies"]) for r in
+                          lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()]
+        else:   # a plain RDD of task ids: no Dataset, encoder or Arrow hand-off to set up for a job over ids
             tasks, recipes = read
             log.info("%s: the workers read %d Parquet splits themselves", what, len(tasks))
             spark = lanes_df.sparkSession
             rows = spark._jsparkSession.sessionState().conf().arrowMaxRecordsPerBatch()
-            partitions = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(
+            partitions = spark.sparkContext.parallelize(range(len(tasks)), len(tasks)).mapPartitions(
                 partial(_read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows,
-                        fold=tally.tally_partition), tally.DDL).collect()
-    except PythonException as exc:
+                        fold=tally.tally_partition)).collect()
+    except (PythonException, Py4JJavaError) as exc:   # an RDD's worker error comes as Py4JJavaError
         missing = re.search(r"No module named '([^']+)'", str(exc))
         if missing is not None:
             raise SetupError(f"{what} runs Python on the Spark executors, and their Python has no module "
@@ -360,16 +362,16 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read:
             raise
         raise UnreadableInput(f"Could not read {unreadable.group(1).strip()}", direct.FIX) from None
     log.debug("%s: %d partitions, %d bytes of tallies to the driver", what, len(partitions),
-              sum(len(r["tallies"]) for r in partitions))
-    return tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
+              sum(len(blob) for _, blob in partitions))
+    return tally.merge_partitions(partitions, lanes)
 
 
 def _read_and_tally(ids, tasks, recipes, lanes, rows, fold):
-    """mapInArrow's function of the reading pass: each task id's row groups read, its lanes tallied by
-    `fold` (tally.tally_partition)."""
-    for batch in ids:
-        for i in batch.column(0).to_pylist():
-            yield from fold(direct.lane_batches(tasks[i], recipes, rows), lanes)
+    """mapPartitions' function of the reading pass: each task id's row groups read, its lanes tallied by
+    `fold` (tally.tally_partition); (rows, tallies) per task."""
+    for i in ids:
+        for out in fold(direct.lane_batches(tasks[i], recipes, rows), lanes):
+            yield out.column(0)[0].as_py(), out.column(1)[0].as_py()
 
 
 def reading(data: DataFrame, source: Files) -> list[tuple[direct.Split, ...]]:
