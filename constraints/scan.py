@@ -113,9 +113,8 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
             grids[c.name] = grid_points(f.kll_levels, f.kll_edges, extra=bounds.get(c.name, ()))
             edges[c.name] = f.kll_edges
     by_name = {c.name: c for c in columns}
-    row_level = [(i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())
-                 if s.constraint.column in by_name
-                 and offending(s.constraint, by_name[s.constraint.column]) is not None]
+    row_level = [(i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())   # no Column built:
+                 if s.constraint.column in by_name and PASS.lookup(s.constraint).offending is not None]   # py4j calls
     derived = tuple((i, c) for i, c in row_level if _derivable(c, known, grids))
     rules = tuple((i, c) for i, c in row_level if not _derivable(c, known, grids))
     sketched = frozenset(c.name for c in columns if c.inferred_type == STRING and c.name not in unique
@@ -271,8 +270,9 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Fi
     numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
     known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
     lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known, plan.sample))   # joint
-    return (data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes,
-            (tasks, recipes) if tasks else None)
+    if tasks:   # the workers compute the lanes: Spark's projection of them would be analysed for nothing
+        return data, lanes, (tasks, recipes)
+    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes, None
 
 
 def plain_column(c: Column) -> bool:
