@@ -37,7 +37,10 @@ also finds changes in their joint distribution (a correlation that flips while e
                  contributions add up to the drift (Azure's datadrift_contribution).
 
 LightGBM runs on one thread by default: beside Spark's executors on a shared driver, OpenMP's threads
-spin against each other (100 trees on 16,000 rows: 0.12 s on one thread, 6.4 s on two under load).
+spin against each other (100 trees on 16,000 rows: 0.12 s on one thread, 6.4 s on two under load). The
+folds' models are trained `parallel_folds` (2) at a time instead, each on its one thread: after the pass the
+driver's cores are idle, LightGBM's training and prediction release Python's lock, and each fold's model is
+the same whatever the order (a fixed seed, `deterministic`), so the result does not depend on it.
 
 Pure: pandas frames and values in, values out; lightgbm and shap are imported where they are used.
 """
@@ -78,6 +81,7 @@ class DomainOptions:
     baseline_ratio: int = 10         # baseline rows trained on: at most this many per partition row (at least
                                      # MIN_BASELINE_ROWS); a small partition's power is set by its own rows
     threads: int = 1                 # LightGBM's OpenMP threads (one: no oversubscription beside Spark)
+    parallel_folds: int = 2          # folds trained at once, each on `threads` threads (the result is the same)
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -88,8 +92,8 @@ class DomainOptions:
                 or self.baseline_ratio < 1:
             raise ValueError("domain classifier: folds >= 2, trees >= 1, leaves >= 2, 0 < learning_rate <= 1, "
                              "baseline_ratio >= 1")
-        if self.shap_rows < 1 or self.threads < 1:
-            raise ValueError("domain classifier: shap_rows >= 1, threads >= 1")
+        if self.shap_rows < 1 or self.threads < 1 or self.parallel_folds < 1:
+            raise ValueError("domain classifier: shap_rows >= 1, threads >= 1, parallel_folds >= 1")
         if not 0 <= self.min_effect < 1:
             raise ValueError(f"domain classifier min_effect must be in [0, 1), not {self.min_effect!r}")
 
@@ -204,23 +208,35 @@ class DomainResult:
 
 def _shap(model, X: pd.DataFrame) -> np.ndarray:
     """Per-row, per-feature SHAP values (log-odds) of a LightGBM booster: shap's TreeExplainer, which runs
-    LightGBM's exact TreeSHAP (categorical splits included)."""
-    import warnings
-
+    LightGBM's exact TreeSHAP (categorical splits included). Its note that LightGBM's binary output shape
+    changed in 0.45 is silenced by the caller (warning filters are global: not per thread)."""
     import shap
 
-    with warnings.catch_warnings():   # shap's note that LightGBM's binary output shape changed in 0.45
-        warnings.simplefilter("ignore", UserWarning)
-        values = shap.TreeExplainer(model).shap_values(X)
+    values = shap.TreeExplainer(model).shap_values(X)
     values = np.asarray(values[-1] if isinstance(values, list) else values)
     return values[..., -1] if values.ndim == 3 else values
+
+
+def _fold(X: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray, explained: np.ndarray | None,
+          params: dict, trees: int) -> tuple[np.ndarray, float, NullAuc, np.ndarray | None]:
+    """One fold: its model trained on `train`, its held-out scores, AUROC and null, and the sum of |SHAP|
+    over its `explained` rows (None: not explained)."""
+    import lightgbm as lgb
+
+    data = lgb.Dataset(X.iloc[train], label=y[train], categorical_feature="auto", free_raw_data=False)
+    model = lgb.train(params, data, num_boost_round=trees)
+    scores = model.predict(X.iloc[test])
+    shap_sum = np.abs(_shap(model, X.iloc[explained])).sum(axis=0) if explained is not None else None
+    return scores, auroc(scores, y[test]), null_auc(scores, y[test], np.zeros(len(test), dtype=np.int8)), shap_sum
 
 
 def classify(baseline: pd.DataFrame, partition: pd.DataFrame, plan: Sequence[tuple[str, str]],
              options: DomainOptions = DomainOptions(), explain: bool = True) -> DomainResult:
     """Train the classifier k-fold on the two samples; raises ValueError when either has too few rows.
     `explain=False` skips the SHAP contributions (equal shares; the alarm does not depend on them)."""
-    import lightgbm as lgb
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
     from sklearn.model_selection import StratifiedKFold
 
     if len(baseline) < MIN_ROWS_PER_CLASS or len(partition) < MIN_ROWS_PER_CLASS:
@@ -240,21 +256,23 @@ def classify(baseline: pd.DataFrame, partition: pd.DataFrame, plan: Sequence[tup
     shap_sum = np.zeros(len(plan))   # sum of |SHAP| over the explained rows (an equal number per fold)
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=options.seed)
     rng = np.random.default_rng(options.seed)
-    fold_aucs: list[float] = []
-    fold_nulls: list[NullAuc] = []
     per_fold = max(1, options.shap_rows // k)
-    for train, test in splitter.split(np.zeros(len(y)), y):
-        data = lgb.Dataset(X.iloc[train], label=y[train], categorical_feature="auto", free_raw_data=False)
-        model = lgb.train(params, data, num_boost_round=options.trees)
-        scores[test] = model.predict(X.iloc[test])
-        fold_aucs.append(auroc(scores[test], y[test]))
-        fold_nulls.append(null_auc(scores[test], y[test], np.zeros(len(test), dtype=np.int8)))
+    folds = list(splitter.split(np.zeros(len(y)), y))
+    explained: list[np.ndarray | None] = []   # drawn in fold order before any training: the same rows however run
+    for _, test in folds:
         held_partition = test[y[test] == 1]
-        if not explain:
-            continue
-        if len(held_partition) > per_fold:
+        if explain and len(held_partition) > per_fold:
             held_partition = rng.choice(held_partition, per_fold, replace=False)
-        shap_sum += np.abs(_shap(model, X.iloc[held_partition])).sum(axis=0)
+        explained.append(held_partition if explain else None)
+    with warnings.catch_warnings(), ThreadPoolExecutor(min(options.parallel_folds, k)) as pool:
+        warnings.filterwarnings("ignore", "LightGBM binary classifier with TreeExplainer", UserWarning)   # shap 0.45's note
+        outcomes = list(pool.map(lambda fold, rows: _fold(X, y, *fold, rows, params, options.trees), folds, explained))
+    for (_, test), (fold_scores, _, _, fold_shap) in zip(folds, outcomes):   # summed in fold order
+        scores[test] = fold_scores
+        if fold_shap is not None:
+            shap_sum += fold_shap
+    fold_aucs = [auc for _, auc, _, _ in outcomes]
+    fold_nulls = [null for _, _, null, _ in outcomes]
     total = shap_sum.sum()
     shares = shap_sum / total if total > 0 else np.full(len(plan), 1.0 / len(plan))
     order = np.argsort(-shares, kind="stable")

@@ -35,6 +35,7 @@ from functools import partial
 from typing import Any, Mapping
 
 import numpy as np
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PythonException
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
@@ -112,9 +113,8 @@ def plan_scan(baseline: Baseline, columns: tuple[Column, ...], unique: frozenset
             grids[c.name] = grid_points(f.kll_levels, f.kll_edges, extra=bounds.get(c.name, ()))
             edges[c.name] = f.kll_edges
     by_name = {c.name: c for c in columns}
-    row_level = [(i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())
-                 if s.constraint.column in by_name
-                 and offending(s.constraint, by_name[s.constraint.column]) is not None]
+    row_level = [(i, s.constraint) for i, s in enumerate(suite.constraints if suite else ())   # no Column built:
+                 if s.constraint.column in by_name and PASS.lookup(s.constraint).offending is not None]   # py4j calls
     derived = tuple((i, c) for i, c in row_level if _derivable(c, known, grids))
     rules = tuple((i, c) for i, c in row_level if not _derivable(c, known, grids))
     sketched = frozenset(c.name for c in columns if c.inferred_type == STRING and c.name not in unique
@@ -271,8 +271,9 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Fi
     known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
     lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known, plan.sample))   # joint
     multivariate.expecting(lanes, tasks)
-    return (data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes,
-            (tasks, recipes) if tasks else None)
+    if tasks:   # the workers compute the lanes: Spark's projection of them would be analysed for nothing
+        return data, lanes, (tasks, recipes)
+    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes, None
 
 
 def plain_column(c: Column) -> bool:
@@ -308,7 +309,7 @@ def parquet_source(df: DataFrame) -> Files | None:
     if spark.conf.get("spark.dqloop.pass.readParquet", "true").lower() != "true":
         return None
     try:
-        node = df._jdf.queryExecution().optimizedPlan()
+        node = df._jdf.queryExecution().analyzed()   # not optimizedPlan: the optimizer's first run costs 0.3 s
         while node.getClass().getSimpleName() == "Project":
             outputs = node.projectList()
             if any(outputs.apply(i).getClass().getSimpleName() != "AttributeReference" for i in range(outputs.size())):
@@ -341,16 +342,17 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read:
     An executor Python without dqloop's dependencies is a SetupError naming the fix."""
     try:
         if read is None:
-            partitions = lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()
-        else:
+            partitions = [(r["rows"], r["tallies"]) for r in
+                          lanes_df.mapInArrow(partial(tally.tally_partition, lanes=lanes), tally.DDL).collect()]
+        else:   # a plain RDD of task ids: no Dataset, encoder or Arrow hand-off to set up for a job over ids
             tasks, recipes = read
             log.info("%s: the workers read %d Parquet splits themselves", what, len(tasks))
             spark = lanes_df.sparkSession
             rows = spark._jsparkSession.sessionState().conf().arrowMaxRecordsPerBatch()
-            partitions = spark.range(0, len(tasks), 1, len(tasks)).mapInArrow(
+            partitions = spark.sparkContext.parallelize(range(len(tasks)), len(tasks)).mapPartitions(
                 partial(_read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows,
-                        fold=tally.tally_partition), tally.DDL).collect()
-    except PythonException as exc:
+                        fold=tally.tally_partition)).collect()
+    except (PythonException, Py4JJavaError) as exc:   # an RDD's worker error comes as Py4JJavaError
         missing = re.search(r"No module named '([^']+)'", str(exc))
         if missing is not None:
             raise SetupError(f"{what} runs Python on the Spark executors, and their Python has no module "
@@ -361,16 +363,16 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read:
             raise
         raise UnreadableInput(f"Could not read {unreadable.group(1).strip()}", direct.FIX) from None
     log.debug("%s: %d partitions, %d bytes of tallies to the driver", what, len(partitions),
-              sum(len(r["tallies"]) for r in partitions))
-    return tally.merge_partitions(((r["rows"], r["tallies"]) for r in partitions), lanes)
+              sum(len(blob) for _, blob in partitions))
+    return tally.merge_partitions(partitions, lanes)
 
 
 def _read_and_tally(ids, tasks, recipes, lanes, rows, fold):
-    """mapInArrow's function of the reading pass: each task id's row groups read, its lanes tallied by
-    `fold` (tally.tally_partition)."""
-    for batch in ids:
-        for i in batch.column(0).to_pylist():
-            yield from fold(direct.lane_batches(tasks[i], recipes, rows), lanes)
+    """mapPartitions' function of the reading pass: each task id's row groups read, its lanes tallied by
+    `fold` (tally.tally_partition); (rows, tallies) per task."""
+    for i in ids:
+        for out in fold(direct.lane_batches(tasks[i], recipes, rows), lanes):
+            yield out.column(0)[0].as_py(), out.column(1)[0].as_py()
 
 
 def reading(data: DataFrame, source: Files) -> list[tuple[direct.Split, ...]]:

@@ -35,7 +35,6 @@ from constraints import direct
 from constraints.deequ_profile import profile
 from constraints.scan import parquet_source
 from constraints.multivariate import EXTENDED_FILE
-from constraints.pandera_schema import pandera_yaml
 from constraints.profiling import profile_pass
 from constraints.profile import Profile
 from constraints.suite import Suite
@@ -158,6 +157,8 @@ def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
 
 
 def documents(prof: Profile, suite: Suite) -> dict[str, str]:
+    from constraints.pandera_schema import pandera_yaml   # here: pandera (and pyspark.pandas) cost `dqloop validate` 0.5 s
+
     return {
         "statistics.json": json_text(statistics_document(prof)),
         "constraints.json": json_text(constraints_document(prof, suite)),

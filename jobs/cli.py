@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         from jobs import baseline, validate
         from jobs.session import spark_session
         job = {"baseline": baseline, "validate": validate}[args.command]
+        if job is validate:
+            validate.preload(args)   # the domain classifier's imports, beside the JVM's start
         with spark_session(f"dqloop-{args.command}", args.master) as spark:
             return job.run(spark, args)
     except DqloopError as exc:

@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -145,6 +146,29 @@ def baseline_files(spark, args: argparse.Namespace, documents: dict[str, str], p
         df = read_input(spark, args)[0].df   # the training data again (--input or --table): one sampling job
         frame = draw(df, plan, prof.rows, k, getattr(args, "seed", 42))
     return {FILE: BaselineSample(plan, frame, prof.rows).to_json()}
+
+
+_preloading: list[threading.Thread] = []
+
+
+def preload(options: DomainOptions) -> None:
+    """Import the classifier's libraries (LightGBM, shap, scikit-learn: about a CPU second) in a thread of
+    their own, once per process, so that the import overlaps Spark's start and the pass instead of following
+    them: `dqloop validate` calls this before its Spark session starts, when a core still waits on the JVM.
+    A library that fails to import fails again where it is used, as a skipped check naming it."""
+    if options.enabled and not _preloading:
+        _preloading.append(threading.Thread(target=_import_libraries, name="dqloop-preload", daemon=True))
+        _preloading[0].start()
+
+
+def _import_libraries() -> None:
+    import importlib
+
+    try:
+        for name in ("lightgbm", "shap", "sklearn.metrics", "sklearn.model_selection"):
+            importlib.import_module(name)
+    except Exception:   # noqa: BLE001 -- reported where they are used (attach: a skipped check)
+        log.debug("domain classifier: preloading its libraries failed", exc_info=True)
 
 
 def sample_request(sample: BaselineSample | None, options: DomainOptions) -> SampleRequest | None:

@@ -58,6 +58,31 @@ def _data_files(spark: SparkSession, path: str) -> list[str]:
     return files
 
 
+SPARK_SCHEMA_KEY = b"org.apache.spark.sql.parquet.row.metadata"   # Spark's schema in the files it writes
+
+
+def _footer_schema(path: str, files: list[str]):
+    """The schema Spark wrote into the footers of local Parquet files, when every file holds the same one
+    (else None: Spark infers it). Spark reads that schema from a footer itself, but in a job of its own
+    before the pass (ParquetUtils.inferSchema); read here from the same footers, the reader needs none.
+    Not for partitioned folders (their partition columns come from the paths) or other filesystems."""
+    import pyarrow.parquet as pq
+    from pyspark.sql.types import StructType
+
+    if not is_local(path) or _partition_columns(files):
+        return None
+    local = [path] if os.path.isfile(path) else [os.path.join(path, f) for f in files]
+    texts = set()
+    try:
+        for f in local:
+            texts.add((pq.read_schema(f).metadata or {}).get(SPARK_SCHEMA_KEY))
+        if len(texts) != 1 or None in texts:
+            return None
+        return StructType.fromJson(json.loads(texts.pop()))
+    except Exception:   # noqa: BLE001 -- not Parquet, a corrupt footer, another layout: Spark's reader says why
+        return None
+
+
 def _format_of(files: list[str]) -> str:
     def kind(f: str) -> str | None:
         name = f.rsplit("/", 1)[-1].lower()
@@ -94,7 +119,8 @@ def read_table(spark: SparkSession, path: str, fmt: str = "auto") -> Table:
     fmt = _format_of(files) if fmt == "auto" else fmt
     try:
         if fmt == "parquet":
-            df = spark.read.parquet(path)
+            schema = _footer_schema(path, files)
+            df = (spark.read.schema(schema) if schema is not None else spark.read).parquet(path)
         else:
             df = spark.read.options(header=True, inferSchema=True, mode="FAILFAST", multiLine=False).csv(path)
     except (AnalysisException, Py4JJavaError) as exc:

@@ -288,12 +288,18 @@ def run(spark: SparkSession, args: argparse.Namespace) -> int:
     return execute(spark, Request.from_args(args)).exit_code
 
 
+def preload(args: argparse.Namespace) -> None:
+    """Work that needs no Spark session, started before it (jobs.cli): the domain classifier's imports."""
+    domain_drift.preload(domain_drift.options_from(args))
+
+
 def execute(spark: SparkSession, args: Request) -> ValidationRun:
     """The validate step (dqloop.validate and the command line): every selected partition validated,
     reported (when `args.output` is set) and recorded in the metrics history; summary lines on stdout."""
     baseline = read_baseline(args.baseline)
     model_reference = estimated.load_reference(args.baseline)   # label-free quality estimates, when present
     domain_sample, domain_options = domain_drift.load_sample(args.baseline), domain_drift.options_from(args)
+    domain_drift.preload(domain_options if domain_sample is not None else replace(domain_options, enabled=False))
     wanted = domain_drift.sample_request(domain_sample, domain_options)   # the classifier's rows: from the pass
     hook = webhook_from(getattr(args, "webhook_url_file", None))
     thresholds, history = options_from(args)
