@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from constraints.errors import UnreadableInput
 
 __all__ = ["Recipe", "Number", "Text", "Outside", "Length", "Hash", "Holdout", "Offending", "Split", "splits",
-           "lane_batches", "xxhash64", "hash_longs", "hash_bytes", "holdout"]
+           "lane_batches", "read_and_tally", "xxhash64", "hash_longs", "hash_bytes", "holdout"]
 
 SEED = 42   # Spark's xxhash64 seed
 FIX = "check that the files are complete Parquet files; remove or repair the corrupt file"
@@ -338,3 +338,13 @@ def _split_lanes(f, split: Split, needed: list[str], recipes: dict[str, Recipe],
         at = _At(name, row, n)
         yield pa.RecordBatch.from_arrays([r.lane(src, at) for r in recipes.values()], names=list(recipes))
         row += n
+
+
+def read_and_tally(ids, tasks, recipes, lanes, rows, fold):
+    """mapPartitions' function of the reading pass: each task id's row groups read, its lanes tallied by
+    `fold` (tally.tally_partition); (rows, tallies) per task. Here, not in constraints.scan: a worker imports
+    the module of the function it runs, and this one imports no more than reading needs (no scipy, pandas,
+    pyspark.sql), which cost each worker about a second."""
+    for i in ids:
+        for out in fold(lane_batches(tasks[i], recipes, rows), lanes):
+            yield out.column(0)[0].as_py(), out.column(1)[0].as_py()

@@ -88,7 +88,8 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
     # correlations, associations, the row sample: joint lanes
     lanes.update(multivariate.baseline_lanes(numeric, strings, domain=domain, max_categories=options.max_categories))
     multivariate.expecting(lanes, tasks)
-    rows, tallies = run_pass(data.select(*exprs), lanes, "the baseline's pass",
+    # the workers reading the files compute the lanes: Spark's projection of them is not analysed
+    rows, tallies = run_pass(data if tasks else data.select(*exprs), lanes, "the baseline's pass",
                              (tasks, recipes) if tasks else None)
     for name, lane in lanes.items():   # no rows: no batch folded any lane
         if name not in tallies and isinstance(lane, tally.Described):

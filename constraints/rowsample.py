@@ -41,14 +41,16 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from constraints.tally import Joint
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MAX_COLUMNS", "RowSample", "SampleRequest", "SampleTally", "OTHER", "frame", "task_bytes"]
 
@@ -213,9 +215,11 @@ def _other(values: list[str]) -> str:
     return label
 
 
-def frame(t: SampleTally, lane: RowSample, rows: int | None = None) -> pd.DataFrame:
+def frame(t: SampleTally, lane: RowSample, rows: int | None = None) -> "pd.DataFrame":
     """The sample as a pandas frame, one column per feature (lane.features: numeric as float64,
     categorical as their values, None for null), its first `rows` rows by key (a uniform subsample)."""
+    import pandas as pd   # here: the pass's workers import this module for RowSample
+
     names = lane.features or (*lane.numeric, *lane.categorical)
     m = len(t.keys) if rows is None else min(rows, len(t.keys))
     columns: dict[str, object] = {}

@@ -350,7 +350,7 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read:
             spark = lanes_df.sparkSession
             rows = spark._jsparkSession.sessionState().conf().arrowMaxRecordsPerBatch()
             partitions = spark.sparkContext.parallelize(range(len(tasks)), len(tasks)).mapPartitions(
-                partial(_read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows,
+                partial(direct.read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows,
                         fold=tally.tally_partition)).collect()
     except (PythonException, Py4JJavaError) as exc:   # an RDD's worker error comes as Py4JJavaError
         missing = re.search(r"No module named '([^']+)'", str(exc))
@@ -365,14 +365,6 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read:
     log.debug("%s: %d partitions, %d bytes of tallies to the driver", what, len(partitions),
               sum(len(blob) for _, blob in partitions))
     return tally.merge_partitions(partitions, lanes)
-
-
-def _read_and_tally(ids, tasks, recipes, lanes, rows, fold):
-    """mapPartitions' function of the reading pass: each task id's row groups read, its lanes tallied by
-    `fold` (tally.tally_partition); (rows, tallies) per task."""
-    for i in ids:
-        for out in fold(direct.lane_batches(tasks[i], recipes, rows), lanes):
-            yield out.column(0)[0].as_py(), out.column(1)[0].as_py()
 
 
 def reading(data: DataFrame, source: Files) -> list[tuple[direct.Split, ...]]:
