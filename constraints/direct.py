@@ -124,19 +124,24 @@ def hash_bytes(offsets: np.ndarray, data: np.ndarray, seed: int = SEED) -> np.nd
 def xxhash64(x: pa.Array) -> pa.Array:
     """Spark's xxhash64 of each value of a string or integral array (as a long), int64; null for null
     (Spark's own gives the seed for null: constraints.hll.hashed keeps nulls null on both paths). A string
-    array whose first rows repeat values (a category, a code: fewer than REPEATING distinct per row) has
-    its distinct values hashed once each (its dictionary) and gathered: the same hashes, at about half the
-    cost on bench's mixed40 table; an id column is hashed directly (encoding it first would cost more)."""
+    array whose first rows repeat values (a category, a code: fewer than REPEATING distinct per present
+    value) has its distinct values hashed once each (its dictionary) and gathered; one with many nulls has
+    its present values hashed and put back in place; an id column is hashed as it is. The same hashes
+    either way, cheaper (bench/RESULTS.md, this session's section)."""
     if pa.types.is_integer(x.type):
         h = hash_longs(pc.fill_null(x.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
         return pa.array(h.view(np.int64), mask=_nulls(x))
     x = x if pa.types.is_string(x.type) or pa.types.is_large_string(x.type) else x.cast(pa.string())
     head = x.slice(0, PROBE)
-    if len(x) > PROBE and pc.count_distinct(head, mode="only_valid").as_py() < REPEATING * len(head):
+    present = len(head) - head.null_count
+    if len(x) > PROBE and pc.count_distinct(head, mode="only_valid").as_py() < REPEATING * present:
         enc = pc.dictionary_encode(x)
         distinct = _hash_strings(enc.dictionary)
         h = distinct.take(enc.indices.fill_null(0).to_numpy(zero_copy_only=False)) if len(distinct) \
             else np.zeros(len(x), np.uint64)   # every value null
+    elif x.null_count * 4 > len(x):   # the nulls' empty slots would go through every round of the hash
+        h = np.zeros(len(x), np.uint64)
+        h[x.is_valid().to_numpy(zero_copy_only=False)] = _hash_strings(x.drop_null())
     else:
         h = _hash_strings(x)
     return pa.array(h.view(np.int64), mask=_nulls(x))

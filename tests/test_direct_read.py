@@ -69,7 +69,8 @@ def test_hashes_equal_sparks_xxhash64(spark):
     strings = ["".join(rng.choice(alphabet, rng.integers(0, 90))) for _ in range(400)] + ["", None]
     longs = [0, 1, -1, 2 ** 63 - 1, -(2 ** 63), *rng.integers(-2 ** 62, 2 ** 62, 200).tolist(), None]
     repeated = [strings[i] for i in rng.integers(0, len(strings), 3_000)]   # hashed through their dictionary
-    for values in (strings, repeated, [None] * 1_500):
+    sparse = [f"{s}{i}" if i % 3 == 0 else None for i, s in enumerate(strings * 4)]   # present ones hashed alone
+    for values in (strings, repeated, sparse, [None] * 1_500):
         frame = spark.createDataFrame([(s,) for s in values], "s string")
         ours = direct.xxhash64(pa.array(values, pa.string())).to_pylist()
         theirs = [r[0] for r in frame.select(F.when(F.col("s").isNotNull(), F.xxhash64("s"))).collect()]
