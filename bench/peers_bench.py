@@ -70,11 +70,14 @@ def _tree(pid: int) -> list[int]:
     while todo:
         p = todo.pop()
         pids.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
+        try:   # a process (or thread) may end between the listing and the read
+            for task in Path(f"/proc/{p}/task").glob("*"):
+                try:
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+                except OSError:
+                    pass
+        except OSError:
+            pass
     return pids
 
 
