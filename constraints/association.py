@@ -70,9 +70,7 @@ class Contingency(Joint):
             if len(va) * len(vb) > MAX_CELLS:
                 out[(i, j)] = None
                 continue
-            width = len(vb) + 1
-            counts = np.bincount(a * width + b, minlength=(len(va) + 1) * width)
-            counts = counts.reshape(len(va) + 1, width)[:-1, :-1]   # rows where both are present
+            counts = _crosstab(a, b, len(va), len(vb))
             out[(i, j)] = {(va[x], vb[y]): int(counts[x, y]) for x, y in zip(*np.nonzero(counts))}
         return out if so_far is None else self.merge(so_far, out)
 
@@ -110,8 +108,7 @@ class KnownContingency(Joint):
             pb_ = looked.get((b, kb))
             if pb_ is None:
                 pb_ = looked[(b, kb)] = _positions(coded(batch, b), kb)
-            counts = np.bincount(pa_ * (len(kb) + 2) + pb_, minlength=(len(ka) + 2) * (len(kb) + 2))
-            out.append(counts.reshape(len(ka) + 2, len(kb) + 2)[:-1, :-1])   # the last row, column: absent
+            out.append(_crosstab(pa_, pb_, len(ka) + 1, len(kb) + 1))   # categories and other
         return out
 
     def merge(self, x, y):
@@ -119,6 +116,13 @@ class KnownContingency(Joint):
 
     def close(self, t):
         return t
+
+
+def _crosstab(a: np.ndarray, b: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """Counts of the pairs (a, b) over the rows where both are present: a in 0..rows, b in 0..columns, the
+    last of each meaning absent (one bincount, then the absent row and column dropped)."""
+    counts = np.bincount(a * (columns + 1) + b, minlength=(rows + 1) * (columns + 1))
+    return counts.reshape(rows + 1, columns + 1)[:-1, :-1]
 
 
 def _positions(c: Coded, known: tuple[str, ...]) -> np.ndarray:

@@ -82,9 +82,7 @@ class CoTally:
             absent = ~np.isfinite(xt[holes])               # holes x rows
             counts = np.full(p, rows)
             counts[holes] = rows - absent.sum(axis=1)
-            z = np.empty((p, rows))                        # columns x rows: centred, 0 where absent
-            for j in range(p):
-                z[j] = xt[j]
+            z = np.array(xt, order="C")                    # columns x rows: centred, 0 where absent
             for i, j in enumerate(holes):
                 np.copyto(z[j], 0.0, where=absent[i])
             totals[holes] = z[holes].sum(axis=1)

@@ -127,7 +127,7 @@ def xxhash64(x: pa.Array) -> pa.Array:
     array whose first rows repeat values (a category, a code: fewer than REPEATING distinct per present
     value) has its distinct values hashed once each (its dictionary) and gathered; one with many nulls has
     its present values hashed and put back in place; an id column is hashed as it is. The same hashes
-    either way, cheaper (bench/RESULTS.md, this session's section)."""
+    either way, cheaper (bench/RESULTS.md, "Issues 14 and 17: categorical lookups shared ...")."""
     if pa.types.is_integer(x.type):
         h = hash_longs(pc.fill_null(x.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
         return pa.array(h.view(np.int64), mask=_nulls(x))

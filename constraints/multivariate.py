@@ -220,12 +220,11 @@ def validate_lanes(extended: dict[str, Any], lanes: dict[str, str], levels: dict
     return out
 
 
-def expecting(lanes: dict, tasks) -> dict:
-    """`lanes` with the row sample told the pass's rows, when its workers read files whose footers gave
-    them (`tasks`: constraints.direct's; None: Spark reads, rows unknown): rowsample's prior bound."""
+def expecting(lanes: dict, tasks) -> None:
+    """Tell the row sample of `lanes` (in place) the pass's rows, when its workers read files whose footers
+    gave them (`tasks`: constraints.direct's; None: Spark reads, rows unknown): rowsample's prior bound."""
     if tasks and SAMPLE in lanes:
         lanes[SAMPLE] = replace(lanes[SAMPLE], expected=sum(s.rows for task in tasks for s in task))
-    return lanes
 
 
 def measured(lanes: dict, tallies: dict, levels: dict[str, Any], sample: bool = False) -> dict[str, Any]:

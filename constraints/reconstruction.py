@@ -34,8 +34,8 @@ reconstruction from the kept components, over all encoded dimensions (numeric an
 orthonormal components, (|z|^2 - |z C'|^2) / dimensions. Validate's workers compute it for every row in
 the one pass (`Errors`, a joint lane) without building the one-hot matrix: per categorical column a row's
 level is looked up among the recorded levels (constraints.tally.coded: the column dictionary-encoded
-once per batch for every lane that looks it up) and two precomputed per-level values are gathered, its scaled one-hot vector's projection on the
-components (k numbers) and its squared norm; the numeric part is the matrix product it always was. The
+once per batch for every lane that looks it up) and two precomputed per-level values are gathered, its
+scaled one-hot vector's projection on the components (k numbers) and its squared norm; the numeric part is the matrix product it always was. The
 lane keeps the error's count, sum and sum of squares, the rows above the baseline's 99th percentile, and
 the `TOP` rows with the largest error (their values, as examples). Two checks, each one-sided (only a
 rise matters) at the partition's alpha for a family of one (Thresholds.feature_alpha(1)):

@@ -136,8 +136,7 @@ class Categories:
     def __post_init__(self):
         object.__setattr__(self, "value_set", pa.array(self.known, pa.string()))
 
-    def fold(self, lane: "Coded | pa.Array") -> tuple[np.ndarray, unseen.ValuesTally]:
-        c = lane if isinstance(lane, Coded) else Coded.of(lane)
+    def fold(self, c: "Coded") -> tuple[np.ndarray, unseen.ValuesTally]:
         k = len(self.known)
         positions = c.positions(self.value_set, other=k, null=-1) + 1
         counts = np.bincount(positions, minlength=k + 2)

@@ -20,6 +20,7 @@ k on the driver).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -148,17 +149,18 @@ def baseline_files(spark, args: argparse.Namespace, documents: dict[str, str], p
     return {FILE: BaselineSample(plan, frame, prof.rows).to_json()}
 
 
-_preloading: list[threading.Thread] = []
-
-
 def preload(options: DomainOptions) -> None:
     """Import the classifier's libraries (LightGBM, shap, scikit-learn: about a CPU second) in a thread of
     their own, once per process, so that the import overlaps Spark's start and the pass instead of following
     them: `dqloop validate` calls this before its Spark session starts, when a core still waits on the JVM.
     A library that fails to import fails again where it is used, as a skipped check naming it."""
-    if options.enabled and not _preloading:
-        _preloading.append(threading.Thread(target=_import_libraries, name="dqloop-preload", daemon=True))
-        _preloading[0].start()
+    if options.enabled:
+        _start_preloading()
+
+
+@functools.cache
+def _start_preloading() -> None:
+    threading.Thread(target=_import_libraries, name="dqloop-preload", daemon=True).start()
 
 
 def _import_libraries() -> None:
