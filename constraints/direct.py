@@ -2,7 +2,7 @@
 
 Spark 3.5 hands a scan's columns to Python only as rows converted back to Arrow (mapInArrow), in the JVM beside
 the workers' folds. When the
-input is plain Parquet files the workers can open themselves (constraints.scan.parquet_source: a folder read
+input is plain Parquet files the workers can open themselves (constraints.frames.parquet_source: a folder read
 with spark.read.parquet, no filter, no computed column, a local filesystem), Spark only hands out the splits
 (`splits`: runs of row groups, as many bytes per task as Spark's own file scan takes), and each worker reads its
 row groups' columns with pyarrow and computes the lanes itself, each from its `Recipe`, exactly as Spark's

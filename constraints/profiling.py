@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 from pyspark.sql import DataFrame
@@ -34,7 +35,8 @@ from constraints import direct, hll, identifiers, multivariate, rowsample, tally
 from constraints.categories import BITMAP_SPAN, CategoryCounts, count_categories, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, HOLDOUT, INTEGRAL, PREDICTION, STRING, Column, SkippedColumn
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, ProfileOptions, SplitStats
-from constraints.scan import Files, numeric_value, plain_column, reading, run_pass
+from constraints.frames import Frame
+from constraints.scan import numeric_value, plain_column, reading, run_pass
 
 log = logging.getLogger("dqloop.profiling")
 
@@ -48,29 +50,31 @@ def rank_error(k: int) -> float:
     return float(kll_doubles_sketch.get_normalized_rank_error(k, False))
 
 
-def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[SkippedColumn, ...] = (),
-                 options: ProfileOptions = ProfileOptions(), sample_rows: int = 0, source: Files | None = None,
+def profile_pass(data: Frame | DataFrame, columns: tuple[Column, ...], skipped: tuple[SkippedColumn, ...] = (),
+                 options: ProfileOptions = ProfileOptions(), sample_rows: int = 0,
                  split: direct.Holdout | None = None) -> Profile:
     """Profile `data`, a columns.projection with its held-out split, as the module docstring says.
     `sample_rows`: the pass's row sample also keeps that many rows of the input features for the domain
-    classifier (`Profile.sample`, constraints.rowsample). `source`: `data`'s Parquet files, when the workers
-    may read them themselves (constraints.scan.parquet_source), with `split` the projection's held-out split."""
+    classifier (`Profile.sample`, constraints.rowsample). As a constraints.frames.Frame whose files the
+    workers may read themselves (`Frame.source`), with `split` the projection's held-out split, `data` is
+    made only if a column needs its values by themselves."""
+    data = data if isinstance(data, Frame) else Frame.of(data)
     lanes: dict[str, tally.Lane] = {tally.SPLIT: tally.Flags()}   # held-out rows; the flag also splits the others
-    exprs = [F.col(HOLDOUT).alias(tally.SPLIT)]
+    exprs = [lambda: F.col(HOLDOUT).alias(tally.SPLIT)]   # Spark's columns: made only if Spark computes the lanes
     recipes: dict[str, direct.Recipe | None] = {tally.SPLIT: split}
     for k, c in enumerate(columns):
-        x = F.col(c.alias)
+        x = partial(F.col, c.alias)
         plain = plain_column(c)
         if c.is_numeric:
-            exprs.append(numeric_value(c).alias(f"v{k}"))
+            exprs.append(lambda c=c, k=k: numeric_value(c).alias(f"v{k}"))
             lanes[f"v{k}"] = tally.Described(options.kll.sketch_size)
             recipes[f"v{k}"] = plain and direct.Number(c.name, c.inferred_type == INTEGRAL) or None
         else:
-            exprs.append(x.alias(f"s{k}"))
+            exprs.append(lambda x=x, k=k: x().alias(f"s{k}"))
             lanes[f"s{k}"] = tally.Strings(options.max_categories)
             recipes[f"s{k}"] = plain and direct.Text(c.name) or None
         if c.inferred_type != FRACTIONAL:
-            exprs.append(hll.hashed(x).alias(f"h{k}"))
+            exprs.append(lambda x=x, k=k: hll.hashed(x()).alias(f"h{k}"))
             lanes[f"h{k}"] = tally.Registers()
             recipes[f"h{k}"] = plain and direct.Hash(c.name) or None
     numeric = [(c.name, f"v{k}") for k, c in enumerate(columns) if c.is_numeric]
@@ -79,18 +83,19 @@ def profile_pass(data: DataFrame, columns: tuple[Column, ...], skipped: tuple[Sk
     domain = rowsample.SampleRequest(tuple(c.name for c in inputs if c.is_numeric),
                                      tuple(c.name for c in inputs if not c.is_numeric), sample_rows) \
         if sample_rows else None
-    tasks = reading(data, source) if source is not None and split is not None and all(recipes.values()) else None
+    tasks = reading(data.spark, data.source) \
+        if data.source is not None and split is not None and all(recipes.values()) else None
     if strings:   # identifier candidates among them settled in the pass (constraints.identifiers)
         lanes[identifiers.LANE] = identifiers.Hashes(tuple((f"h{k}", f"s{k}") for k, c in enumerate(columns)
                                                           if not c.is_numeric),
                                                      identifiers.budget(len(tasks) if tasks
-                                                                        else data.rdd.getNumPartitions()))
+                                                                        else data.df.rdd.getNumPartitions()))
     # correlations, associations, the row sample: joint lanes
     lanes.update(multivariate.baseline_lanes(numeric, strings, domain=domain, max_categories=options.max_categories))
     multivariate.expecting(lanes, tasks)
     # the workers reading the files compute the lanes: Spark's projection of them is not analysed
-    rows, tallies = run_pass(data if tasks else data.select(*exprs), lanes, "the baseline's pass",
-                             (tasks, recipes) if tasks else None)
+    rows, tallies = run_pass(data.spark if tasks else data.df.select(*[e() for e in exprs]), lanes,
+                             "the baseline's pass", (tasks, recipes) if tasks else None)
     for name, lane in lanes.items():   # no rows: no batch folded any lane
         if name not in tallies and isinstance(lane, tally.Described):
             tallies[name] = tally.DescribedTally()
@@ -140,7 +145,7 @@ def _category_counts(t, cap: int) -> CategoryCounts | None:
     return CategoryCounts(len(values), most, values)
 
 
-def _multiplicities(data: DataFrame, candidates: list[Column], tallies: dict,
+def _multiplicities(data: Frame, candidates: list[Column], tallies: dict,
                     columns: tuple[Column, ...]) -> dict[str, CategoryCounts]:
     """Exact distinct count and largest count of one value per split, for the identifier candidates."""
     out: dict[str, CategoryCounts] = {}
@@ -151,7 +156,7 @@ def _multiplicities(data: DataFrame, candidates: list[Column], tallies: dict,
         if c.inferred_type == INTEGRAL and t is not None and t.count:
             low = min(s.low for s in t.splits if s.present)
             high = max(s.high for s in t.splits if s.present)
-            if high - low + 1 <= BITMAP_SPAN * t.count and distinct_integers(data, c) == t.count:
+            if high - low + 1 <= BITMAP_SPAN * t.count and distinct_integers(data.df, c) == t.count:
                 out[c.name] = CategoryCounts(t.count, _ones(t.splits))
                 continue
         if (lengths := tallies.get(f"s{index[c.name]}")) is not None \
@@ -164,14 +169,14 @@ def _multiplicities(data: DataFrame, candidates: list[Column], tallies: dict,
     hashed = [c for c in hashed if not identifiers.duplicated(ids, f"h{index[c.name]}")]   # surely not unique:
     repeated = [c for c in hashed if identifiers.repeated(ids, f"h{index[c.name]}")]        # the HLL's distinct
     hashed = [c for c in hashed if c not in repeated]   # a hash twice in a partition: counted by value
-    for name, (distinct, most) in (hashed_multiplicity(data, hashed) if hashed else {}).items():
+    for name, (distinct, most) in (hashed_multiplicity(data.df, hashed) if hashed else {}).items():
         if most["all"] == 1:
             out[name] = CategoryCounts(distinct, most)
         else:
             repeated.append(next(c for c in hashed if c.name == name))
     if repeated:
         out.update({next(c.name for c in repeated if c.alias == alias): counts
-                    for alias, counts in count_categories(data, [], repeated).items()})
+                    for alias, counts in count_categories(data.df, [], repeated).items()})
     return out
 
 

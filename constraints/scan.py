@@ -29,16 +29,15 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import unquote, urlparse
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PythonException
 from pyspark.sql import Column as SparkColumn
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from constraints import direct, hll, identifiers, multivariate, tally, unseen
@@ -46,6 +45,7 @@ from constraints.baseline import Baseline
 from constraints.categories import BITMAP_SPAN, distinct_integers, hashed_multiplicity
 from constraints.columns import FRACTIONAL, INTEGRAL, STRING, Column
 from constraints.errors import SetupError, UnreadableInput
+from constraints.frames import Files, Frame
 from constraints.grid import GridCounts, grid_points
 from constraints.profile import ColumnProfile, Kll, KllParameters, Profile, SplitStats
 from constraints.backends import PASS
@@ -160,30 +160,31 @@ class ScanResult:
 
 
 
-def scan(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None,
-         source: Files | None = None) -> ScanResult:
+def scan(data: Frame | DataFrame, plan: ScanPlan, extra: Mapping[str, Any] | None = None) -> ScanResult:
     """Measure `data` (a columns.projection) as `plan` says: one pass, plus a by-value grouping only for
     the columns that need their values themselves (module docstring). `extra`: lanes a caller adds to the
     pass, {column of `data`: a lane with fold, merge, close}; their tallies come back in `ScanResult.extra`
-    (label-free quality estimation, labeling.lanes). `source`: `data`'s Parquet files, when the workers may
-    read them themselves (parquet_source, constraints.direct)."""
-    measured, rows, rule_counts, extra_tallies, joint = _measure(data, plan, extra or {}, source)
+    (label-free quality estimation, labeling.lanes). As a constraints.frames.Frame, `data` is made only if
+    Spark computes something: not when the workers read its files themselves (`Frame.source`,
+    constraints.direct) and no column needs its values by themselves."""
+    frame = data if isinstance(data, Frame) else Frame.of(data)
+    measured, rows, rule_counts, extra_tallies, joint = _measure(frame, plan, extra or {})
     present = [c for c in plan.columns if measured[c.name].present]
     for c in present:
         m = measured[c.name]
         if c.name in plan.unique and not m.most and c.inferred_type == INTEGRAL \
                 and c.name not in plan.grouped_categorical \
                 and m.high - m.low + 1 <= BITMAP_SPAN * m.present:   # sparse values: one 4 KiB bitmap each
-            m.distinct = distinct_integers(data, c)
+            m.distinct = distinct_integers(frame.df, c)
             m.most = 1 if m.distinct == m.present else 0   # 0: a value occurs twice, counted by value below
     hashed = [c for c in present if c.name in plan.unique and not measured[c.name].most
               and not measured[c.name].repeat and c.name not in plan.grouped_categorical]
-    for name, (distinct, most) in (hashed_multiplicity(data, hashed) if hashed else {}).items():
+    for name, (distinct, most) in (hashed_multiplicity(frame.df, hashed) if hashed else {}).items():
         if most["all"] == 1:   # no hash twice, so no value twice; else counted by value below (a collision is not a repeat)
             measured[name].distinct, measured[name].most = distinct, 1
     by_value = [c for c in present if c.name in plan.grouped_categorical
                 or (c.name in plan.unique and not measured[c.name].most)]
-    for name, (distinct, most, values) in (_value_counts(data, plan, by_value) if by_value else {}).items():
+    for name, (distinct, most, values) in (_value_counts(frame.df, plan, by_value) if by_value else {}).items():
         measured[name].distinct, measured[name].most, measured[name].values = distinct, most, values
     profiles = tuple(_column_profile(c, measured[c.name], rows, plan) for c in plan.columns)
     by_column = {p.column.name: p for p in profiles}
@@ -212,8 +213,8 @@ class _Measured:
     repeat: bool = False                  # the pass saw a hash twice: counted by value, no hash job
 
 
-def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Files | None
-           ) -> tuple[DataFrame, dict[str, tally.Lane], Reading | None]:
+def _lanes(data: Frame, plan: ScanPlan, extra: Mapping[str, Any]
+           ) -> tuple[DataFrame | None, dict[str, tally.Lane], Reading | None]:
     """The columns Spark computes for the pass's Python workers, and what each worker tallies of them
     (constraints.tally): per numeric column its values (`v`, NaN for non-finite ones), per known
     categorical its values (`k`, looked up among the known categories by the worker, the others sketched:
@@ -222,58 +223,62 @@ def _lanes(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Fi
     its length (`n`) and, sketched, its hash (`h`); flags for values not of the type (`t`) and for each
     counted rule's offending rows (`r`). Lookups stay out of Spark's generated code: a CASE per category
     over many columns made methods HotSpot would not compile (bench/RESULTS.md, table shapes). With
-    `source`, and a recipe for every lane, the workers read the files themselves (constraints.direct): the
-    tasks and recipes come back too."""
+    `data.source`, and a recipe for every lane, the workers read the files themselves (constraints.direct):
+    the tasks and recipes come back instead of Spark's columns, and `data` is not made."""
     lanes: dict[str, tally.Lane] = {}
-    exprs: list[SparkColumn] = []
+    exprs: list[tuple[str, Callable[[], SparkColumn]]] = []   # made only if Spark computes the lanes
     recipes: dict[str, direct.Recipe | None] = {}
     hashes: list[tuple[str, str]] = []   # unique strings: settled in the pass (constraints.identifiers)
 
-    def lane(name: str, expr: SparkColumn, kind: tally.Lane | None, recipe: direct.Recipe | None) -> None:
-        exprs.append(expr.alias(name))
+    def lane(name: str, expr: Callable[[], SparkColumn], kind: tally.Lane | None, recipe: direct.Recipe | None
+             ) -> None:
+        exprs.append((name, expr))
         recipes[name] = recipe or None
         if kind is not None:
             lanes[name] = kind
 
     for k, c in enumerate(plan.columns):
-        x = F.col(c.alias)
+        x = partial(F.col, c.alias)
         plain = plain_column(c)   # read as it is from the files
         if c.name in plan.grouped_known:   # values outside the categories: constraints.unseen
-            lane(f"u{k}", F.when(~x.isin(list(plan.grouped_known[c.name])), x), unseen.Values(),
-                 plain and direct.Outside(c.name, plan.grouped_known[c.name]))
+            lane(f"u{k}", lambda x=x, known=list(plan.grouped_known[c.name]): F.when(~x().isin(known), x()),
+                 unseen.Values(), plain and direct.Outside(c.name, plan.grouped_known[c.name]))
         if c.name in plan.known:
             lane(f"k{k}", x, tally.Categories(plan.known[c.name]), plain and direct.Text(c.name))
         elif c.is_numeric:
-            lane(f"v{k}", numeric_value(c), tally.Numbers(plan.centers[c.name], plan.grids.get(c.name), c.name in plan.unique),
+            lane(f"v{k}", partial(numeric_value, c),
+                 tally.Numbers(plan.centers[c.name], plan.grids.get(c.name), c.name in plan.unique),
                  plain and direct.Number(c.name, c.inferred_type == INTEGRAL))
         else:
-            lane(f"n{k}", F.length(x), tally.Lengths(), plain and direct.Length(c.name))
+            lane(f"n{k}", lambda x=x: F.length(x()), tally.Lengths(), plain and direct.Length(c.name))
             if c.name in plan.sketched:
-                lane(f"h{k}", hll.hashed(x), tally.Registers(), plain and direct.Hash(c.name))
+                lane(f"h{k}", lambda x=x: hll.hashed(x()), tally.Registers(), plain and direct.Hash(c.name))
             elif c.name in plan.unique and c.name not in plan.grouped_categorical:
-                lane(f"h{k}", hll.hashed(x), None, plain and direct.Hash(c.name))   # read by the joint lane only
+                lane(f"h{k}", lambda x=x: hll.hashed(x()), None, plain and direct.Hash(c.name))   # the joint lane's
                 hashes.append((f"h{k}", f"n{k}"))
         if c.is_retyped:
-            lane(f"t{k}", ~F.col(c.typeok_alias), tally.Flags(), None)
+            lane(f"t{k}", lambda c=c: ~F.col(c.typeok_alias), tally.Flags(), None)
     by_name = {c.name: c for c in plan.columns}
     for i, rule in plan.rules:
         col = by_name[rule.column]
         arrow = plain_column(col) and PASS.lookup(rule).arrow_offending is not None
-        lane(f"r{i}", offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags(),
+        lane(f"r{i}", lambda rule=rule, col=col: offending(rule, col) & F.col(col.alias).isNotNull(), tally.Flags(),
              arrow and direct.Offending(col.name, rule, col.is_numeric, col.inferred_type == INTEGRAL) or None)
     for name, kind in extra.items():
-        lane(name, F.col(name), kind, None)
-    tasks = reading(data, source) if source is not None and recipes and all(recipes.values()) else None
+        lane(name, partial(F.col, name), kind, None)
+    tasks = reading(data.spark, data.source) if data.source is not None and recipes and all(recipes.values()) \
+        else None
     if hashes:
         lanes[identifiers.LANE] = identifiers.Hashes(
-            tuple(hashes), identifiers.budget(len(tasks) if tasks else data.rdd.getNumPartitions()))
+            tuple(hashes), identifiers.budget(len(tasks) if tasks else data.df.rdd.getNumPartitions()))
     numeric = {c.name: f"v{k}" for k, c in enumerate(plan.columns) if f"v{k}" in lanes}
     known = {c.name: f"k{k}" for k, c in enumerate(plan.columns) if f"k{k}" in lanes}
     lanes.update(multivariate.validate_lanes(plan.extended, numeric, plan.levels, known, plan.sample))   # joint
     multivariate.expecting(lanes, tasks)
     if tasks:   # the workers compute the lanes: Spark's projection of them would be analysed for nothing
-        return data, lanes, (tasks, recipes)
-    return data.select(*exprs) if exprs else data.select(F.lit(0).alias("none")), lanes, None
+        return None, lanes, (tasks, recipes)
+    columns = [expr().alias(name) for name, expr in exprs] or [F.lit(0).alias("none")]
+    return data.df.select(*columns), lanes, None
 
 
 def plain_column(c: Column) -> bool:
@@ -294,51 +299,15 @@ def numeric_value(c: Column) -> SparkColumn:
     return value
 
 
-@dataclass(frozen=True)
-class Files:
-    """Plain Parquet files that the pass's workers may read themselves (constraints.direct)."""
-
-    paths: tuple[str, ...]
-
-
-def parquet_source(df: DataFrame) -> Files | None:
-    """`df`'s files when it is plain Parquet files as Spark reads them -- a file relation with no filter,
-    no partition column, no computed column, on the local filesystem -- and the session allows the workers
-    to read them (spark.dqloop.pass.readParquet, spark-conf/); else None (Spark's path)."""
-    spark = df.sparkSession
-    if spark.conf.get("spark.dqloop.pass.readParquet", "true").lower() != "true":
-        return None
-    try:
-        node = df._jdf.queryExecution().analyzed()   # not optimizedPlan: the optimizer's first run costs 0.3 s
-        while node.getClass().getSimpleName() == "Project":
-            outputs = node.projectList()
-            if any(outputs.apply(i).getClass().getSimpleName() != "AttributeReference" for i in range(outputs.size())):
-                return None
-            node = node.child()
-        if node.getClass().getSimpleName() != "LogicalRelation":
-            return None
-        relation = node.relation()
-        if relation.getClass().getSimpleName() != "HadoopFsRelation" \
-                or relation.fileFormat().getClass().getSimpleName() != "ParquetFileFormat" \
-                or relation.location().getClass().getSimpleName() != "InMemoryFileIndex" \
-                or relation.partitionSchema().size() or relation.bucketSpec().isDefined():
-            return None
-        files = list(relation.location().inputFiles())
-    except Exception:   # noqa: BLE001 -- a plan this cannot read (another Spark version): Spark's path
-        log.debug("the pass reads through Spark: the plan is not plain Parquet files", exc_info=True)
-        return None
-    paths = [unquote(urlparse(f).path) for f in files if urlparse(f).scheme == "file"]
-    return Files(tuple(paths)) if files and len(paths) == len(files) else None
-
-
 Reading = tuple[list[tuple[direct.Split, ...]], dict[str, direct.Recipe]]   # the tasks, each lane's recipe
 
 
-def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read: Reading | None = None
-             ) -> tuple[int, dict]:
+def run_pass(lanes_df: DataFrame | SparkSession, lanes: dict[str, tally.Lane], what: str,
+             read: Reading | None = None) -> tuple[int, dict]:
     """One pass (validate's or the baseline's): Python workers tally the lanes per partition
     (constraints.tally), one row per partition reaches the driver; the rows and the merged tallies.
-    `read`: the tasks and lane recipes of workers reading the files themselves (constraints.direct).
+    `read`: the tasks and lane recipes of workers reading the files themselves (constraints.direct); then
+    `lanes_df` may be the session alone.
     An executor Python without dqloop's dependencies is a SetupError naming the fix."""
     try:
         if read is None:
@@ -347,7 +316,7 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read:
         else:   # a plain RDD of task ids: no Dataset, encoder or Arrow hand-off to set up for a job over ids
             tasks, recipes = read
             log.info("%s: the workers read %d Parquet splits themselves", what, len(tasks))
-            spark = lanes_df.sparkSession
+            spark = lanes_df if isinstance(lanes_df, SparkSession) else lanes_df.sparkSession
             rows = spark._jsparkSession.sessionState().conf().arrowMaxRecordsPerBatch()
             partitions = spark.sparkContext.parallelize(range(len(tasks)), len(tasks)).mapPartitions(
                 partial(direct.read_and_tally, tasks=tasks, recipes=recipes, lanes=lanes, rows=rows,
@@ -367,21 +336,20 @@ def run_pass(lanes_df: DataFrame, lanes: dict[str, tally.Lane], what: str, read:
     return tally.merge_partitions(partitions, lanes)
 
 
-def reading(data: DataFrame, source: Files) -> list[tuple[direct.Split, ...]]:
+def reading(spark: SparkSession, source: Files) -> list[tuple[direct.Split, ...]]:
     """The tasks of a pass whose workers read `source`'s files themselves, sized by the session's file-scan
     settings (spark.sql.files.maxPartitionBytes, openCostInBytes, as Spark's SQLConf reads them)."""
-    spark = data.sparkSession
     conf = spark._jsparkSession.sessionState().conf()
     return direct.splits(list(source.paths), conf.filesMaxPartitionBytes(), conf.filesOpenCostInBytes(),
                          spark.sparkContext.defaultParallelism)
 
 
-def _measure(data: DataFrame, plan: ScanPlan, extra: Mapping[str, Any], source: Files | None
+def _measure(data: Frame, plan: ScanPlan, extra: Mapping[str, Any]
              ) -> tuple[dict[str, _Measured], int, dict[int, int], dict[str, Any], Any]:
     """The one pass: Spark computes the lanes, Python workers tally them per partition (constraints.tally),
     one row per partition reaches the driver."""
-    lanes_df, lanes, read = _lanes(data, plan, extra, source)
-    rows, tallies = run_pass(lanes_df, lanes, "validate's pass", read)
+    lanes_df, lanes, read = _lanes(data, plan, extra)
+    rows, tallies = run_pass(lanes_df if lanes_df is not None else data.spark, lanes, "validate's pass", read)
     measured = {c.name: _Measured() for c in plan.columns}
     for k, c in enumerate(plan.columns):
         m = measured[c.name]

@@ -9,6 +9,7 @@ from typing import Any
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from constraints import multivariate
 from constraints.baseline import Baseline
@@ -19,7 +20,8 @@ from constraints.domain import metric_rows as domain_metric_rows
 from constraints.cross_feature import summary_rows
 from constraints.profile import Profile
 from constraints.sagemaker import statistics_document
-from constraints.scan import offending, parquet_source, plan_scan, scan
+from constraints.frames import Frame
+from constraints.scan import offending, plan_scan, scan
 from constraints.metrics import MaxMultiplicity, columns_of, needed
 from constraints.thresholds import Thresholds
 from constraints.verification import results_from_counts
@@ -91,10 +93,10 @@ class ValidationReport:
         return rows + summary_rows(self.results)   # verdicts across features (constraints.cross_feature)
 
 
-def _columns(baseline: Baseline, df: DataFrame) -> tuple[tuple[Column, ...], list[CheckResult]]:
+def _columns(baseline: Baseline, schema: StructType) -> tuple[tuple[Column, ...], list[CheckResult]]:
     roles = {c.name: c.role for c in baseline.suite.columns} if baseline.suite else {}
     columns, problems = [], []
-    by_name = {f.name: f for f in df.schema.fields}
+    by_name = {f.name: f for f in schema.fields}
     for f in baseline.features:
         field_ = by_name.get(f.name)
         if field_ is None:
@@ -120,22 +122,22 @@ def _examples(data: DataFrame, value: str, where: SparkColumn) -> tuple[str, ...
     return tuple(dict.fromkeys(r[0] for r in rows))[:MAX_EXAMPLES]
 
 
-def _with_examples(results: list[CheckResult], data: DataFrame, columns: dict[str, Column]) -> list[CheckResult]:
+def _with_examples(results: list[CheckResult], data: Frame, columns: dict[str, Column]) -> list[CheckResult]:
     out = []
     for r in results:
         col = columns.get(r.feature or "")
         if r.failed and not r.examples and col is not None:
             if r.check == "data_type_check" and col.is_retyped:
-                r = replace(r, examples=_examples(data, col.raw_alias, ~F.col(col.typeok_alias)))
+                r = replace(r, examples=_examples(data.df, col.raw_alias, ~F.col(col.typeok_alias)))
             elif r.constraint is not None:
                 where = offending(r.constraint, col)
                 if where is not None:
-                    r = replace(r, examples=_examples(data, col.alias, where))
+                    r = replace(r, examples=_examples(data.df, col.alias, where))
         out.append(r)
     return out
 
 
-def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: str,
+def validate(spark: SparkSession, df: DataFrame | Frame, baseline: Baseline, partition: str,
              thresholds: Thresholds = Thresholds(), lanes: dict[str, tuple[SparkColumn, Any]] | None = None,
              sample: Any = None) -> ValidationReport:
     """Check `df` against `baseline`; failures become results, not exceptions. Thresholds are calibrated
@@ -143,15 +145,18 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     `lanes`: {name: (expression over `df`, lane)} tallied in the same pass, in `ValidationReport.lanes`
     (the model's outputs for label-free quality estimates, jobs.estimated). `sample`: a
     constraints.rowsample.SampleRequest; the pass's row sample of its features in `ValidationReport.sample`
-    (the domain classifier's, jobs.domain_drift)."""
-    columns, problems = _columns(baseline, df)
-    results = schema_checks(baseline, df.columns) + problems
+    (the domain classifier's, jobs.domain_drift). As a constraints.frames.Frame, `df` is made only where
+    Spark computes (its docstring)."""
+    frame = df if isinstance(df, Frame) else Frame.of(df)
+    columns, problems = _columns(baseline, frame.schema)
+    results = schema_checks(baseline, frame.columns) + problems
     suite = baseline.suite
     unique = columns_of(MaxMultiplicity, needed(s.constraint for s in suite.constraints)) if suite else frozenset()
     lanes = lanes or {}
-    data = projection(df, columns, extra=[expr.alias(name) for name, (expr, _) in lanes.items()])
+    extra = [expr.alias(name) for name, (expr, _) in lanes.items()]
+    data = frame.derived(lambda made: projection(made, columns, extra=extra))
     measured = scan(data, plan_scan(baseline, columns, unique, suite, sample),
-                    {name: kind for name, (_, kind) in lanes.items()}, parquet_source(df))
+                    {name: kind for name, (_, kind) in lanes.items()})
     prof = measured.profile
     if prof.rows == 0:
         return ValidationReport(partition, 0, tuple(results + [row_count_check(0)]), prof, unique, measured.extra)
@@ -159,7 +164,7 @@ def validate(spark: SparkSession, df: DataFrame, baseline: Baseline, partition: 
     results = multivariate.with_quantiles(results, baseline, prof)   # quantile shifts; correlations per pair
     results += multivariate.partition_checks(baseline, measured.joint, thresholds)
     if suite is not None:
-        present = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+        present = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
         results += suite_checks(results_from_counts(suite, present, prof, measured.offending_rows))
     results = _with_examples(results, data, {c.name: c for c in columns})
     return ValidationReport(partition, prof.rows, tuple([row_count_check(prof.rows)] + results), prof, unique,

@@ -33,7 +33,6 @@ from constraints.suggest import suggest   # not `from constraints import suggest
                                           # the package's attribute `suggest` is the module, not the function
 from constraints import direct
 from constraints.deequ_profile import profile
-from constraints.scan import parquet_source
 from constraints.multivariate import EXTENDED_FILE
 from constraints.profiling import profile_pass
 from constraints.profile import Profile
@@ -115,21 +114,22 @@ def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
     table, provenance = read_input(spark, args)
     source = getattr(args, "table", None)
     target = getattr(args, "target", None)
-    exclude = [*args.exclude, *([target] if target in table.df.columns else [])]   # the target is no model input
-    columns, skipped = plan_columns(table.df.schema, include=args.columns, exclude=exclude,
+    exclude = [*args.exclude, *([target] if target in table.frame.columns else [])]   # the target is no model input
+    columns, skipped = plan_columns(table.frame.schema, include=args.columns, exclude=exclude,
                                     predictions=args.predictions, ignore=table.partition_columns)
     for s in skipped:
         log.warning("column %r skipped: %s", s.name, s.reason)
     if not columns:
         raise EmptyInput(f"No column of {args.input} can be profiled.", "choose columns with --columns")
-    data = projection(table.df, columns, holdout_fraction=args.holdout_fraction, seed=args.seed)
+    data = table.frame.derived(lambda df: projection(df, columns, holdout_fraction=args.holdout_fraction,
+                                                     seed=args.seed))   # made only if Spark computes (profile_pass)
     options = ProfileOptions(kll=KllParameters(), max_categories=args.max_categories)
     try:
         with counting_jobs(spark, "dqloop-baseline") as jobs:
             prof = profile_pass(data, columns, skipped, options, domain_drift.sample_rows(args),
-                                parquet_source(table.df), direct.Holdout(args.holdout_fraction, args.seed)) \
+                                direct.Holdout(args.holdout_fraction, args.seed)) \
                 if args.engine == PASS \
-                else profile(spark, data, columns, skipped, options)
+                else profile(spark, data.df, columns, skipped, options)
     except Py4JJavaError as exc:
         raise unreadable(args.input, exc) from None
     if prof.rows == 0:
@@ -149,7 +149,7 @@ def compute(spark: SparkSession, args: Request) -> tuple[Profile, Suite, int]:
         "seed": args.seed,
         "engine": args.engine,
         "partition_columns": list(table.partition_columns),
-        "excluded_columns": sorted(set(table.df.columns) - {c.name for c in columns} - set(table.partition_columns)
+        "excluded_columns": sorted(set(table.frame.columns) - {c.name for c in columns} - set(table.partition_columns)
                                    - {s.name for s in skipped}),
         **({"table": provenance} if provenance else {}),
     }

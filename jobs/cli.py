@@ -16,15 +16,22 @@ import sys
 from constraints.errors import EXIT_RUNTIME, DqloopError
 
 
-def parser() -> argparse.ArgumentParser:
-    from jobs import baseline, canary, impact, label, report, sample_data, validate
+SPARK_COMMANDS = ("baseline", "validate")
 
-    p = argparse.ArgumentParser(prog="dqloop", description="Data-quality monitor for ML models: baseline, validate, label.")
+
+def _global_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="log dqloop's progress at INFO level")
     p.add_argument("--master", help="Spark master URL (default: spark.master in spark-conf/spark-defaults.conf)")
     p.add_argument("--kinds", action="append", default=[], metavar="MODULE",
                    help="import MODULE (a dotted name on PYTHONPATH) before the command, to make the constraint "
                         "kinds it declares known (docs/constraints.md); repeatable; also DQLOOP_KINDS=MOD1,MOD2")
+
+
+def parser() -> argparse.ArgumentParser:
+    from jobs import baseline, canary, impact, label, report, sample_data, validate
+
+    p = argparse.ArgumentParser(prog="dqloop", description="Data-quality monitor for ML models: baseline, validate, label.")
+    _global_options(p)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module, summary in (
             ("baseline", baseline, "infer statistics and a constraint suite from training data"),
@@ -39,7 +46,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _launch_spark(argv: list[str]):
+    """The session of a Spark command, started before the job modules import (jobs.session.launch);
+    None for other commands, for --help, or when the command line is not understood here (the full
+    parser says why)."""
+    if "-h" in argv or "--help" in argv:
+        return None
+    early = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    _global_options(early)
+    early.add_argument("command", nargs="?")
+    try:
+        known, _ = early.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit):
+        return None
+    if known.command not in SPARK_COMMANDS:
+        return None
+    from jobs.session import launch
+    return launch(f"dqloop-{known.command}", known.master)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    launched = _launch_spark(argv)
     args = parser().parse_args(argv)  # argparse exits with 2 on usage errors
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -55,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         job = {"baseline": baseline, "validate": validate}[args.command]
         if job is validate:
             validate.preload(args)   # the domain classifier's imports, beside the JVM's start
-        with spark_session(f"dqloop-{args.command}", args.master) as spark:
+        with spark_session(f"dqloop-{args.command}", args.master, launched) as spark:
             return job.run(spark, args)
     except DqloopError as exc:
         print(f"dqloop {args.command}: error: {exc}", file=sys.stderr)

@@ -210,7 +210,7 @@ def attach(sample: BaselineSample | None, outcome, options: DomainOptions, thres
         if not plan:
             raise ValueError("none of the baseline sample's features is in the partition")
         frame = drawn[[n for n, _ in plan]].iloc[:options.partition_rows].reset_index(drop=True) \
-            if drawn is not None else draw(df, plan, report.rows, options.partition_rows, options.seed)
+            if drawn is not None else draw(df.df, plan, report.rows, options.partition_rows, options.seed)
         result = classify(sample.frame, frame, plan, options)
         check = domain_check(result, thresholds.feature_alpha(1), thresholds, options)
         missing = [n for n, _ in sample.plan if n not in present]

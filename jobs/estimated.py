@@ -34,6 +34,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from constraints.checks import FAILED, PASSED, SKIPPED, CheckResult
+from constraints.frames import Frame
 from jobs.history import ESTIMATED, MetricsRepository, ResultKey
 from jobs.io import json_text, read_folder
 
@@ -68,8 +69,9 @@ def _needed(reference) -> list[str]:
     return [reference.prediction_column, *reference.score_columns]
 
 
-def lanes(reference, df: DataFrame | None) -> dict[str, tuple[Any, Any]]:
-    """{LANE: (expression over `df`, lane)} for validate's pass; {} without a reference or its columns."""
+def lanes(reference, df: DataFrame | Frame | None) -> dict[str, tuple[Any, Any]]:
+    """{LANE: (expression over `df`'s DataFrame, lane)} for validate's pass; {} without a reference or its
+    columns."""
     from labeling.lanes import Losses, ModelOutputs
 
     if reference is None or df is None or any(c not in df.columns for c in _needed(reference)):
@@ -88,14 +90,14 @@ def lanes(reference, df: DataFrame | None) -> dict[str, tuple[Any, Any]]:
     return {LANE: (expr, ModelOutputs(reference.calibration))}
 
 
-def _tally(reference, df: DataFrame, report):
+def _tally(reference, df: Frame, report):
     """The lane's tally from validate's pass, or (a caller that validated without it) from a pass of its own."""
     if LANE in report.lanes:
         return report.lanes[LANE]
     from constraints.scan import run_pass
 
     (expr, lane), = lanes(reference, df).values()
-    _, tallies = run_pass(df.select(expr.alias(LANE)), {LANE: lane}, "estimated quality's pass")
+    _, tallies = run_pass(df.df.select(expr.alias(LANE)), {LANE: lane}, "estimated quality's pass")
     return tallies.get(LANE)
 
 
@@ -193,7 +195,7 @@ def _skipped(outcome, text: str):
 
 def attach(reference, df, outcome):
     """(outcome with the estimated checks, extra files for the partition's folder, metric rows); `df` is the
-    partition as validate read it. The model's outputs were tallied in validate's pass (`lanes`); without
+    partition as validate read it (a constraints.frames.Frame). The model's outputs were tallied in validate's pass (`lanes`); without
     that tally (a caller that validated without the lanes) they are tallied here in a pass of their own."""
     if reference is None or df is None or outcome.report is None or not outcome.report.rows:
         return outcome, {}, []

@@ -24,15 +24,20 @@ from pyspark.sql import DataFrame, SparkSession
 from py4j.protocol import Py4JJavaError
 
 from constraints.errors import EmptyInput, InputNotFound, UnreadableInput, UsageError
+from constraints.frames import Frame
 
 FORMATS = ("parquet", "csv")
 
 
 @dataclass(frozen=True)
 class Table:
-    df: DataFrame
+    frame: Frame   # the data; Spark-written local Parquet files: its DataFrame made on first use (read_table)
     format: str
     partition_columns: tuple[str, ...]
+
+    @property
+    def df(self) -> DataFrame:
+        return self.frame.df
 
 
 def _hadoop_path(spark: SparkSession, path: str):
@@ -61,6 +66,10 @@ def _data_files(spark: SparkSession, path: str) -> list[str]:
 SPARK_SCHEMA_KEY = b"org.apache.spark.sql.parquet.row.metadata"   # Spark's schema in the files it writes
 
 
+def _local_files(path: str, files: list[str]) -> list[str]:
+    return [os.path.abspath(path)] if os.path.isfile(path) else [os.path.abspath(os.path.join(path, f)) for f in files]
+
+
 def _footer_schema(path: str, files: list[str]):
     """The schema Spark wrote into the footers of local Parquet files, when every file holds the same one
     (else None: Spark infers it). Spark reads that schema from a footer itself, but in a job of its own
@@ -71,7 +80,7 @@ def _footer_schema(path: str, files: list[str]):
 
     if not is_local(path) or _partition_columns(files):
         return None
-    local = [path] if os.path.isfile(path) else [os.path.join(path, f) for f in files]
+    local = _local_files(path, files)
     texts = set()
     try:
         for f in local:
@@ -117,20 +126,24 @@ def read_table(spark: SparkSession, path: str, fmt: str = "auto") -> Table:
     if not files:
         raise EmptyInput(f"Input path {path} holds no data files.", "point --input at a folder with Parquet or CSV files")
     fmt = _format_of(files) if fmt == "auto" else fmt
-    try:
-        if fmt == "parquet":
-            schema = _footer_schema(path, files)
-            df = (spark.read.schema(schema) if schema is not None else spark.read).parquet(path)
-        else:
-            df = spark.read.options(header=True, inferSchema=True, mode="FAILFAST", multiLine=False).csv(path)
-    except (AnalysisException, Py4JJavaError) as exc:
-        raise unreadable(path, exc) from None
-    return Table(df, fmt, _partition_columns(files))
+    schema = _footer_schema(path, files) if fmt == "parquet" else None
+
+    def make() -> DataFrame:
+        try:
+            if fmt == "parquet":
+                return (spark.read.schema(schema) if schema is not None else spark.read).parquet(path)
+            return spark.read.options(header=True, inferSchema=True, mode="FAILFAST", multiLine=False).csv(path)
+        except (AnalysisException, Py4JJavaError) as exc:
+            raise unreadable(path, exc) from None
+
+    if schema is not None:   # plain local files with Spark's schema: Spark is asked nothing until a DataFrame is needed
+        return Table(Frame(spark, make, schema, tuple(_local_files(path, files))), fmt, ())
+    return Table(Frame.of(make()), fmt, _partition_columns(files))
 
 
 def as_table(spark: SparkSession, data: str | DataFrame, fmt: str = "auto") -> Table:
     """`data` as a Table: a DataFrame as it is (no partition columns), a path or URI read with read_table."""
-    return Table(data, "dataframe", ()) if isinstance(data, DataFrame) else read_table(spark, data, fmt)
+    return Table(Frame.of(data), "dataframe", ()) if isinstance(data, DataFrame) else read_table(spark, data, fmt)
 
 
 def source_name(data: Any) -> str:

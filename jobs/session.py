@@ -11,7 +11,9 @@ import contextlib
 import os
 import socket
 import sys
+import threading
 import uuid
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Iterator
 
@@ -105,10 +107,39 @@ def _under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def launch(app_name: str, master: str | None = None) -> Future | None:
+    """Start the command's session on a thread of its own and return at once: the JVM's start (about
+    3 s, mostly the JVM's own CPU) then overlaps what the command does before it needs Spark, chiefly
+    importing its modules (about a CPU second; bench/RESULTS.md, "validate's start"). `spark_session`
+    takes the session (or the error) from the returned future. None where a session is active or
+    spark-submit started the JVM: nothing to overlap. A daemon thread: a command that ends before it
+    needs Spark (a usage error) does not wait for it, and the JVM ends with this process."""
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None or _under_spark_submit():
+        return None
+    started: Future = Future()
+
+    def start() -> None:
+        try:
+            started.set_result(_session(app_name, master))
+        except BaseException as exc:   # noqa: BLE001 -- raised again where the session is taken
+            started.set_exception(exc)
+
+    threading.Thread(target=start, name="dqloop-spark-start", daemon=True).start()
+    return started
+
+
 @contextlib.contextmanager
-def spark_session(app_name: str, master: str | None = None) -> Iterator[SparkSession]:
-    """A session for one command; stopped at the end (with PyDeequ's callback server) if this created it."""
-    spark, created = _session(app_name, master)
+def spark_session(app_name: str, master: str | None = None, launched: Future | None = None
+                  ) -> Iterator[SparkSession]:
+    """A session for one command; stopped at the end (with PyDeequ's callback server) if this created it.
+    `launched`: the session `launch` started for the same app and master."""
+    if launched is not None:
+        spark, created = launched.result()
+        spark._jvm.SparkSession.setActiveSession(spark._jsparkSession)   # the JVM's active session is per thread
+    else:
+        spark, created = _session(app_name, master)
     try:
         yield spark
     finally:

@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from constraints.errors import InputNotFound, UsageError
+from constraints.frames import Frame
 from jobs.io import Table
 
 DELTA = "delta"
@@ -181,7 +182,7 @@ def read_partition(spark: SparkSession, table: CatalogTable, key: str) -> Table:
     df = frame(spark, table)
     if key:
         df = df.where(_condition(df, key))
-    return Table(df.drop(*table.partition_columns), table.format, ())
+    return Table(Frame.of(df.drop(*table.partition_columns)), table.format, ())
 
 
 def read_selected(spark: SparkSession, table: CatalogTable, keys: list[str] | None) -> Table:
@@ -192,7 +193,7 @@ def read_selected(spark: SparkSession, table: CatalogTable, keys: list[str] | No
         for key in keys:
             condition = condition | _condition(df, key)
         df = df.where(condition)
-    return Table(df, table.format, table.partition_columns)
+    return Table(Frame.of(df), table.format, table.partition_columns)
 
 
 @dataclass(frozen=True)

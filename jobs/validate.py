@@ -47,11 +47,12 @@ if __package__ in (None, ""):  # run as a script by spark-submit
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from py4j.protocol import Py4JJavaError
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from constraints.anomaly import DEFAULT_METRICS, DEFAULT_OUTPUT_METRICS, HISTORY_METRICS, HistoryOptions, history_checks
 from constraints.baseline import Baseline, load_baseline
 from constraints.columns import PREDICTION
+from constraints.frames import Frame
 from constraints.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_VIOLATIONS, DqloopError, SetupError, UsageError
 from constraints.thresholds import CALIBRATED, SAGEMAKER, Thresholds
 from constraints.validation import ValidationReport, validate
@@ -191,7 +192,7 @@ class Outcome:
     partition: str
     report: ValidationReport | None = None
     error: DqloopError | None = None
-    data: DataFrame | None = None   # the partition as read, for steps after validation (estimated quality)
+    data: Frame | None = None   # the partition as read, for steps after validation (estimated quality)
 
 
 def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: str, fmt: str,
@@ -199,9 +200,9 @@ def validate_one(spark: SparkSession, baseline: Baseline, path: str, partition: 
     """`sample`: the row sample the pass keeps for the domain classifier (jobs.domain_drift.sample_request)."""
     try:
         table = as_table(spark, path, fmt) if not isinstance(path, tables.TablePartition) else path.read(spark)
-        lanes = estimated.lanes(model_reference, table.df)   # the model's outputs, tallied in the same pass
-        return Outcome(partition, validate(spark, table.df, baseline, partition, thresholds, lanes, sample),
-                       data=table.df)
+        lanes = estimated.lanes(model_reference, table.frame)   # the model's outputs, tallied in the same pass
+        return Outcome(partition, validate(spark, table.frame, baseline, partition, thresholds, lanes, sample),
+                       data=table.frame)
     except SetupError:
         raise   # the installation, not this partition: no other partition would fare better
     except DqloopError as exc:

@@ -33,6 +33,24 @@ def test_help_lists_commands_and_options():
     assert run_dqloop("baseline").returncode == 2  # missing required arguments
 
 
+
+def test_spark_commands_start_their_session_while_the_job_modules_import(monkeypatch, spark):
+    """`dqloop baseline` and `validate` start Spark on a thread before their modules import (about a CPU
+    second beside the JVM's start; jobs.session.launch); other commands, --help and lines the early parse
+    cannot read do not. Every command-line test here runs through that launched session."""
+    from jobs import cli, session
+
+    assert session.launch("dqloop-test") is None   # a session is active (this test's): nothing to launch
+    started = []
+    monkeypatch.setattr(session, "launch", lambda app, master: started.append((app, master)) or "launched")
+    assert cli._launch_spark(["-v", "--master", "local[1]", "validate", "--baseline", "b"]) == "launched"
+    assert cli._launch_spark(["baseline", "--input", "x", "--output", "y"]) == "launched"
+    assert started == [("dqloop-validate", "local[1]"), ("dqloop-baseline", None)]
+    for argv in (["validate", "--help"], ["-h"], ["report", "--metrics-repo", "m"], ["label", "push"], [],
+                 ["--master"], ["sample-data", "--output", "o"]):
+        assert cli._launch_spark(argv) is None, argv
+    assert len(started) == 2
+
 def test_dqloop_and_spark_submit_write_the_same_baseline(sample, tmp_path):
     args = ["--input", str(sample), "--predictions", "score,predicted_label", "--exclude", "email_domain"]
     cli = run_dqloop("baseline", *args, "--output", str(tmp_path / "cli"))

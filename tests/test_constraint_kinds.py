@@ -136,7 +136,7 @@ def test_new_kind_in_the_pass_and_in_deequ_verification(spark, positive_batch):
     assert {x_rule, y_rule} <= set(index)
 
     # the pass: x (a share) gets a lane of its own, y (every row) follows from the minimum
-    columns, _ = _columns(base, df)
+    columns, _ = _columns(base, df.schema)
     plan = plan_scan(base, columns, columns_of(MaxMultiplicity, needed(s.constraint for s in base.suite.constraints)),
                      base.suite)
     assert (index[x_rule], x_rule) in plan.rules and (index[y_rule], y_rule) in plan.derived

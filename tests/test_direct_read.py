@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from conftest import run_dqloop
 from constraints import direct
-from constraints.scan import parquet_source
+from constraints.frames import parquet_source
 from helpers import run_baseline
 
 CONF = "spark.dqloop.pass.readParquet"
@@ -173,16 +173,7 @@ def test_validate_equals_sparks_reading_with_rules_counted_in_the_pass(spark, ta
     part = _write(shifted, tmp_path / "partition", files=2, row_group=2_000)
     base = read_baseline(str(out))
     ours, theirs = _both(spark, lambda: validate(spark, spark.read.parquet(str(part)), base, "p"))
-    assert ours.rows == theirs.rows == len(frame)
-    for a, b in zip(ours.profile.columns, theirs.profile.columns):
-        for key in ("num_present", "num_missing", "nonfinite", "minimum", "maximum", "min_length", "max_length",
-                    "categories", "grid", "distinct_count"):
-            assert getattr(a, key) == getattr(b, key), (a.column.name, key)
-        for key in ("mean", "std_dev", "sum"):
-            va, vb = getattr(a, key), getattr(b, key)
-            assert (va is None) == (vb is None) and (va is None or math.isclose(va, vb, rel_tol=1e-9, abs_tol=1e-12)), \
-                (a.column.name, key)
-    assert [(r.check, r.feature, r.failed) for r in ours.results] == [(r.check, r.feature, r.failed) for r in theirs.results]
+    _assert_same_reports(ours, theirs, len(frame))
     suites = [[(r.description, r.failed) for r in report.results if r.check == "suite_constraint_check"]
               for report in (ours, theirs)]
     assert suites[0] == suites[1]
@@ -194,6 +185,47 @@ def test_validate_equals_sparks_reading_with_rules_counted_in_the_pass(spark, ta
     assert f"{broken_s} of {len(frame)} rows break it" in messages
     assert f"{broken_ref} of {len(frame)} rows break it" in messages
     assert any(failed for d, failed in suites[0] if "'n' is never negative" in d)
+
+
+def _assert_same_reports(ours, theirs, rows: int) -> None:
+    assert ours.rows == theirs.rows == rows
+    for a, b in zip(ours.profile.columns, theirs.profile.columns):
+        for key in ("num_present", "num_missing", "nonfinite", "minimum", "maximum", "min_length", "max_length",
+                    "categories", "grid", "distinct_count"):
+            assert getattr(a, key) == getattr(b, key), (a.column.name, key)
+        for key in ("mean", "std_dev", "sum"):
+            va, vb = getattr(a, key), getattr(b, key)
+            assert (va is None) == (vb is None) and (va is None or math.isclose(va, vb, rel_tol=1e-9, abs_tol=1e-12)), \
+                (a.column.name, key)
+    assert [(r.check, r.feature, r.failed) for r in ours.results] == [(r.check, r.feature, r.failed) for r in theirs.results]
+
+
+def test_spark_written_files_are_validated_without_making_a_dataframe(spark, table, tmp_path):
+    """Spark-written local files carry Spark's schema in their footers: read_table knows the schema and the
+    files without asking Spark, the workers read the files, and no DataFrame is made (constraints.frames; a
+    JVM's first one costs about a second). The report is the one Spark's reading gives. (A failed rule's
+    examples would need Spark: this partition breaks none.)"""
+    from constraints.validation import validate
+    from jobs.io import read_table
+    from jobs.validate import read_baseline
+
+    frame, folder = table
+    out = tmp_path / "baseline"
+    run_baseline(spark, folder, out)
+    part = tmp_path / "spark-written"
+    spark.read.parquet(str(_write(frame, tmp_path / "arrow-written", files=2))).write.parquet(str(part))
+    base = read_baseline(str(out))
+    read = []
+
+    def work():
+        read.append(read_table(spark, str(part)))
+        return validate(spark, read[-1].frame, base, "p")
+
+    ours, theirs = _both(spark, work)
+    assert "df" not in vars(read[0].frame), "the workers read the files: no DataFrame should have been made"
+    assert "df" in vars(read[1].frame)   # Spark read them
+    _assert_same_reports(ours, theirs, len(frame))
+    assert not [r for r in ours.results if r.failed]
 
 
 def test_a_corrupt_file_is_a_clear_error_naming_it(spark, table, tmp_path):

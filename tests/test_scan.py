@@ -74,7 +74,7 @@ def test_share_rules_are_counted_from_grid_and_categories_as_pandas_counts(spark
     from constraints.validation import _columns
 
     base, bad, df = bad_batch
-    columns, _ = _columns(base, df)
+    columns, _ = _columns(base, df.schema)
     unique = frozenset(s.constraint.column for s in base.suite.constraints if isinstance(s.constraint, IsUnique))
     plan = plan_scan(base, columns, unique, base.suite)
     result = scan(projection(df, columns), plan)
