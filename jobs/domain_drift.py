@@ -150,7 +150,7 @@ def baseline_files(spark, args: argparse.Namespace, documents: dict[str, str], p
 
 
 def preload(options: DomainOptions) -> None:
-    """Import the classifier's libraries (LightGBM, shap, scikit-learn: about a CPU second) in a thread of
+    """Import the classifier's libraries (LightGBM and scikit-learn: about half a CPU second) in a thread of
     their own, once per process, so that the import overlaps Spark's start and the pass instead of following
     them: `dqloop validate` calls this before its Spark session starts, when a core still waits on the JVM.
     A library that fails to import fails again where it is used, as a skipped check naming it."""
@@ -167,7 +167,7 @@ def _import_libraries() -> None:
     import importlib
 
     try:
-        for name in ("lightgbm", "shap", "sklearn.metrics", "sklearn.model_selection"):
+        for name in ("lightgbm", "sklearn.metrics", "sklearn.model_selection"):
             importlib.import_module(name)
     except Exception:   # noqa: BLE001 -- reported where they are used (attach: a skipped check)
         log.debug("domain classifier: preloading its libraries failed", exc_info=True)
@@ -216,7 +216,7 @@ def attach(sample: BaselineSample | None, outcome, options: DomainOptions, thres
         missing = [n for n, _ in sample.plan if n not in present]
         if missing:
             check = replace(check, details={**check.details, "features_missing": missing})
-    except Exception as exc:   # noqa: BLE001 -- Spark, LightGBM or shap failing on odd data: a value in the report, not a crash
+    except Exception as exc:   # noqa: BLE001 -- Spark or LightGBM failing on odd data: a value in the report, not a crash
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         check = skipped(first)
     return replace(outcome, report=replace(outcome.report, results=report.results + (check,)))

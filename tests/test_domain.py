@@ -115,6 +115,42 @@ def test_contributions_add_up_and_name_the_shifted_feature():
     assert r.drift_coefficient > 5
 
 
+
+def test_contributions_are_shaps_tree_explainer_values():
+    """The SHAP values come from LightGBM's TreeSHAP directly; shap's TreeExplainer (the reference
+    implementation) gives the same values for the same model, categorical splits and missing values included."""
+    import warnings
+
+    import lightgbm as lgb
+    import shap
+
+    from constraints.domain import _shap, design
+
+    base, part = _rows(1500, 9), _rows(1500, 10, shift=0.4)
+    part.loc[::9, "x2"] = np.nan
+    part.loc[::3, "segment"] = "d"
+    X, y = design(base, part, PLAN)
+    model = lgb.train({"objective": "binary", "verbose": -1, "seed": 1, "num_threads": 1},
+                      lgb.Dataset(X, label=y, categorical_feature="auto"), num_boost_round=40)
+    assert any(t.get("decision_type") == "==" for t in _splits(model.dump_model()))   # a categorical split is explained
+    ours = _shap(model, X.iloc[:400])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # shap's note on LightGBM's binary output shape
+        theirs = np.asarray(shap.TreeExplainer(model).shap_values(X.iloc[:400]))
+    theirs = theirs[-1] if theirs.ndim == 3 and theirs.shape[0] == 2 else theirs
+    assert ours.shape == theirs.shape == (400, len(PLAN))
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+def _splits(tree_dump: dict):
+    def walk(node):
+        if "split_index" in node:
+            yield node
+            yield from walk(node["left_child"])
+            yield from walk(node["right_child"])
+    for t in tree_dump["tree_info"]:
+        yield from walk(t["tree_structure"])
+
 def test_folds_trained_at_once_give_the_result_of_folds_trained_one_by_one():
     """The folds run on threads (parallel_folds): the scores, AUROCs, nulls and SHAP shares do not depend on it."""
     base, part = _rows(1500, 7), _rows(1500, 8, rho=-0.8)
