@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
-log = logging.getLogger("dqloop.scan")
+log = logging.getLogger("dqloop.frames")
 
 READ_PARQUET = "spark.dqloop.pass.readParquet"   # false: Spark reads the files for the pass (spark-conf/)
 

@@ -195,8 +195,9 @@ def _skipped(outcome, text: str):
 
 def attach(reference, df, outcome):
     """(outcome with the estimated checks, extra files for the partition's folder, metric rows); `df` is the
-    partition as validate read it (a constraints.frames.Frame). The model's outputs were tallied in validate's pass (`lanes`); without
-    that tally (a caller that validated without the lanes) they are tallied here in a pass of their own."""
+    partition as validate read it (a constraints.frames.Frame). The model's outputs were tallied in validate's
+    pass (`lanes`); without that tally (a caller that validated without the lanes) they are tallied here in a
+    pass of their own."""
     if reference is None or df is None or outcome.report is None or not outcome.report.rows:
         return outcome, {}, []
     report = outcome.report
