@@ -214,7 +214,7 @@ def main() -> None:
     try:
         path, small = table_path(args.data_dir, args.rows), table_path(args.data_dir, args.small)
         df = spark.read.parquet(str(path))
-        columns, _ = _columns(base, df)
+        columns, _ = _columns(base, df.schema)
         data = projection(df, columns)
         plan = plan_checks(spark, base.suite, {f.name: f.dataType.simpleString() for f in df.schema.fields},
                            {c.name: c for c in columns})

@@ -100,16 +100,15 @@ class KnownContingency(Joint):
     index: tuple[int, ...] = ()      # each pair's place in the baseline's list
 
     def fold(self, batch: pa.RecordBatch) -> list[np.ndarray]:
-        out, looked = [], {}   # a column's values looked up once per batch, whatever its pairs
-        for a, b, ka, kb in self.pairs:
-            pa_ = looked.get((a, ka))
-            if pa_ is None:
-                pa_ = looked[(a, ka)] = _positions(coded(batch, a), ka)
-            pb_ = looked.get((b, kb))
-            if pb_ is None:
-                pb_ = looked[(b, kb)] = _positions(coded(batch, b), kb)
-            out.append(_crosstab(pa_, pb_, len(ka) + 1, len(kb) + 1))   # categories and other
-        return out
+        looked: dict = {}   # a column's values looked up once per batch, whatever its pairs
+
+        def positions(column: str, known: tuple[str, ...]) -> np.ndarray:
+            if (column, known) not in looked:
+                looked[(column, known)] = _positions(coded(batch, column), known)
+            return looked[(column, known)]
+
+        return [_crosstab(positions(a, ka), positions(b, kb), len(ka) + 1, len(kb) + 1)   # categories and other
+                for a, b, ka, kb in self.pairs]
 
     def merge(self, x, y):
         return [a + b for a, b in zip(x, y)]

@@ -45,7 +45,7 @@ class Frame:
     def of(cls, df: DataFrame) -> "Frame":
         """A DataFrame already made; its files are read from its plan (parquet_source) when asked for."""
         frame = cls(df.sparkSession, lambda: df)
-        frame.__dict__["df"] = df
+        frame.__dict__["df"] = df   # made already: where cached_property keeps it
         return frame
 
     @cached_property
@@ -64,13 +64,13 @@ class Frame:
     def source(self) -> Files | None:
         """The files the workers may read themselves, or None (Spark reads): the known files, or those of a
         made DataFrame's plan; none when the session says so (spark.dqloop.pass.readParquet false)."""
-        if not _reading_allowed(self.spark):
-            return None
-        return Files(self._files) if self._files is not None else parquet_source(self.df)
+        if self._files is None:
+            return parquet_source(self.df)   # which asks the session too
+        return Files(self._files) if _reading_allowed(self.spark) else None
 
     def derived(self, make: Callable[[DataFrame], DataFrame]) -> "Frame":
         frame = Frame(self.spark, lambda: make(self.df))
-        frame.__dict__["source"] = self.source
+        frame.__dict__["source"] = self.source   # this one's files (cached_property's slot)
         return frame
 
 

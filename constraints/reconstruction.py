@@ -35,10 +35,11 @@ orthonormal components, (|z|^2 - |z C'|^2) / dimensions. Validate's workers comp
 the one pass (`Errors`, a joint lane) without building the one-hot matrix: per categorical column a row's
 level is looked up among the recorded levels (constraints.tally.coded: the column dictionary-encoded
 once per batch for every lane that looks it up) and two precomputed per-level values are gathered, its
-scaled one-hot vector's projection on the components (k numbers) and its squared norm; the numeric part is the matrix product it always was. The
-lane keeps the error's count, sum and sum of squares, the rows above the baseline's 99th percentile, and
-the `TOP` rows with the largest error (their values, as examples). Two checks, each one-sided (only a
-rise matters) at the partition's alpha for a family of one (Thresholds.feature_alpha(1)):
+scaled one-hot vector's projection on the components (k numbers) and its squared norm; the numeric part
+is the matrix product it always was. The lane keeps the error's count, sum and sum of squares, the rows
+above the baseline's 99th percentile, and the `TOP` rows with the largest error (their values, as
+examples). Two checks, each one-sided (only a rise matters) at the partition's alpha for a family of one
+(Thresholds.feature_alpha(1)):
 
   reconstruction_error_check  the mean error: z = (mean - baseline mean) / (sd sqrt(1/m + 1/h)) (h: the
                               held-out rows behind the baseline's mean), fails when z > z(alpha) and the

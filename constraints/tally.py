@@ -32,8 +32,9 @@ import pyarrow.compute as pc
 
 from constraints import hll, unseen
 
-__all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags", "Lane", "Joint", "Run", "distinct_and_most",
-           "tally_partition", "fold_lane", "held_out", "merge_partitions", "float_block", "Coded", "coded", "SCHEMA", "DDL"]
+__all__ = ["Numbers", "Categories", "Described", "DescribedTally", "Strings", "SPLIT", "Registers", "Lengths", "Flags",
+           "Lane", "Joint", "Run", "distinct_and_most", "tally_partition", "fold_lane", "held_out", "merge_partitions",
+           "float_block", "Coded", "coded", "SCHEMA", "DDL"]
 
 @dataclass
 class NumberTally:
@@ -278,8 +279,8 @@ class Strings:
             c = coding() if coding else Coded.of(lane)
             if len(c.values) <= self.cap:
                 names = c.values.to_pylist()
-                counts = tuple({names[i]: int(n) for i, n in enumerate(np.bincount(c.codes[m], minlength=len(names))) if n}
-                               for m in splits)
+                counts = tuple({names[i]: int(n) for i, n in enumerate(np.bincount(c.codes[m], minlength=len(names)))
+                                if n} for m in splits)
         return tuple((_extent(lengths[m]), c) for m, c in zip(splits, counts))
 
     def merge(self, a, b):

@@ -198,19 +198,19 @@ def attach(sample: BaselineSample | None, outcome, options: DomainOptions, thres
     """The outcome with its domain_classifier_check (one per partition: its own family, alpha
     thresholds.feature_alpha(1)); unchanged without a baseline sample, with the check off, or for an
     empty or unread partition."""
-    report, df = outcome.report, outcome.data
+    report, data = outcome.report, outcome.data
     if report is not None and report.sample is not None:   # the driver keeps no partition's sample beyond here
         outcome = replace(outcome, report=replace(report, sample=None))
-    if sample is None or not options.enabled or report is None or df is None or not report.rows:
+    if sample is None or not options.enabled or report is None or data is None or not report.rows:
         return outcome
     drawn = report.sample   # the pass's row sample of the plan's features (constraints.rowsample)
-    present = set(drawn.columns) if drawn is not None else set(df.columns)
+    present = set(drawn.columns) if drawn is not None else set(data.columns)
     plan = tuple((n, k) for n, k in sample.plan if n in present)
     try:
         if not plan:
             raise ValueError("none of the baseline sample's features is in the partition")
         frame = drawn[[n for n, _ in plan]].iloc[:options.partition_rows].reset_index(drop=True) \
-            if drawn is not None else draw(df.df, plan, report.rows, options.partition_rows, options.seed)
+            if drawn is not None else draw(data.df, plan, report.rows, options.partition_rows, options.seed)
         result = classify(sample.frame, frame, plan, options)
         check = domain_check(result, thresholds.feature_alpha(1), thresholds, options)
         missing = [n for n, _ in sample.plan if n not in present]

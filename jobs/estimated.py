@@ -90,14 +90,14 @@ def lanes(reference, df: DataFrame | Frame | None) -> dict[str, tuple[Any, Any]]
     return {LANE: (expr, ModelOutputs(reference.calibration))}
 
 
-def _tally(reference, df: Frame, report):
+def _tally(reference, data: Frame, report):
     """The lane's tally from validate's pass, or (a caller that validated without it) from a pass of its own."""
     if LANE in report.lanes:
         return report.lanes[LANE]
     from constraints.scan import run_pass
 
-    (expr, lane), = lanes(reference, df).values()
-    _, tallies = run_pass(df.df.select(expr.alias(LANE)), {LANE: lane}, "estimated quality's pass")
+    (expr, lane), = lanes(reference, data).values()
+    _, tallies = run_pass(data.df.select(expr.alias(LANE)), {LANE: lane}, "estimated quality's pass")
     return tallies.get(LANE)
 
 
@@ -193,22 +193,22 @@ def _skipped(outcome, text: str):
     return replace(outcome, report=replace(report, results=report.results + (skip,))), {}, []
 
 
-def attach(reference, df, outcome):
-    """(outcome with the estimated checks, extra files for the partition's folder, metric rows); `df` is the
+def attach(reference, data, outcome):
+    """(outcome with the estimated checks, extra files for the partition's folder, metric rows); `data` is the
     partition as validate read it (a constraints.frames.Frame). The model's outputs were tallied in validate's
     pass (`lanes`); without that tally (a caller that validated without the lanes) they are tallied here in a
     pass of their own."""
-    if reference is None or df is None or outcome.report is None or not outcome.report.rows:
+    if reference is None or data is None or outcome.report is None or not outcome.report.rows:
         return outcome, {}, []
     report = outcome.report
-    missing = [c for c in _needed(reference) if c not in df.columns]
+    missing = [c for c in _needed(reference) if c not in data.columns]
     if missing:
         return _skipped(outcome, f"Estimated quality needs column(s) {', '.join(missing)}, absent from the partition.")
     try:
-        tally = _tally(reference, df, report)
+        tally = _tally(reference, data, report)
         if reference.task == "regression":
             return _regression(reference, tally, outcome)
-        lane = lanes(reference, df)[LANE][1]
+        lane = lanes(reference, data)[LANE][1]
         checks, block, metrics = [], {}, []
         if tally is not None:
             checks, block, metrics = _performance(reference, tally, lane, report.rows)
